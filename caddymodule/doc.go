@@ -1,0 +1,4 @@
+// Package caddymodule is the only package that imports Caddy.
+package caddymodule
+
+import _ "github.com/caddyserver/caddy/v2"

@@ -1,0 +1,156 @@
+// Package caddystore keeps caddy-mfa's records in Caddy's configured storage (certmagic.Storage):
+// by default the file system under Caddy's data directory, so nothing needs installing. Several
+// Caddy instances that share that storage share the records, and Update stays atomic across them
+// through the storage's own locks.
+package caddystore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/caddyserver/certmagic"
+
+	"github.com/caddy-mfa/caddy-mfa/store"
+)
+
+// Store is a store.Store over a certmagic.Storage, with every key under a prefix.
+type Store struct {
+	storage certmagic.Storage
+	prefix  string
+	locks   keyedMutex
+}
+
+// New wraps storage; keys live under prefix (for example "mfa").
+func New(storage certmagic.Storage, prefix string) *Store {
+	return &Store{storage: storage, prefix: strings.Trim(prefix, "/")}
+}
+
+func (s *Store) key(k string) string { return path.Join(s.prefix, k) }
+
+// Get implements store.Store.
+func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
+	v, err := s.storage.Load(ctx, s.key(key))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, store.ErrNotFound
+	}
+	return v, err
+}
+
+// Put implements store.Store. certmagic's storages write whole values (the file system writes a
+// temporary file and renames it).
+func (s *Store) Put(ctx context.Context, key string, value []byte) error {
+	return s.storage.Store(ctx, s.key(key), value)
+}
+
+// Delete implements store.Store.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	err := s.storage.Delete(ctx, s.key(key))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// List implements store.Store.
+func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
+	dir, _ := path.Split(prefix)
+	root := s.key(strings.TrimSuffix(dir, "/"))
+	keys, err := s.storage.List(ctx, root, true)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := keys[:0]
+	for _, k := range keys {
+		rel := strings.TrimPrefix(k, s.prefix+"/")
+		if strings.HasPrefix(rel, prefix) && !s.isDir(ctx, k) {
+			out = append(out, rel)
+		}
+	}
+	return out, nil
+}
+
+// isDir filters the directory entries that recursive listings of some storages include.
+func (s *Store) isDir(ctx context.Context, key string) bool {
+	info, err := s.storage.Stat(ctx, key)
+	return err == nil && !info.IsTerminal
+}
+
+// Update implements store.Store: an in-process mutex spares local callers the storage lock's
+// polling, and the storage lock keeps other processes sharing the storage out.
+func (s *Store) Update(ctx context.Context, key string, fn func(old []byte) ([]byte, error)) error {
+	unlock := s.locks.lock(key)
+	defer unlock()
+	lockName := "mfa-" + strings.ReplaceAll(s.key(key), "/", "-")
+	if err := s.storage.Lock(ctx, lockName); err != nil {
+		return fmt.Errorf("locking %s: %w", key, err)
+	}
+	defer func() { _ = s.storage.Unlock(context.WithoutCancel(ctx), lockName) }()
+
+	old, err := s.Get(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		old, err = nil, nil
+	}
+	if err != nil {
+		return err
+	}
+	next, err := fn(old)
+	if err != nil {
+		return err
+	}
+	switch {
+	case next == nil && old == nil:
+		return nil
+	case next == nil:
+		return s.Delete(ctx, key)
+	case old != nil && bytes.Equal(old, next):
+		return nil
+	}
+	return s.Put(ctx, key, next)
+}
+
+// keyedMutex serialises work per key within this process, holding entries only while in use.
+type keyedMutex struct {
+	mu    sync.Mutex
+	locks map[string]*refMutex
+}
+
+type refMutex struct {
+	sync.Mutex
+	refs int
+}
+
+func (k *keyedMutex) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = make(map[string]*refMutex)
+	}
+	m := k.locks[key]
+	if m == nil {
+		m = new(refMutex)
+		k.locks[key] = m
+	}
+	m.refs++
+	k.mu.Unlock()
+
+	m.Lock()
+	return func() {
+		m.Unlock()
+		k.mu.Lock()
+		if m.refs--; m.refs == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
+}
+
+// Interface guards
+var _ store.Store = (*Store)(nil)

@@ -1,0 +1,51 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+// GetJSON reads the record at key into a new T.
+func GetJSON[T any](ctx context.Context, st Store, key string) (*T, error) {
+	raw, err := st.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	v := new(T)
+	if err := json.Unmarshal(raw, v); err != nil {
+		return nil, fmt.Errorf("record %s is unreadable: %w", key, err)
+	}
+	return v, nil
+}
+
+// PutJSON writes v as the record at key.
+func PutJSON(ctx context.Context, st Store, key string, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("record %s: %w", key, err)
+	}
+	return st.Put(ctx, key, raw)
+}
+
+// UpdateJSON is Update on a JSON record. fn gets nil when the record is missing, and returns the
+// new record, or nil to delete it. The same rules as Update apply: fn may run more than once.
+func UpdateJSON[T any](ctx context.Context, st Store, key string, fn func(old *T) (*T, error)) error {
+	return st.Update(ctx, key, func(raw []byte) ([]byte, error) {
+		var old *T
+		if raw != nil {
+			old = new(T)
+			if err := json.Unmarshal(raw, old); err != nil {
+				return nil, fmt.Errorf("record %s is unreadable: %w", key, err)
+			}
+		}
+		next, err := fn(old)
+		if err != nil {
+			return nil, err
+		}
+		if next == nil {
+			return nil, nil
+		}
+		return json.Marshal(next)
+	})
+}

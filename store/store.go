@@ -1,0 +1,32 @@
+package store
+
+import (
+	"context"
+	"errors"
+)
+
+// ErrNotFound is returned by Get when a key holds no value.
+var ErrNotFound = errors.New("not found")
+
+// Store keeps the gateway's records. Keys are slash-separated ("users/alice"); values are opaque
+// bytes. Every method is safe for concurrent use, from one process or many sharing the backend.
+type Store interface {
+	// Get returns the value at key, or ErrNotFound.
+	Get(ctx context.Context, key string) ([]byte, error)
+
+	// Put writes value at key whole: a reader sees the old value or the new one, never a mix.
+	Put(ctx context.Context, key string, value []byte) error
+
+	// Delete removes key. Deleting a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+
+	// List returns every key that starts with prefix, in no particular order.
+	List(ctx context.Context, prefix string) ([]string, error)
+
+	// Update reads key, calls fn with its value (nil when missing) and stores what fn returns,
+	// atomically with respect to every other Update of the same key on every node sharing the
+	// backend. A nil result deletes the key; a result equal to old writes nothing. An error from fn
+	// aborts the update, changes nothing and is returned as is. fn may run more than once (optimistic
+	// backends retry on conflict), so it must have no side effects.
+	Update(ctx context.Context, key string, fn func(old []byte) ([]byte, error)) error
+}

@@ -1,0 +1,183 @@
+// Package storetest is the conformance suite every store.Store backend passes.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/caddy-mfa/caddy-mfa/store"
+)
+
+// Run checks a backend. newStore returns an empty store; stores returned by one call to
+// newStore must share their data when the backend is shared (two "nodes"), which the suite
+// tests by calling it twice with the same name.
+func Run(t *testing.T, newStore func(t *testing.T, name string) store.Store) {
+	ctx := context.Background()
+
+	t.Run("GetMissing", func(t *testing.T) {
+		s := newStore(t, "get-missing")
+		if _, err := s.Get(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("Get of a missing key: want ErrNotFound, got %v", err)
+		}
+	})
+
+	t.Run("PutGetDelete", func(t *testing.T) {
+		s := newStore(t, "put-get-delete")
+		key := store.Key("users", "alice")
+		if err := s.Put(ctx, key, []byte("v1")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Put(ctx, key, []byte("v2")); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Get(ctx, key)
+		if err != nil || string(got) != "v2" {
+			t.Fatalf("Get = %q, %v; want v2", got, err)
+		}
+		if err := s.Delete(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Get(ctx, key); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("Get after Delete: want ErrNotFound, got %v", err)
+		}
+		if err := s.Delete(ctx, key); err != nil {
+			t.Fatalf("Delete of a missing key: %v", err)
+		}
+	})
+
+	t.Run("List", func(t *testing.T) {
+		s := newStore(t, "list")
+		for _, k := range []string{
+			store.Key("devices", "GAHT12345678"),
+			store.Key("devices", "arn:mfa/alice.phone"),
+			store.Key("devices2", "x"),
+			store.Key("users", "alice", "devices", "GAHT12345678"),
+			store.Key("users", "bob"),
+		} {
+			if err := s.Put(ctx, k, []byte("x")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.List(ctx, "devices/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		want := []string{store.Key("devices", "GAHT12345678"), store.Key("devices", "arn:mfa/alice.phone")}
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("List(devices/) = %q, want %q", got, want)
+		}
+		if parts := store.LastPart(want[1]); parts != "arn:mfa/alice.phone" && parts != "GAHT12345678" {
+			t.Fatalf("LastPart did not undo Key: %q", parts)
+		}
+		got, _ = s.List(ctx, "users/alice/devices/")
+		if len(got) != 1 {
+			t.Fatalf("List(users/alice/devices/) = %q, want one key", got)
+		}
+		got, _ = s.List(ctx, "nothing-here/")
+		if len(got) != 0 {
+			t.Fatalf("List of an empty prefix = %q", got)
+		}
+	})
+
+	t.Run("UpdateCreatesChangesDeletes", func(t *testing.T) {
+		s := newStore(t, "update")
+		key := "counter"
+		for want := 1; want <= 3; want++ {
+			if err := s.Update(ctx, key, increment); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := s.Get(ctx, key); string(got) != fmt.Sprint(want) {
+				t.Fatalf("after %d updates the value is %q", want, got)
+			}
+		}
+		if err := s.Update(ctx, key, func([]byte) ([]byte, error) { return nil, nil }); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Get(ctx, key); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("an update returning nil must delete; Get = %v", err)
+		}
+	})
+
+	t.Run("UpdateErrorChangesNothing", func(t *testing.T) {
+		s := newStore(t, "update-error")
+		if err := s.Put(ctx, "k", []byte("before")); err != nil {
+			t.Fatal(err)
+		}
+		boom := errors.New("boom")
+		err := s.Update(ctx, "k", func(old []byte) ([]byte, error) { return []byte("after"), boom })
+		if !errors.Is(err, boom) {
+			t.Fatalf("Update must return fn's error, got %v", err)
+		}
+		if got, _ := s.Get(ctx, "k"); !bytes.Equal(got, []byte("before")) {
+			t.Fatalf("a failed update changed the value to %q", got)
+		}
+	})
+
+	t.Run("UpdateIsAtomicAcrossNodes", func(t *testing.T) {
+		a, b := newStore(t, "atomic"), newStore(t, "atomic")
+		const perWorker = 15
+		var wg sync.WaitGroup
+		errs := make(chan error, 4*perWorker)
+		for _, node := range []store.Store{a, b, a, b} {
+			wg.Go(func() {
+				for range perWorker {
+					errs <- node.Update(ctx, "shared", increment)
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, _ := b.Get(ctx, "shared")
+		if string(got) != fmt.Sprint(4*perWorker) {
+			t.Fatalf("concurrent increments lost updates: %q, want %d", got, 4*perWorker)
+		}
+	})
+
+	t.Run("NodesShareData", func(t *testing.T) {
+		a, b := newStore(t, "shared-data"), newStore(t, "shared-data")
+		if err := a.Put(ctx, "k", []byte("from a")); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := b.Get(ctx, "k"); err != nil || string(got) != "from a" {
+			t.Fatalf("node b reads %q, %v", got, err)
+		}
+	})
+
+	t.Run("SealedKeyCheck", func(t *testing.T) {
+		s := newStore(t, "keycheck")
+		k1, k2 := bytes.Repeat([]byte{1}, store.KeySize), bytes.Repeat([]byte{2}, store.KeySize)
+		s1, _ := store.NewSealer(k1)
+		s2, _ := store.NewSealer(k2)
+		if err := store.CheckKey(ctx, s, s1); err != nil {
+			t.Fatalf("first start: %v", err)
+		}
+		if err := store.CheckKey(ctx, s, s1); err != nil {
+			t.Fatalf("restart with the same key: %v", err)
+		}
+		if err := store.CheckKey(ctx, s, s2); !errors.Is(err, store.ErrWrongKey) {
+			t.Fatalf("start with another key: want ErrWrongKey, got %v", err)
+		}
+	})
+}
+
+func increment(old []byte) ([]byte, error) {
+	n := 0
+	if old != nil {
+		if _, err := fmt.Sscan(string(old), &n); err != nil {
+			return nil, err
+		}
+	}
+	return []byte(fmt.Sprint(n + 1)), nil
+}
