@@ -1,0 +1,305 @@
+package factors
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/store"
+)
+
+// Device types, as mfa:Method names them.
+const (
+	TypeVirtual  = "virtual"
+	TypeHardware = "hardware"
+	TypeWebAuthn = "webauthn"
+	TypeSMS      = "sms"
+)
+
+// Errors, each of which the site API turns into one of IAM's error codes.
+var (
+	ErrNoSuchDevice   = errors.New("no such MFA device")                        // NoSuchEntity
+	ErrDeviceExists   = errors.New("an MFA device with this serial exists")     // EntityAlreadyExists
+	ErrDeviceLimit    = errors.New("the user has the most MFA devices allowed") // LimitExceeded
+	ErrInvalidCode    = errors.New("invalid MFA one time pass code")            // InvalidAuthenticationCode
+	ErrCodeReplayed   = errors.New("this MFA code was used already")            // InvalidAuthenticationCode
+	ErrNotEnabled     = errors.New("the MFA device is not enabled")             // InvalidAuthenticationCode
+	ErrAlreadyEnabled = errors.New("the MFA device is enabled already")         // EntityAlreadyExists
+	ErrInvalidInput   = errors.New("invalid input")                             // InvalidInput
+)
+
+var (
+	deviceNamePattern = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
+	serialPattern     = regexp.MustCompile(`^[\w+=/:,.@-]{9,256}$`)
+)
+
+// ValidateDeviceName checks a device name against IAM's rules.
+func ValidateDeviceName(name string) error {
+	if !deviceNamePattern.MatchString(name) {
+		return fmt.Errorf("%w: device name must be 1-128 characters of letters, digits and +=,.@_-", ErrInvalidInput)
+	}
+	return nil
+}
+
+// ValidateSerial checks a serial number against IAM's rules.
+func ValidateSerial(serial string) error {
+	if !serialPattern.MatchString(serial) {
+		return fmt.Errorf("%w: serial must be 9-256 characters of letters, digits and +=/:,.@_-", ErrInvalidInput)
+	}
+	return nil
+}
+
+// VirtualSerial is the serial of a user's virtual device: unique, and readable in every list.
+func VirtualSerial(user, name string) string { return "caddy-mfa:" + user + ":" + name }
+
+// Device is one MFA device. The seed is sealed: only this package opens it, to check a code.
+type Device struct {
+	Serial     string    `json:"serial"`
+	Type       string    `json:"type"`
+	Name       string    `json:"name"`
+	User       string    `json:"user,omitempty"` // "" while unassigned
+	Enabled    bool      `json:"enabled"`
+	Created    time.Time `json:"created"`
+	EnableDate time.Time `json:"enable_date,omitzero"`
+	LastUsed   time.Time `json:"last_used,omitzero"`
+
+	TOTP       TOTP   `json:"totp,omitzero"`
+	SealedSeed []byte `json:"sealed_seed,omitempty"`
+	Drift      int64  `json:"drift"`     // steps the device's clock runs ahead of ours
+	LastStep   int64  `json:"last_step"` // the last accepted step: it and every earlier one are spent
+}
+
+// IsTOTP reports whether the device checks codes with TOTP.
+func (d *Device) IsTOTP() bool { return d.Type == TypeVirtual || d.Type == TypeHardware }
+
+// Settings are the operator's choices for devices.
+type Settings struct {
+	Issuer       string // otpauth issuer
+	MaxDevices   int    // per user, every type together
+	Skew         int    // steps accepted either side of the device's drift at sign-in
+	ResyncWindow int    // steps searched either side by enable and resync
+}
+
+// Devices is the registry of MFA devices, kept in a store.
+type Devices struct {
+	store    store.Store
+	sealer   *store.Sealer
+	now      func() time.Time
+	settings Settings
+}
+
+// NewDevices makes a registry.
+func NewDevices(st store.Store, sealer *store.Sealer, now func() time.Time, s Settings) *Devices {
+	return &Devices{store: st, sealer: sealer, now: now, settings: s}
+}
+
+// Records: the device is the truth; the per-user index is a hint that readers check against
+// it, written before a device is assigned and removed after, so a crash between two writes
+// leaves at most an index entry that points nowhere, never a device nobody can find.
+func deviceKey(serial string) string          { return store.Key("devices", serial) }
+func userIndexKey(user, serial string) string { return store.Key("userdevices", user, serial) }
+func userIndexPrefix(user string) string      { return store.Key("userdevices", user) + "/" }
+func sealAAD(serial string) []byte            { return []byte(deviceKey(serial)) }
+
+// Get returns a device by serial.
+func (r *Devices) Get(ctx context.Context, serial string) (*Device, error) {
+	d, err := store.GetJSON[Device](ctx, r.store, deviceKey(serial))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNoSuchDevice
+	}
+	return d, err
+}
+
+// ForUser returns the user's devices, enabled or waiting to be enabled, oldest first.
+func (r *Devices) ForUser(ctx context.Context, user string) ([]*Device, error) {
+	keys, err := r.store.List(ctx, userIndexPrefix(user))
+	if err != nil {
+		return nil, err
+	}
+	var out []*Device
+	for _, k := range keys {
+		d, err := r.Get(ctx, store.LastPart(k))
+		if errors.Is(err, ErrNoSuchDevice) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if d.User == user {
+			out = append(out, d)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Device) int { return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.Serial, b.Serial)) })
+	return out, nil
+}
+
+// HasEnabled reports whether the user has at least one enabled device.
+func (r *Devices) HasEnabled(ctx context.Context, user string) (bool, error) {
+	ds, err := r.ForUser(ctx, user)
+	return slices.ContainsFunc(ds, func(d *Device) bool { return d.Enabled }), err
+}
+
+// NewVirtual is a virtual device just made: the seed is returned this once, for the QR code.
+type NewVirtual struct {
+	Device *Device
+	Seed   []byte
+}
+
+// CreateVirtual makes a virtual device for user (CreateVirtualMFADevice). It stays disabled until
+// Enable sees two consecutive codes. A not-yet-enabled device of the same name is replaced, so
+// an abandoned enrolment never blocks the name.
+func (r *Devices) CreateVirtual(ctx context.Context, user, name string) (*NewVirtual, error) {
+	if err := ValidateDeviceName(name); err != nil {
+		return nil, err
+	}
+	serial := VirtualSerial(user, name)
+	if err := ValidateSerial(serial); err != nil {
+		return nil, err
+	}
+	if err := r.checkRoom(ctx, user, serial); err != nil {
+		return nil, err
+	}
+	seed := make([]byte, 20)
+	if _, err := rand.Read(seed); err != nil {
+		return nil, err
+	}
+	now := r.now().UTC()
+	dev := &Device{
+		Serial: serial, Type: TypeVirtual, Name: name, User: user, Created: now,
+		TOTP: VirtualTOTP, SealedSeed: r.sealer.Seal(seed, sealAAD(serial)),
+	}
+	if err := r.store.Put(ctx, userIndexKey(user, serial), []byte{}); err != nil {
+		return nil, err
+	}
+	err := store.UpdateJSON(ctx, r.store, deviceKey(serial), func(old *Device) (*Device, error) {
+		if old != nil && (old.Enabled || old.User != user) {
+			return nil, fmt.Errorf("%w: %s", ErrDeviceExists, serial)
+		}
+		return dev, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &NewVirtual{Device: dev, Seed: seed}, nil
+}
+
+// checkRoom refuses a new device beyond MaxDevices; replacing serial does not count.
+func (r *Devices) checkRoom(ctx context.Context, user, serial string) error {
+	ds, err := r.ForUser(ctx, user)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, d := range ds {
+		if d.Serial != serial {
+			n++
+		}
+	}
+	if n >= r.settings.MaxDevices {
+		return fmt.Errorf("%w (%d)", ErrDeviceLimit, r.settings.MaxDevices)
+	}
+	return nil
+}
+
+// Enable turns a device on for user with two consecutive codes (EnableMFADevice). The offset at
+// which they were found becomes the device's drift, and both codes are spent.
+func (r *Devices) Enable(ctx context.Context, user, serial, code1, code2 string) (*Device, error) {
+	return r.consecutive(ctx, user, serial, code1, code2, func(d *Device) error {
+		if d.Enabled {
+			return fmt.Errorf("%w: %s", ErrAlreadyEnabled, serial)
+		}
+		d.Enabled, d.EnableDate = true, r.now().UTC()
+		return nil
+	})
+}
+
+// consecutive checks two consecutive codes against the device and applies change with them.
+func (r *Devices) consecutive(ctx context.Context, user, serial, code1, code2 string, change func(*Device) error) (*Device, error) {
+	if code1 == code2 {
+		return nil, fmt.Errorf("%w: the two codes must be consecutive, not the same code twice", ErrInvalidCode)
+	}
+	var out *Device
+	err := store.UpdateJSON(ctx, r.store, deviceKey(serial), func(d *Device) (*Device, error) {
+		if d == nil || d.User != user || !d.IsTOTP() {
+			return nil, ErrNoSuchDevice
+		}
+		if err := change(d); err != nil {
+			return nil, err
+		}
+		seed, err := r.sealer.Open(d.SealedSeed, sealAAD(serial))
+		if err != nil {
+			return nil, fmt.Errorf("device %s: %w", serial, err)
+		}
+		defer clear(seed)
+		now := d.TOTP.Step(r.now())
+		offsets := d.TOTP.MatchConsecutive(seed, code1, code2, now, r.settings.ResyncWindow)
+		if len(offsets) != 1 || now+offsets[0]+1 <= d.LastStep {
+			// None, spent, or more than one offset: ambiguous pairs prove nothing.
+			return nil, ErrInvalidCode
+		}
+		d.Drift = offsets[0] + 1
+		d.LastStep = now + d.Drift
+		d.LastUsed = r.now().UTC()
+		out = d
+		return d, nil
+	})
+	return out, err
+}
+
+// Verify checks one code from one of the user's enabled TOTP devices (serial "" tries each) and
+// spends its time step on success. The device that accepted it is returned.
+func (r *Devices) Verify(ctx context.Context, user, serial, code string) (*Device, error) {
+	ds, err := r.ForUser(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	result := ErrInvalidCode
+	for _, d := range ds {
+		if !d.Enabled || !d.IsTOTP() || (serial != "" && d.Serial != serial) {
+			continue
+		}
+		dev, err := r.verifyOne(ctx, user, d.Serial, code)
+		switch {
+		case err == nil:
+			return dev, nil
+		case errors.Is(err, ErrCodeReplayed):
+			result = err
+		case !errors.Is(err, ErrInvalidCode):
+			return nil, err
+		}
+	}
+	return nil, result
+}
+
+func (r *Devices) verifyOne(ctx context.Context, user, serial, code string) (*Device, error) {
+	var out *Device
+	err := store.UpdateJSON(ctx, r.store, deviceKey(serial), func(d *Device) (*Device, error) {
+		if d == nil || d.User != user || !d.Enabled {
+			return nil, ErrInvalidCode
+		}
+		seed, err := r.sealer.Open(d.SealedSeed, sealAAD(serial))
+		if err != nil {
+			return nil, fmt.Errorf("device %s: %w", serial, err)
+		}
+		defer clear(seed)
+		centre := d.TOTP.Step(r.now()) + d.Drift
+		skew := int64(r.settings.Skew)
+		step, ok := d.TOTP.MatchStep(seed, code, centre-skew, centre+skew)
+		switch {
+		case !ok:
+			return nil, ErrInvalidCode
+		case step <= d.LastStep:
+			return nil, ErrCodeReplayed
+		}
+		d.LastStep, d.LastUsed = step, r.now().UTC()
+		d.Drift = step - d.TOTP.Step(r.now())
+		out = d
+		return d, nil
+	})
+	return out, err
+}
