@@ -1,0 +1,37 @@
+package session
+
+import (
+	"encoding/hex"
+	"fmt"
+	"time"
+)
+
+// Claims is what a token or a session cookie says about its holder.
+type Claims struct {
+	User      string
+	SessionID SessionID // random; names the session for sign-out and binds its CSRF token
+	Issued    time.Time // when the credential was made: revocations compare with it
+	SignedIn  time.Time // when the password (or access key) was checked: the absolute lifetime runs from it
+	Expires   time.Time
+	MFATime   time.Time // when a factor was passed; zero when none was
+	Method    string    // the factor's kind: virtual, hardware, webauthn, sms, recovery
+	Serial    string    // the device that passed it
+}
+
+// MFAPresent reports whether a factor was passed.
+func (c *Claims) MFAPresent() bool { return !c.MFATime.IsZero() }
+
+// SessionID names one sign-in.
+type SessionID [16]byte
+
+// MarshalText writes the id as hex (revocation lists are JSON).
+func (id SessionID) MarshalText() ([]byte, error) { return []byte(hex.EncodeToString(id[:])), nil }
+
+// UnmarshalText reads a hex id.
+func (id *SessionID) UnmarshalText(b []byte) error {
+	if hex.DecodedLen(len(b)) != len(id) {
+		return fmt.Errorf("session id: want %d hex digits", 2*len(id))
+	}
+	_, err := hex.Decode(id[:], b)
+	return err
+}

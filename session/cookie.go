@@ -1,0 +1,154 @@
+package session
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/sessions"
+	lru "github.com/hashicorp/golang-lru/v2"
+)
+
+// CookieOptions are the operator's choices for browser sessions.
+type CookieOptions struct {
+	Name     string        // cookie name; "__Host-" is put before it on HTTPS
+	Idle     time.Duration // a session unused this long ends
+	Absolute time.Duration // a session ends this long after sign-in, used or not
+}
+
+// Cookies keeps browser sessions in signed cookies (gorilla/sessions over securecookie). The
+// cookie carries a session token (see Sign), so browsers and API clients share one set of
+// claims, one expiry rule and one revocation check.
+type Cookies struct {
+	ring    *KeyRing
+	store   *sessions.CookieStore
+	opts    CookieOptions
+	now     func() time.Time
+	decoded *lru.Cache[string, Claims] // cookie value -> its verified claims: spares the decode
+}
+
+// decodedCacheSize bounds the memory of the decode cache whatever the traffic.
+const decodedCacheSize = 8192
+
+// NewCookies makes the browser session manager.
+func NewCookies(ring *KeyRing, opts CookieOptions, now func() time.Time) *Cookies {
+	st := sessions.NewCookieStore(ring.derive("cookie")...)
+	st.MaxAge(int(opts.Absolute / time.Second))
+	cache, _ := lru.New[string, Claims](decodedCacheSize)
+	return &Cookies{ring: ring, store: st, opts: opts, now: now, decoded: cache}
+}
+
+// CookieName is the name the session cookie has on this request's scheme.
+func (s *Cookies) CookieName(r *http.Request) string {
+	if r.TLS != nil {
+		return "__Host-" + s.opts.Name // __Host-: Secure, Path=/, no Domain: no subdomain can plant it
+	}
+	return s.opts.Name
+}
+
+const tokenValue = "t"
+
+// Read returns the verified claims of the request's session cookie. Revocation is the caller's
+// next check.
+func (s *Cookies) Read(r *http.Request) (Claims, bool) {
+	c, err := r.Cookie(s.CookieName(r))
+	if err != nil {
+		return Claims{}, false
+	}
+	now := s.now()
+	if claims, ok := s.decoded.Get(c.Value); ok {
+		return claims, now.Before(claims.Expires)
+	}
+	sess, err := s.store.New(r, s.CookieName(r))
+	if err != nil || sess.IsNew {
+		return Claims{}, false
+	}
+	tok, _ := sess.Values[tokenValue].(string)
+	claims, err := s.ring.Verify(tok, now)
+	if err != nil {
+		return Claims{}, false
+	}
+	s.decoded.Add(c.Value, claims)
+	return claims, true
+}
+
+// Start begins a new session for user, signed in now.
+func (s *Cookies) Start(user string) Claims {
+	now := s.now().UTC()
+	c := Claims{User: user, Issued: now, SignedIn: now}
+	c.SessionID = NewSessionID()
+	c.Expires = s.expiry(&c)
+	return c
+}
+
+// NewSessionID returns a random session id.
+func NewSessionID() SessionID {
+	var id SessionID
+	_, _ = rand.Read(id[:])
+	return id
+}
+
+func (s *Cookies) expiry(c *Claims) time.Time {
+	return minTime(s.now().Add(s.opts.Idle), c.SignedIn.Add(s.opts.Absolute)).UTC()
+}
+
+// Write saves claims as the session cookie: HttpOnly, SameSite=Lax, Secure on HTTPS, living no
+// longer than the session's absolute lifetime.
+func (s *Cookies) Write(w http.ResponseWriter, r *http.Request, c Claims) error {
+	c.Expires = s.expiry(&c)
+	tok, err := s.ring.Sign(&c)
+	if err != nil {
+		return err
+	}
+	sess := sessions.NewSession(s.store, s.CookieName(r))
+	sess.Options = s.options(r, int(c.SignedIn.Add(s.opts.Absolute).Sub(s.now())/time.Second))
+	sess.Values[tokenValue] = tok
+	return sess.Save(r, w)
+}
+
+// Clear deletes the session cookie.
+func (s *Cookies) Clear(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, sessions.NewCookie(s.CookieName(r), "", s.options(r, -1)))
+}
+
+func (s *Cookies) options(r *http.Request, maxAge int) *sessions.Options {
+	return &sessions.Options{Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode}
+}
+
+// refreshAfter is how stale the idle deadline may get before a request moves it: often enough
+// that idle timeouts stay exact to the minute, rarely enough that few responses set a cookie.
+const refreshAfter = time.Minute
+
+// NeedsRefresh reports whether the session's idle deadline should be moved forward now.
+func (s *Cookies) NeedsRefresh(c *Claims) bool {
+	return s.expiry(c).Sub(c.Expires) >= refreshAfter
+}
+
+// CSRFToken is the token a page carries for state changes of this session: an HMAC of the
+// session id, so it needs no storage and dies with the session.
+func (s *Cookies) CSRFToken(c *Claims) string {
+	return b64.EncodeToString(s.ring.signer().mac([]byte("csrf:"), c.SessionID[:]))
+}
+
+// CheckCSRF compares a presented token with the session's, under every ring key.
+func (s *Cookies) CheckCSRF(c *Claims, token string) bool {
+	got, err := b64.DecodeString(token)
+	if err != nil {
+		return false
+	}
+	ok := false
+	for i := range s.ring.keys {
+		if hmac.Equal(got, s.ring.keys[i].mac([]byte("csrf:"), c.SessionID[:])) {
+			ok = true
+		}
+	}
+	return ok
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}

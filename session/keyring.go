@@ -1,0 +1,75 @@
+package session
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"sync"
+)
+
+// MinKeySize is the shortest signing key accepted.
+const MinKeySize = 32
+
+// KeyRing holds the signing keys: the first signs, every one verifies, so a new key can be put
+// first and the old one dropped a token lifetime later without signing anybody out.
+type KeyRing struct {
+	keys []ringKey
+}
+
+type ringKey struct {
+	id     [4]byte // first bytes of SHA-256(key): tells a verifier which key to try
+	secret []byte
+	macs   sync.Pool // of hash.Hash: HMAC set-up costs more than the short messages it signs
+}
+
+// NewKeyRing makes a ring from one or more keys of at least MinKeySize bytes.
+func NewKeyRing(secrets ...[]byte) (*KeyRing, error) {
+	if len(secrets) == 0 {
+		return nil, errors.New("signing_keys: at least one key is needed")
+	}
+	r := &KeyRing{keys: make([]ringKey, len(secrets))}
+	for i, s := range secrets {
+		if len(s) < MinKeySize {
+			return nil, fmt.Errorf("signing_keys: key %d is %d bytes, want at least %d", i+1, len(s), MinKeySize)
+		}
+		k := &r.keys[i]
+		sum := sha256.Sum256(s)
+		copy(k.id[:], sum[:])
+		k.secret = append([]byte(nil), s...)
+		k.macs.New = func() any { return hmac.New(sha256.New, k.secret) }
+	}
+	return r, nil
+}
+
+func (k *ringKey) mac(parts ...[]byte) []byte {
+	h := k.macs.Get().(hash.Hash)
+	h.Reset()
+	for _, p := range parts {
+		h.Write(p)
+	}
+	sum := h.Sum(nil)
+	k.macs.Put(h)
+	return sum
+}
+
+func (r *KeyRing) signer() *ringKey { return &r.keys[0] }
+
+func (r *KeyRing) byID(id []byte) *ringKey {
+	for i := range r.keys {
+		if hmac.Equal(r.keys[i].id[:], id) {
+			return &r.keys[i]
+		}
+	}
+	return nil
+}
+
+// derive makes a key for another purpose (cookie codecs) from each ring key, in ring order.
+func (r *KeyRing) derive(purpose string) [][]byte {
+	out := make([][]byte, len(r.keys))
+	for i := range r.keys {
+		out[i] = r.keys[i].mac([]byte("caddy-mfa derive: " + purpose))
+	}
+	return out
+}

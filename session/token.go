@@ -1,0 +1,149 @@
+package session
+
+import (
+	"crypto/hmac"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"time"
+)
+
+// Errors from Verify. They say why a credential failed, for logs and tests; clients are only
+// ever told that it did.
+var (
+	ErrMalformed = errors.New("malformed token")
+	ErrSignature = errors.New("token signature does not verify")
+	ErrExpired   = errors.New("token expired")
+	ErrRevoked   = errors.New("token revoked")
+)
+
+// Token layout, before base64url:
+//
+//	version(1) keyID(4) issued(8) signedIn(8) expires(8) mfaTime(8) method(1) sessionID(16)
+//	userLen(2) user serialLen(2) serial  mac(32)
+//
+// Times are Unix milliseconds. A fixed binary form keeps verification free of parsers.
+const (
+	tokenVersion = 1
+	fixedLen     = 1 + 4 + 8*4 + 1 + 16
+	macLen       = 32
+	maxUser      = 64  // IAM's user name limit
+	maxSerial    = 256 // IAM's serial number limit
+	maxTokenLen  = fixedLen + 2 + maxUser + 2 + maxSerial + macLen
+)
+
+var methods = []string{"", "virtual", "hardware", "webauthn", "sms", "recovery"}
+
+func methodByte(m string) byte {
+	for i, name := range methods {
+		if name == m {
+			return byte(i)
+		}
+	}
+	return 0
+}
+
+var b64 = base64.RawURLEncoding
+
+// ErrTooLong means a user name or serial is longer than IAM allows, so no token can carry it.
+var ErrTooLong = errors.New("user name or serial too long for a token")
+
+// Sign encodes claims as a token signed with the ring's first key.
+func (r *KeyRing) Sign(c *Claims) (string, error) {
+	user, serial := c.User, c.Serial
+	if len(user) > maxUser || len(serial) > maxSerial {
+		return "", ErrTooLong
+	}
+	buf := make([]byte, 0, fixedLen+4+len(user)+len(serial)+macLen)
+	k := r.signer()
+	buf = append(buf, tokenVersion)
+	buf = append(buf, k.id[:]...)
+	buf = binary.BigEndian.AppendUint64(buf, uint64(millis(c.Issued)))
+	buf = binary.BigEndian.AppendUint64(buf, uint64(millis(c.SignedIn)))
+	buf = binary.BigEndian.AppendUint64(buf, uint64(millis(c.Expires)))
+	buf = binary.BigEndian.AppendUint64(buf, uint64(millis(c.MFATime)))
+	buf = append(buf, methodByte(c.Method))
+	buf = append(buf, c.SessionID[:]...)
+	buf = binary.BigEndian.AppendUint16(buf, uint16(len(user)))
+	buf = append(buf, user...)
+	buf = binary.BigEndian.AppendUint16(buf, uint16(len(serial)))
+	buf = append(buf, serial...)
+	buf = append(buf, k.mac(buf)...)
+	return b64.EncodeToString(buf), nil
+}
+
+// Verify checks a token's signature and expiry and returns its claims. It touches no storage;
+// revocation is the caller's next check.
+func (r *KeyRing) Verify(token string, now time.Time) (Claims, error) {
+	var c Claims
+	if len(token) > b64.EncodedLen(maxTokenLen) || len(token) < b64.EncodedLen(fixedLen+4+macLen) {
+		return c, ErrMalformed
+	}
+	var arr [maxTokenLen]byte
+	n, err := b64.Decode(arr[:], []byte(token))
+	if err != nil {
+		return c, ErrMalformed
+	}
+	buf := arr[:n]
+	if buf[0] != tokenVersion {
+		return c, ErrMalformed
+	}
+	k := r.byID(buf[1:5])
+	if k == nil {
+		return c, ErrSignature
+	}
+	body, mac := buf[:n-macLen], buf[n-macLen:]
+	if !hmac.Equal(k.mac(body), mac) {
+		return c, ErrSignature
+	}
+	p := body[5:]
+	c.Issued = fromMillis(p[0:8])
+	c.SignedIn = fromMillis(p[8:16])
+	c.Expires = fromMillis(p[16:24])
+	c.MFATime = fromMillis(p[24:32])
+	if int(p[32]) >= len(methods) {
+		return Claims{}, ErrMalformed
+	}
+	c.Method = methods[p[32]]
+	copy(c.SessionID[:], p[33:49])
+	rest := p[49:]
+	user, rest, ok := lengthPrefixed(rest)
+	if !ok {
+		return Claims{}, ErrMalformed
+	}
+	serial, rest, ok := lengthPrefixed(rest)
+	if !ok || len(rest) != 0 {
+		return Claims{}, ErrMalformed
+	}
+	c.User, c.Serial = string(user), string(serial)
+	if !now.Before(c.Expires) {
+		return Claims{}, ErrExpired
+	}
+	return c, nil
+}
+
+func lengthPrefixed(b []byte) (field, rest []byte, ok bool) {
+	if len(b) < 2 {
+		return nil, nil, false
+	}
+	n := int(binary.BigEndian.Uint16(b))
+	if len(b) < 2+n {
+		return nil, nil, false
+	}
+	return b[2 : 2+n], b[2+n:], true
+}
+
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMillis(b []byte) time.Time {
+	ms := int64(binary.BigEndian.Uint64(b))
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
