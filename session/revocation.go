@@ -25,7 +25,7 @@ type Revocations struct {
 }
 
 type revocationList struct {
-	Users    map[string]int64 `json:"users"`    // user -> Unix ms: credentials issued up to then are void
+	Users    map[string]int64    `json:"users"`    // user -> Unix ms: credentials issued up to then are void
 	Sessions map[SessionID]int64 `json:"sessions"` // session -> Unix ms when it would expire anyway
 }
 
