@@ -1,0 +1,179 @@
+package policy
+
+import (
+	"net/netip"
+	"strconv"
+	"time"
+)
+
+// AuthType values of user:AuthType.
+const (
+	AuthAnonymous = "anonymous"
+	AuthSession   = "session"
+	AuthAccessKey = "access_key"
+	AuthToken     = "token"
+	AuthExternal  = "external"
+)
+
+// Methods a factor can be passed with, as mfa:Method names them.
+var Methods = []string{"virtual", "hardware", "webauthn", "sms", "recovery"}
+
+// Context is what a request brings to evaluation. Keys follow from it (see the key table):
+// user:* keys are absent for anonymous requests; mfa:Present is absent for anonymous and
+// access-key requests; mfa:Age and mfa:Method are absent until a factor is passed.
+type Context struct {
+	UserID   string
+	Groups   []string
+	AuthType string
+
+	MFAPresent bool
+	MFATime    time.Time // zero: no factor passed
+	MFAMethod  string
+
+	Method   string // HTTP method
+	Host     string // without port
+	Path     string
+	SourceIP netip.Addr
+	Secure   bool
+	Time     time.Time
+}
+
+// key names one condition key; the compiled policy refers to keys by number.
+type key uint8
+
+const (
+	keyMFAPresent key = iota
+	keyMFAAge
+	keyMFAMethod
+	keyMFAPhishingResistant
+	keyUserID
+	keyUserGroups
+	keyUserAuthType
+	keyReqMethod
+	keyReqHost
+	keyReqPath
+	keyReqSourceIP
+	keyReqSecure
+	keyReqTime
+)
+
+type keyType uint8
+
+const (
+	typeString keyType = iota
+	typeBool
+	typeNumber
+	typeIP
+	typeDate
+)
+
+type keyInfo struct {
+	name   string
+	typ    keyType
+	multi  bool
+	noVars bool // may not stand in a ${...} variable
+}
+
+var keys = []keyInfo{
+	keyMFAPresent:           {name: "mfa:Present", typ: typeBool},
+	keyMFAAge:               {name: "mfa:Age", typ: typeNumber},
+	keyMFAMethod:            {name: "mfa:Method", typ: typeString},
+	keyMFAPhishingResistant: {name: "mfa:PhishingResistant", typ: typeBool},
+	keyUserID:               {name: "user:Id", typ: typeString},
+	keyUserGroups:           {name: "user:Groups", typ: typeString, multi: true, noVars: true},
+	keyUserAuthType:         {name: "user:AuthType", typ: typeString},
+	keyReqMethod:            {name: "req:Method", typ: typeString},
+	keyReqHost:              {name: "req:Host", typ: typeString},
+	keyReqPath:              {name: "req:Path", typ: typeString},
+	keyReqSourceIP:          {name: "req:SourceIp", typ: typeIP},
+	keyReqSecure:            {name: "req:Secure", typ: typeBool},
+	keyReqTime:              {name: "req:Time", typ: typeDate},
+}
+
+func lookupKey(name string) (key, bool) {
+	for i, k := range keys {
+		if k.name == name {
+			return key(i), true
+		}
+	}
+	return 0, false
+}
+
+// KeyNames lists every condition key, for docs and error messages.
+func KeyNames() []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k.name
+	}
+	return out
+}
+
+func (c *Context) anonymous() bool { return c.AuthType == AuthAnonymous || c.AuthType == "" }
+
+// present reports whether key k exists in this context.
+func (c *Context) present(k key) bool {
+	switch k {
+	case keyMFAPresent:
+		return !c.anonymous() && c.AuthType != AuthAccessKey
+	case keyMFAAge, keyMFAMethod, keyMFAPhishingResistant:
+		return !c.MFATime.IsZero()
+	case keyUserID:
+		return !c.anonymous()
+	case keyUserGroups:
+		return !c.anonymous() && len(c.Groups) > 0
+	case keyReqSourceIP:
+		return c.SourceIP.IsValid()
+	}
+	return true
+}
+
+// str is the string form of a single-valued key, as string operators and variables see it.
+func (c *Context) str(k key) string {
+	switch k {
+	case keyMFAPresent:
+		return strconv.FormatBool(c.MFAPresent)
+	case keyMFAAge:
+		return strconv.FormatInt(c.age(), 10)
+	case keyMFAMethod:
+		return c.MFAMethod
+	case keyMFAPhishingResistant:
+		return strconv.FormatBool(c.phishingResistant())
+	case keyUserID:
+		return c.UserID
+	case keyUserAuthType:
+		if c.AuthType == "" {
+			return AuthAnonymous
+		}
+		return c.AuthType
+	case keyReqMethod:
+		return c.Method
+	case keyReqHost:
+		return c.Host
+	case keyReqPath:
+		return c.Path
+	case keyReqSourceIP:
+		return c.SourceIP.String()
+	case keyReqSecure:
+		return strconv.FormatBool(c.Secure)
+	case keyReqTime:
+		return c.Time.UTC().Format(time.RFC3339)
+	}
+	return ""
+}
+
+func (c *Context) boolean(k key) bool {
+	switch k {
+	case keyMFAPresent:
+		return c.MFAPresent
+	case keyMFAPhishingResistant:
+		return c.phishingResistant()
+	case keyReqSecure:
+		return c.Secure
+	}
+	return false
+}
+
+// age is mfa:Age: whole seconds since the factor was passed.
+func (c *Context) age() int64 { return int64(c.Time.Sub(c.MFATime) / time.Second) }
+
+func (c *Context) phishingResistant() bool { return c.MFAMethod == "webauthn" }
