@@ -1,4 +1,7 @@
-// Package caddymodule is the only package that imports Caddy.
+// Package caddymodule plugs caddy-mfa into Caddy: the `mfa` app (users, devices, keys, storage,
+// factor settings), the `http.handlers.mfa` handler (the gate and the gateway's site), their
+// Caddyfile syntax, the admin API routes and the `caddy mfa` commands.
+//
+// It is the only package of the project that imports Caddy: everything it wires together
+// (gateway, policy, factors, identity, session, store) works without it.
 package caddymodule
-
-import _ "github.com/caddyserver/caddy/v2"

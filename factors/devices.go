@@ -303,3 +303,20 @@ func (r *Devices) verifyOne(ctx context.Context, user, serial, code string) (*De
 	})
 	return out, err
 }
+
+// PendingSeed returns the seed of the user's device that is not enabled yet, so an enrolment
+// page can show its QR code again after a mistyped pair. An enabled device's seed never leaves.
+func (r *Devices) PendingSeed(ctx context.Context, user, serial string) (*Device, []byte, error) {
+	d, err := r.Get(ctx, serial)
+	if err != nil {
+		return nil, nil, err
+	}
+	if d.User != user || d.Enabled || !d.IsTOTP() {
+		return nil, nil, ErrNoSuchDevice
+	}
+	seed, err := r.sealer.Open(d.SealedSeed, sealAAD(serial))
+	if err != nil {
+		return nil, nil, fmt.Errorf("device %s: %w", serial, err)
+	}
+	return d, seed, nil
+}

@@ -9,6 +9,7 @@ import (
 // Claims is what a token or a session cookie says about its holder.
 type Claims struct {
 	User      string
+	Groups    []string  // as they were at sign-in: a change takes effect at the next sign-in, as in IAM
 	SessionID SessionID // random; names the session for sign-out and binds its CSRF token
 	Issued    time.Time // when the credential was made: revocations compare with it
 	SignedIn  time.Time // when the password (or access key) was checked: the absolute lifetime runs from it
@@ -16,6 +17,9 @@ type Claims struct {
 	MFATime   time.Time // when a factor was passed; zero when none was
 	Method    string    // the factor's kind: virtual, hardware, webauthn, sms, recovery
 	Serial    string    // the device that passed it
+	// Enrolling marks a session that may only enrol a device: the user has none and the
+	// operator requires one (AWS's DenyAllExceptListedIfNoMFA).
+	Enrolling bool
 }
 
 // MFAPresent reports whether a factor was passed.

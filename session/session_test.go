@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,7 @@ func newClock() *clock { return &clock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, t
 func key(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
 
 func sampleClaims(now time.Time) Claims {
-	return Claims{User: "alice", SessionID: NewSessionID(), Issued: now, SignedIn: now, Expires: now.Add(time.Hour),
+	return Claims{User: "alice", Groups: []string{"admins", "dev"}, SessionID: NewSessionID(), Issued: now, SignedIn: now, Expires: now.Add(time.Hour),
 		MFATime: now, Method: "virtual", Serial: "caddy-mfa:alice:phone"}
 }
 
@@ -42,12 +43,12 @@ func TestTokenRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("round trip changed the claims:\n got %+v\nwant %+v", got, want)
 	}
-	noMFA := Claims{User: "bob", Issued: c.t, SignedIn: c.t, Expires: c.t.Add(time.Minute)}
+	noMFA := Claims{User: "bob", Issued: c.t, SignedIn: c.t, Expires: c.t.Add(time.Minute), Enrolling: true}
 	tok, _ = ring.Sign(&noMFA)
-	if got, _ := ring.Verify(tok, c.t); got.MFAPresent() || got.Method != "" {
+	if got, _ := ring.Verify(tok, c.t); got.MFAPresent() || got.Method != "" || !got.Enrolling {
 		t.Fatalf("a token without MFA reads as %+v", got)
 	}
 }

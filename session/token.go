@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -19,18 +20,21 @@ var (
 
 // Token layout, before base64url:
 //
-//	version(1) keyID(4) issued(8) signedIn(8) expires(8) mfaTime(8) method(1) sessionID(16)
-//	userLen(2) user serialLen(2) serial  mac(32)
+//	version(1) keyID(4) issued(8) signedIn(8) expires(8) mfaTime(8) method(1) flags(1) sessionID(16)
+//	userLen(2) user serialLen(2) serial groupsLen(2) groups (joined by newlines)  mac(32)
 //
 // Times are Unix milliseconds. A fixed binary form keeps verification free of parsers.
 const (
 	tokenVersion = 1
-	fixedLen     = 1 + 4 + 8*4 + 1 + 16
+	fixedLen     = 1 + 4 + 8*4 + 1 + 1 + 16
 	macLen       = 32
-	maxUser      = 64  // IAM's user name limit
-	maxSerial    = 256 // IAM's serial number limit
-	maxTokenLen  = fixedLen + 2 + maxUser + 2 + maxSerial + macLen
+	maxUser      = 64   // IAM's user name limit
+	maxSerial    = 256  // IAM's serial number limit
+	maxGroups    = 1024 // all group names together
+	maxTokenLen  = fixedLen + 2 + maxUser + 2 + maxSerial + 2 + maxGroups + macLen
 )
+
+const flagEnrolling = 1
 
 var methods = []string{"", "virtual", "hardware", "webauthn", "sms", "recovery"}
 
@@ -50,11 +54,11 @@ var ErrTooLong = errors.New("user name or serial too long for a token")
 
 // Sign encodes claims as a token signed with the ring's first key.
 func (r *KeyRing) Sign(c *Claims) (string, error) {
-	user, serial := c.User, c.Serial
-	if len(user) > maxUser || len(serial) > maxSerial {
+	user, serial, groups := c.User, c.Serial, strings.Join(c.Groups, "\n")
+	if len(user) > maxUser || len(serial) > maxSerial || len(groups) > maxGroups {
 		return "", ErrTooLong
 	}
-	buf := make([]byte, 0, fixedLen+4+len(user)+len(serial)+macLen)
+	buf := make([]byte, 0, fixedLen+6+len(user)+len(serial)+len(groups)+macLen)
 	k := r.signer()
 	buf = append(buf, tokenVersion)
 	buf = append(buf, k.id[:]...)
@@ -63,11 +67,18 @@ func (r *KeyRing) Sign(c *Claims) (string, error) {
 	buf = binary.BigEndian.AppendUint64(buf, uint64(millis(c.Expires)))
 	buf = binary.BigEndian.AppendUint64(buf, uint64(millis(c.MFATime)))
 	buf = append(buf, methodByte(c.Method))
+	var flags byte
+	if c.Enrolling {
+		flags |= flagEnrolling
+	}
+	buf = append(buf, flags)
 	buf = append(buf, c.SessionID[:]...)
 	buf = binary.BigEndian.AppendUint16(buf, uint16(len(user)))
 	buf = append(buf, user...)
 	buf = binary.BigEndian.AppendUint16(buf, uint16(len(serial)))
 	buf = append(buf, serial...)
+	buf = binary.BigEndian.AppendUint16(buf, uint16(len(groups)))
+	buf = append(buf, groups...)
 	buf = append(buf, k.mac(buf)...)
 	return b64.EncodeToString(buf), nil
 }
@@ -76,7 +87,7 @@ func (r *KeyRing) Sign(c *Claims) (string, error) {
 // revocation is the caller's next check.
 func (r *KeyRing) Verify(token string, now time.Time) (Claims, error) {
 	var c Claims
-	if len(token) > b64.EncodedLen(maxTokenLen) || len(token) < b64.EncodedLen(fixedLen+4+macLen) {
+	if len(token) > b64.EncodedLen(maxTokenLen) || len(token) < b64.EncodedLen(fixedLen+6+macLen) {
 		return c, ErrMalformed
 	}
 	var arr [maxTokenLen]byte
@@ -105,17 +116,28 @@ func (r *KeyRing) Verify(token string, now time.Time) (Claims, error) {
 		return Claims{}, ErrMalformed
 	}
 	c.Method = methods[p[32]]
-	copy(c.SessionID[:], p[33:49])
-	rest := p[49:]
+	if p[33]&^flagEnrolling != 0 {
+		return Claims{}, ErrMalformed
+	}
+	c.Enrolling = p[33]&flagEnrolling != 0
+	copy(c.SessionID[:], p[34:50])
+	rest := p[50:]
 	user, rest, ok := lengthPrefixed(rest)
 	if !ok {
 		return Claims{}, ErrMalformed
 	}
 	serial, rest, ok := lengthPrefixed(rest)
+	if !ok {
+		return Claims{}, ErrMalformed
+	}
+	groups, rest, ok := lengthPrefixed(rest)
 	if !ok || len(rest) != 0 {
 		return Claims{}, ErrMalformed
 	}
 	c.User, c.Serial = string(user), string(serial)
+	if len(groups) > 0 {
+		c.Groups = strings.Split(string(groups), "\n")
+	}
 	if !now.Before(c.Expires) {
 		return Claims{}, ErrExpired
 	}

@@ -1,0 +1,383 @@
+package caddymodule
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/caddy-mfa/caddy-mfa/factors"
+	"github.com/caddy-mfa/caddy-mfa/gateway"
+	"github.com/caddy-mfa/caddy-mfa/identity"
+	"github.com/caddy-mfa/caddy-mfa/session"
+	"github.com/caddy-mfa/caddy-mfa/store"
+	"github.com/caddy-mfa/caddy-mfa/store/caddystore"
+)
+
+func init() {
+	caddy.RegisterModule(App{})
+}
+
+// App is the `mfa` app: the users, devices and keys that every `mfa` handler shares, and how
+// factors are checked. Every field is optional.
+type App struct {
+	// Issuer names the gateway in authenticator apps (the otpauth issuer) and on its pages.
+	// Default: "caddy-mfa".
+	Issuer string `json:"issuer,omitempty"`
+
+	// Storage is where records live. Default: Caddy's configured storage (the file system under
+	// Caddy's data directory unless the config says otherwise).
+	Storage *StorageConfig `json:"storage,omitempty"`
+
+	// EncryptionKey seals TOTP seeds at rest with AES-256-GCM: 32 bytes, base64; use a
+	// placeholder such as {env.MFA_ENCRYPTION_KEY}. Default: a key generated once into
+	// mfa/encryption.key in Caddy's data directory (never into shared storage).
+	EncryptionKey string `json:"encryption_key,omitempty"`
+
+	// SigningKeys sign session tokens and cookies: the first signs, all verify, so keys rotate
+	// without signing anybody out. Each at least 32 bytes, base64. Default: a key generated once
+	// into mfa/signing.key in Caddy's data directory.
+	SigningKeys []string `json:"signing_keys,omitempty"`
+
+	// MaxDevices caps a user's MFA devices, every type together. Default: 8 (AWS's quota).
+	MaxDevices int `json:"max_devices,omitempty"`
+
+	// Enrollment is "required" (a signed-in user with no device may do nothing but enrol) or
+	// "optional". Default: "required".
+	Enrollment string `json:"enrollment,omitempty"`
+
+	// TOTP tunes code checking.
+	TOTP *TOTPConfig `json:"totp,omitempty"`
+
+	// Session configures browser sessions.
+	Session *SessionConfig `json:"session,omitempty"`
+
+	// SessionTokens bounds the lifetimes of API session tokens (GetSessionToken).
+	SessionTokens *SessionTokensConfig `json:"session_tokens,omitempty"`
+
+	// Lockout caps guessing of second factors.
+	Lockout *LockoutConfig `json:"lockout,omitempty"`
+
+	// Users are bootstrap local users, kept in storage and updated at each start.
+	Users []UserConfig `json:"users,omitempty"`
+
+	svc    *gateway.Services
+	store  store.Store
+	logger *zap.Logger
+	cancel context.CancelFunc
+}
+
+// StorageConfig chooses the storage backend.
+type StorageConfig struct {
+	// Backend is "caddy" (Caddy's configured storage). Default: "caddy".
+	Backend string `json:"backend,omitempty"`
+}
+
+// TOTPConfig tunes TOTP checks.
+type TOTPConfig struct {
+	// Skew is how many time steps either side of the device's recorded drift a sign-in code
+	// may come from. Default: 1.
+	Skew *int `json:"skew,omitempty"`
+	// ResyncWindow is how many steps either side enable and resync search for two consecutive
+	// codes. Default: 10 (five minutes either way at 30 s).
+	ResyncWindow int `json:"resync_window,omitempty"`
+}
+
+// SessionConfig configures browser sessions.
+type SessionConfig struct {
+	// CookieName names the session cookie; on HTTPS it gets the __Host- prefix. Default: "caddy_mfa".
+	CookieName string `json:"cookie_name,omitempty"`
+	// Idle ends a session unused this long. Default: 30m.
+	Idle caddy.Duration `json:"idle,omitempty"`
+	// Absolute ends a session this long after sign-in. Default: 12h.
+	Absolute caddy.Duration `json:"absolute,omitempty"`
+}
+
+// SessionTokensConfig bounds API session token lifetimes, as STS does.
+type SessionTokensConfig struct {
+	// Default lifetime when the caller asks for none. Default: 12h.
+	Default caddy.Duration `json:"default,omitempty"`
+	// Min lifetime a caller may ask for. Default: 15m.
+	Min caddy.Duration `json:"min,omitempty"`
+	// Max lifetime a caller may ask for. Default: 36h.
+	Max caddy.Duration `json:"max,omitempty"`
+}
+
+// LockoutConfig caps factor guessing.
+type LockoutConfig struct {
+	// MaxFailures consecutive failed factor attempts lock the user's factor checks. Default: 10
+	// (NIST SP 800-63B allows at most 100).
+	MaxFailures int `json:"max_failures,omitempty"`
+	// BaseDelay is the first lock's length, doubling with each further lock. Default: 30s.
+	BaseDelay caddy.Duration `json:"base_delay,omitempty"`
+	// MaxDelay caps the lock's length. Default: 1h.
+	MaxDelay caddy.Duration `json:"max_delay,omitempty"`
+}
+
+// UserConfig is a bootstrap local user.
+type UserConfig struct {
+	// Name is the user name: 1-64 characters of letters, digits and +=,.@_-.
+	Name string `json:"name"`
+	// PasswordHash is a bcrypt hash, as `caddy hash-password` prints it.
+	PasswordHash string `json:"password_hash"`
+	// Groups the user belongs to (user:Groups in policies).
+	Groups []string `json:"groups,omitempty"`
+}
+
+// CaddyModule returns the Caddy module information.
+func (App) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "mfa",
+		New: func() caddy.Module { return new(App) },
+	}
+}
+
+// Provision sets defaults, loads the keys, opens the store and makes sure the bootstrap users exist.
+func (a *App) Provision(ctx caddy.Context) error {
+	a.logger = ctx.Logger()
+	a.setDefaults()
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	repl := caddy.NewReplacer()
+
+	a.store = caddystore.New(ctx.Storage(), "mfa")
+	encKey, err := a.encryptionKey(repl)
+	if err != nil {
+		return err
+	}
+	sealer, err := store.NewSealer(encKey)
+	clear(encKey)
+	if err != nil {
+		return err
+	}
+	if err := store.CheckKey(ctx, a.store, sealer); err != nil {
+		return fmt.Errorf("mfa: %w", err)
+	}
+	signing, err := a.signingKeys(repl)
+	if err != nil {
+		return err
+	}
+	ring, err := session.NewKeyRing(signing...)
+	if err != nil {
+		return err
+	}
+
+	now := time.Now
+	users := identity.NewDirectory(a.store, now, a.bcryptCost())
+	for _, u := range a.Users {
+		if err := users.Ensure(ctx, u.Name, u.PasswordHash, u.Groups); err != nil {
+			return fmt.Errorf("mfa: users: %w", err)
+		}
+	}
+	tokens := a.SessionTokens
+	revocations := session.NewRevocations(a.store, now, time.Duration(tokens.Max)+time.Duration(a.Session.Absolute))
+	if err := revocations.Reload(ctx); err != nil {
+		return fmt.Errorf("mfa: loading revocations: %w", err)
+	}
+	audit := a.logger.Named("audit")
+	a.svc = &gateway.Services{
+		Users: users,
+		Devices: factors.NewDevices(a.store, sealer, now, factors.Settings{
+			Issuer: a.Issuer, MaxDevices: a.MaxDevices, Skew: *a.TOTP.Skew, ResyncWindow: a.TOTP.ResyncWindow,
+		}),
+		Lockout: factors.NewLockout(a.store, now, factors.LockoutPolicy{
+			MaxFailures: a.Lockout.MaxFailures, BaseDelay: time.Duration(a.Lockout.BaseDelay), MaxDelay: time.Duration(a.Lockout.MaxDelay),
+		}),
+		Ring: ring,
+		Cookies: session.NewCookies(ring, session.CookieOptions{
+			Name: a.Session.CookieName, Idle: time.Duration(a.Session.Idle), Absolute: time.Duration(a.Session.Absolute),
+		}, now),
+		Revocations:        revocations,
+		Now:                now,
+		Issuer:             a.Issuer,
+		EnrollmentRequired: a.Enrollment == "required",
+		Audit:              func(event string, fields ...zap.Field) { audit.Info(event, fields...) },
+		Log:                a.logger,
+	}
+	return nil
+}
+
+func (a *App) setDefaults() {
+	if a.Issuer == "" {
+		a.Issuer = "caddy-mfa"
+	}
+	if a.Storage == nil {
+		a.Storage = &StorageConfig{}
+	}
+	if a.Storage.Backend == "" {
+		a.Storage.Backend = "caddy"
+	}
+	if a.MaxDevices == 0 {
+		a.MaxDevices = 8
+	}
+	if a.Enrollment == "" {
+		a.Enrollment = "required"
+	}
+	if a.TOTP == nil {
+		a.TOTP = &TOTPConfig{}
+	}
+	if a.TOTP.Skew == nil {
+		one := 1
+		a.TOTP.Skew = &one
+	}
+	if a.TOTP.ResyncWindow == 0 {
+		a.TOTP.ResyncWindow = 10
+	}
+	if a.Session == nil {
+		a.Session = &SessionConfig{}
+	}
+	setString(&a.Session.CookieName, "caddy_mfa")
+	setDuration(&a.Session.Idle, 30*time.Minute)
+	setDuration(&a.Session.Absolute, 12*time.Hour)
+	if a.SessionTokens == nil {
+		a.SessionTokens = &SessionTokensConfig{}
+	}
+	setDuration(&a.SessionTokens.Default, 12*time.Hour)
+	setDuration(&a.SessionTokens.Min, 15*time.Minute)
+	setDuration(&a.SessionTokens.Max, 36*time.Hour)
+	if a.Lockout == nil {
+		a.Lockout = &LockoutConfig{}
+	}
+	if a.Lockout.MaxFailures == 0 {
+		a.Lockout.MaxFailures = 10
+	}
+	setDuration(&a.Lockout.BaseDelay, 30*time.Second)
+	setDuration(&a.Lockout.MaxDelay, time.Hour)
+}
+
+func setString(s *string, def string) {
+	if *s == "" {
+		*s = def
+	}
+}
+
+func setDuration(d *caddy.Duration, def time.Duration) {
+	if *d == 0 {
+		*d = caddy.Duration(def)
+	}
+}
+
+// keyDir is this machine's folder for generated keys: Caddy's data directory, never shared storage.
+func keyDir() string { return filepath.Join(caddy.AppDataDir(), "mfa") }
+
+func (a *App) encryptionKey(repl *caddy.Replacer) ([]byte, error) {
+	if a.EncryptionKey == "" {
+		return localKey(filepath.Join(keyDir(), "encryption.key"), store.KeySize)
+	}
+	return decodeKey("encryption_key", repl.ReplaceAll(a.EncryptionKey, ""), store.KeySize, true)
+}
+
+func (a *App) signingKeys(repl *caddy.Replacer) ([][]byte, error) {
+	if len(a.SigningKeys) == 0 {
+		k, err := localKey(filepath.Join(keyDir(), "signing.key"), session.MinKeySize)
+		return [][]byte{k}, err
+	}
+	out := make([][]byte, len(a.SigningKeys))
+	for i, s := range a.SigningKeys {
+		k, err := decodeKey(fmt.Sprintf("signing_keys[%d]", i), repl.ReplaceAll(s, ""), session.MinKeySize, false)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = k
+	}
+	return out, nil
+}
+
+// bcryptCost is the cost of the bootstrap users' hashes, so that checks for unknown users cost
+// the same (caddy hash-password uses 14).
+func (a *App) bcryptCost() int {
+	cost := 0
+	for _, u := range a.Users {
+		if c, err := bcrypt.Cost([]byte(u.PasswordHash)); err == nil {
+			cost = max(cost, c)
+		}
+	}
+	if cost == 0 {
+		return 14
+	}
+	return cost
+}
+
+// Validate checks the configuration without side effects.
+func (a *App) Validate() error {
+	switch {
+	case a.Storage != nil && a.Storage.Backend != "" && a.Storage.Backend != "caddy":
+		return fmt.Errorf("mfa: storage: unknown backend %q (want caddy)", a.Storage.Backend)
+	case a.MaxDevices < 0 || a.MaxDevices > 100:
+		return fmt.Errorf("mfa: max_devices: %d is not between 1 and 100", a.MaxDevices)
+	case a.Enrollment != "" && a.Enrollment != "required" && a.Enrollment != "optional":
+		return fmt.Errorf("mfa: enrollment: want required or optional, got %q", a.Enrollment)
+	}
+	if t := a.TOTP; t != nil {
+		if t.Skew != nil && (*t.Skew < 0 || *t.Skew > 10) {
+			return fmt.Errorf("mfa: totp skew: %d is not between 0 and 10", *t.Skew)
+		}
+		if t.ResyncWindow < 0 || t.ResyncWindow > 100 {
+			return fmt.Errorf("mfa: totp resync_window: %d is not between 1 and 100", t.ResyncWindow)
+		}
+	}
+	if s := a.Session; s != nil {
+		if s.Idle < 0 || s.Absolute < 0 || (s.Idle > 0 && s.Absolute > 0 && s.Idle > s.Absolute) {
+			return fmt.Errorf("mfa: session: idle (%s) and absolute (%s) must be positive, idle no longer than absolute", time.Duration(s.Idle), time.Duration(s.Absolute))
+		}
+	}
+	if t := a.SessionTokens; t != nil && t.Min > 0 && t.Max > 0 {
+		if t.Min > t.Max || (t.Default > 0 && (t.Default < t.Min || t.Default > t.Max)) {
+			return fmt.Errorf("mfa: session_tokens: want min <= default <= max, got %s, %s, %s",
+				time.Duration(t.Min), time.Duration(t.Default), time.Duration(t.Max))
+		}
+	}
+	if l := a.Lockout; l != nil {
+		if l.MaxFailures < 0 || l.MaxFailures > 100 {
+			return fmt.Errorf("mfa: lockout max_failures: %d is not between 1 and 100 (NIST SP 800-63B)", l.MaxFailures)
+		}
+		if l.BaseDelay < 0 || l.MaxDelay < 0 || (l.MaxDelay > 0 && l.BaseDelay > l.MaxDelay) {
+			return fmt.Errorf("mfa: lockout: base_delay must be positive and no longer than max_delay")
+		}
+	}
+	for _, u := range a.Users {
+		if err := identity.ValidateName(u.Name); err != nil {
+			return fmt.Errorf("mfa: user: %w", err)
+		}
+		if _, err := bcrypt.Cost([]byte(u.PasswordHash)); err != nil {
+			return fmt.Errorf("mfa: user %s: the password must be a bcrypt hash (from caddy hash-password): %w", u.Name, err)
+		}
+	}
+	return nil
+}
+
+// Start begins polling the store for revocations made on other nodes.
+func (a *App) Start() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	go a.svc.Revocations.Run(ctx, revocationPoll, func(err error) {
+		a.logger.Warn("reloading revocations; the last list stays in force", zap.Error(err))
+	})
+	return nil
+}
+
+// revocationPoll is how often revocations made elsewhere are picked up (SPEC: within 5 s).
+const revocationPoll = 2 * time.Second
+
+// Stop ends the polling.
+func (a *App) Stop() error {
+	if a.cancel != nil {
+		a.cancel()
+	}
+	return nil
+}
+
+// Services returns what the handlers share.
+func (a *App) Services() *gateway.Services { return a.svc }
+
+// Interface guards
+var (
+	_ caddy.App         = (*App)(nil)
+	_ caddy.Provisioner = (*App)(nil)
+	_ caddy.Validator   = (*App)(nil)
+)

@@ -1,0 +1,182 @@
+package caddymodule
+
+import (
+	"fmt"
+	"net/http"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-mfa/caddy-mfa/gateway"
+	"github.com/caddy-mfa/caddy-mfa/policy"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Handler gates the requests it sees with the `mfa` app's users and devices, and serves the
+// gateway's own pages and API under Prefix. With no policy and no shortcut, it requires MFA.
+type Handler struct {
+	// Prefix is where the gateway serves its pages and API. Default: "/.mfa".
+	Prefix string `json:"prefix,omitempty"`
+
+	// Identity is a placeholder naming a user an earlier handler signed in (for example
+	// "{http.auth.user.id}" after basic_auth); the gate then adds a second factor to that
+	// sign-in instead of offering its own. Default: none (local sign-in).
+	Identity string `json:"identity,omitempty"`
+
+	// Policies are policy document files (JSON), combined. Default: none.
+	Policies []string `json:"policies,omitempty"`
+
+	// Require is "mfa": deny unless mfa:Present is true. Implied when no policy file is given.
+	Require string `json:"require,omitempty"`
+
+	// MaxAge denies requests whose factor was passed longer ago than this. Default: no limit.
+	MaxAge caddy.Duration `json:"max_age,omitempty"`
+
+	// Methods denies requests whose factor was not of one of these kinds (virtual, hardware,
+	// webauthn, sms, recovery). Default: any.
+	Methods []string `json:"methods,omitempty"`
+
+	// Groups denies requests of users in none of these groups. Default: any.
+	Groups []string `json:"groups,omitempty"`
+
+	// AllowAccessKeys lets requests signed with a long-term access key alone through the
+	// shortcuts above. Default: false.
+	AllowAccessKeys bool `json:"allow_access_keys,omitempty"`
+
+	gate *gateway.Gate
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.mfa",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision compiles the handler's policy and builds its gate on the app's services.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	if h.Prefix == "" {
+		h.Prefix = "/.mfa"
+	}
+	if err := h.Validate(); err != nil {
+		return err
+	}
+	set, err := h.compilePolicy()
+	if err != nil {
+		return err
+	}
+	appModule, err := ctx.App("mfa")
+	if err != nil {
+		return fmt.Errorf("mfa handler: loading the mfa app: %w", err)
+	}
+	opts := gateway.Options{Prefix: h.Prefix, Policy: set, ClientIP: clientIP}
+	if h.Identity != "" {
+		placeholder := h.Identity
+		opts.Identity = func(r *http.Request) string {
+			repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+			if repl == nil {
+				return ""
+			}
+			return repl.ReplaceAll(placeholder, "")
+		}
+	}
+	h.gate, err = gateway.New(appModule.(*App).Services(), opts)
+	return err
+}
+
+// compilePolicy reads the policy files and compiles them with the shortcuts.
+func (h *Handler) compilePolicy() (*policy.Set, error) {
+	var docs []*policy.Document
+	for _, file := range h.Policies {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("mfa policy: %w", err)
+		}
+		d, err := policy.Parse(file, raw)
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, d)
+	}
+	sc := policy.Shortcuts{
+		RequireMFA:      h.Require == "mfa" || len(h.Policies) == 0,
+		MaxAge:          time.Duration(h.MaxAge),
+		Methods:         h.Methods,
+		Groups:          h.Groups,
+		AllowAccessKeys: h.AllowAccessKeys,
+	}
+	if sd := sc.Document(len(h.Policies) == 0); len(sd.Statement) > 0 {
+		docs = append(docs, sd)
+	}
+	return policy.Compile(docs...)
+}
+
+// Validate checks the handler's configuration.
+func (h *Handler) Validate() error {
+	if h.Prefix != "" && (h.Prefix[0] != '/' || h.Prefix[len(h.Prefix)-1] == '/' || len(h.Prefix) < 2) {
+		return fmt.Errorf("mfa prefix: %q must start with / and not end with one", h.Prefix)
+	}
+	if h.Require != "" && h.Require != "mfa" {
+		return fmt.Errorf("mfa require: want mfa, got %q", h.Require)
+	}
+	if h.MaxAge < 0 {
+		return fmt.Errorf("mfa max_age: must be positive")
+	}
+	for _, m := range h.Methods {
+		if !isMethod(m) {
+			return fmt.Errorf("mfa methods: unknown method %q (want virtual, hardware, webauthn, sms or recovery)", m)
+		}
+	}
+	return nil
+}
+
+func isMethod(m string) bool {
+	for _, known := range policy.Methods {
+		if m == known {
+			return true
+		}
+	}
+	return false
+}
+
+// clientIP is Caddy's idea of the client address, which honours trusted proxies.
+func clientIP(r *http.Request) netip.Addr {
+	s, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.Unmap()
+}
+
+// ServeHTTP serves the gateway's site under the prefix and gates everything else.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if h.gate.OwnsPath(r) {
+		h.gate.ServeSite(w, r)
+		return nil
+	}
+	caller, ok := h.gate.Check(w, r)
+	if !ok {
+		return nil
+	}
+	if user := caller.User(); user != "" {
+		if repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); repl != nil {
+			repl.Set("http.auth.user.id", user) // Caddy's access log shows the user
+		}
+	}
+	return next.ServeHTTP(w, r)
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

@@ -1,0 +1,340 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/base64"
+	"image/png"
+	"net/http"
+	"time"
+
+	"github.com/pquerna/otp"
+
+	"github.com/caddy-mfa/caddy-mfa/factors"
+	"github.com/caddy-mfa/caddy-mfa/policy"
+	"github.com/caddy-mfa/caddy-mfa/session"
+)
+
+func csrfHeader(r *http.Request) string { return r.Header.Get("X-CSRF-Token") }
+
+type loginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+type loginResponse struct {
+	User               string `json:"user"`
+	MFARequired        bool   `json:"mfa_required"`
+	EnrollmentRequired bool   `json:"enrollment_required"`
+	CSRFToken          string `json:"csrf_token"`
+}
+
+func (g *Gate) apiLogin(w http.ResponseWriter, r *http.Request) {
+	var req loginRequest
+	if e := decodeJSON(w, r, &req); e != nil {
+		writeError(w, e)
+		return
+	}
+	if req.Username == "" || req.Password == "" {
+		writeError(w, apiErr(CodeInvalidInput, "username and password are required."))
+		return
+	}
+	c, err := g.svc.signIn(r.Context(), req.Username, req.Password)
+	if err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	if err := g.svc.Cookies.Write(w, r, c); err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, loginResponse{
+		User:               c.User,
+		MFARequired:        !c.Enrolling,
+		EnrollmentRequired: c.Enrolling,
+		CSRFToken:          g.svc.Cookies.CSRFToken(&c),
+	})
+}
+
+type verifyRequest struct {
+	Serial string `json:"serial"`
+	Code   string `json:"code"`
+}
+
+type mfaState struct {
+	Present bool   `json:"present"`
+	Age     *int64 `json:"age,omitempty"`
+	Method  string `json:"method,omitempty"`
+	Serial  string `json:"serial,omitempty"`
+}
+
+func (g *Gate) mfaStateOf(c *Caller) mfaState {
+	if !c.Claims.MFAPresent() {
+		return mfaState{}
+	}
+	age := int64(g.svc.Now().Sub(c.Claims.MFATime) / time.Second)
+	return mfaState{Present: true, Age: &age, Method: c.Claims.Method, Serial: c.Claims.Serial}
+}
+
+func (g *Gate) apiVerify(w http.ResponseWriter, r *http.Request) {
+	c, ok := g.signedIn(w, r, csrfHeader(r))
+	if !ok {
+		return
+	}
+	var req verifyRequest
+	if e := decodeJSON(w, r, &req); e != nil {
+		writeError(w, e)
+		return
+	}
+	next, err := g.passTOTP(w, r, c, req.Serial, req.Code)
+	if err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		User      string   `json:"user"`
+		MFA       mfaState `json:"mfa"`
+		CSRFToken string   `json:"csrf_token"`
+	}{c.User(), g.mfaStateOf(&Caller{Claims: next}), g.svc.Cookies.CSRFToken(&next)})
+}
+
+// passTOTP checks a code for the caller's session and, when it passes, replaces the session
+// cookie with one that carries the factor.
+func (g *Gate) passTOTP(w http.ResponseWriter, r *http.Request, c *Caller, serial, code string) (session.Claims, error) {
+	if c.AuthType != policy.AuthSession && c.AuthType != policy.AuthExternal {
+		return session.Claims{}, apiErr(CodeAccessDenied, "Pass a factor from a browser session; API clients use "+g.prefix+"/api/session-token.")
+	}
+	if code == "" {
+		return session.Claims{}, apiErr(CodeInvalidInput, "code is required.")
+	}
+	if serial != "" {
+		if err := factors.ValidateSerial(serial); err != nil {
+			return session.Claims{}, err
+		}
+	}
+	dev, err := g.svc.verifyTOTP(r.Context(), c.User(), serial, code)
+	if err != nil {
+		return session.Claims{}, err
+	}
+	return g.startFactorSession(w, r, c, dev.Type, dev.Serial)
+}
+
+// startFactorSession writes the session that follows a passed factor.
+func (g *Gate) startFactorSession(w http.ResponseWriter, r *http.Request, c *Caller, method, serial string) (session.Claims, error) {
+	base := c.Claims
+	if !c.fromCookie { // external identity, first factor here
+		base = g.svc.Cookies.Start(c.User())
+		if u, err := g.svc.Users.EnsureExternal(r.Context(), c.User()); err == nil {
+			base.Groups = u.Groups
+		}
+	}
+	next := g.svc.withFactor(base, method, serial)
+	return next, g.svc.Cookies.Write(w, r, next)
+}
+
+type deviceView struct {
+	Serial     string     `json:"serial"`
+	Type       string     `json:"type"`
+	Name       string     `json:"name"`
+	Enabled    bool       `json:"enabled"`
+	EnableDate *time.Time `json:"enable_date"`
+	LastUsed   *time.Time `json:"last_used"`
+}
+
+func viewOf(d *factors.Device) deviceView {
+	v := deviceView{Serial: d.Serial, Type: d.Type, Name: d.Name, Enabled: d.Enabled}
+	if !d.EnableDate.IsZero() {
+		v.EnableDate = &d.EnableDate
+	}
+	if !d.LastUsed.IsZero() {
+		v.LastUsed = &d.LastUsed
+	}
+	return v
+}
+
+func (g *Gate) apiListDevices(w http.ResponseWriter, r *http.Request) {
+	c, ok := g.signedIn(w, r, "")
+	if !ok {
+		return
+	}
+	ds, err := g.svc.Devices.ForUser(r.Context(), c.User())
+	if err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	out := make([]deviceView, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, viewOf(d))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+type createVirtualRequest struct {
+	Name string `json:"name"`
+}
+
+type createVirtualResponse struct {
+	Serial     string `json:"serial"`
+	Secret     string `json:"secret"`
+	OTPAuthURI string `json:"otpauth_uri"`
+	QRPNG      string `json:"qr_png"` // base64 PNG
+}
+
+// newVirtual creates the device and renders what the user needs to load it into an app.
+func (g *Gate) newVirtual(r *http.Request, c *Caller, name string) (*createVirtualResponse, error) {
+	nv, err := g.svc.createVirtual(r.Context(), &c.Claims, name)
+	if err != nil {
+		return nil, err
+	}
+	key, err := nv.Device.TOTP.Key(g.svc.Issuer, c.User(), nv.Seed)
+	clear(nv.Seed)
+	if err != nil {
+		return nil, err
+	}
+	qr, err := qrPNG(key)
+	if err != nil {
+		return nil, err
+	}
+	return &createVirtualResponse{Serial: nv.Device.Serial, Secret: key.Secret(), OTPAuthURI: key.URL(), QRPNG: qr}, nil
+}
+
+// qrPNG draws the key's otpauth URI as a QR code, base64 PNG.
+func qrPNG(key *otp.Key) (string, error) {
+	img, err := key.Image(256, 256)
+	if err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(buf.Bytes()), nil
+}
+
+func (g *Gate) apiCreateVirtual(w http.ResponseWriter, r *http.Request) {
+	c, ok := g.signedIn(w, r, csrfHeader(r))
+	if !ok {
+		return
+	}
+	var req createVirtualRequest
+	if e := decodeJSON(w, r, &req); e != nil {
+		writeError(w, e)
+		return
+	}
+	resp, err := g.newVirtual(r, c, req.Name)
+	if err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+type twoCodes struct {
+	Code1 string `json:"code1"`
+	Code2 string `json:"code2"`
+}
+
+func (g *Gate) apiEnable(w http.ResponseWriter, r *http.Request) {
+	c, ok := g.signedIn(w, r, csrfHeader(r))
+	if !ok {
+		return
+	}
+	var req twoCodes
+	if e := decodeJSON(w, r, &req); e != nil {
+		writeError(w, e)
+		return
+	}
+	next, err := g.enableDevice(w, r, c, r.PathValue("serial"), req.Code1, req.Code2)
+	if err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Serial    string   `json:"serial"`
+		Enabled   bool     `json:"enabled"`
+		MFA       mfaState `json:"mfa"`
+		CSRFToken string   `json:"csrf_token,omitempty"`
+	}{r.PathValue("serial"), true, g.mfaStateOf(&Caller{Claims: next}), g.svc.Cookies.CSRFToken(&next)})
+}
+
+// enableDevice enables a device; a browser session then carries the factor it just proved.
+func (g *Gate) enableDevice(w http.ResponseWriter, r *http.Request, c *Caller, serial, code1, code2 string) (session.Claims, error) {
+	if err := factors.ValidateSerial(serial); err != nil {
+		return session.Claims{}, err
+	}
+	dev, err := g.svc.enable(r.Context(), &c.Claims, serial, code1, code2)
+	if err != nil {
+		return session.Claims{}, err
+	}
+	if c.AuthType != policy.AuthSession && c.AuthType != policy.AuthExternal {
+		return c.Claims, nil
+	}
+	return g.startFactorSession(w, r, c, dev.Type, dev.Serial)
+}
+
+type whoamiResponse struct {
+	User      string   `json:"user"`
+	Groups    []string `json:"groups"`
+	AuthType  string   `json:"auth_type"`
+	MFA       mfaState `json:"mfa"`
+	CSRFToken string   `json:"csrf_token,omitempty"`
+}
+
+func (g *Gate) apiWhoami(w http.ResponseWriter, r *http.Request) {
+	c, err := g.identify(r)
+	if err != nil {
+		g.refuseCredential(w, err)
+		return
+	}
+	if c.AuthType == policy.AuthExternal && !c.fromCookie {
+		// Behind an earlier handler's sign-in: start the cookie that carries this site's CSRF
+		// token and, later, the factor.
+		if c, err = g.externalSession(w, r, c); err != nil {
+			writeError(w, toAPIError(err))
+			return
+		}
+	}
+	resp := whoamiResponse{User: c.User(), Groups: c.Claims.Groups, AuthType: c.AuthType, MFA: g.mfaStateOf(c)}
+	if resp.Groups == nil {
+		resp.Groups = []string{}
+	}
+	if c.fromCookie {
+		resp.CSRFToken = g.svc.Cookies.CSRFToken(&c.Claims)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// externalSession gives a user signed in by an earlier handler a session cookie of this site.
+func (g *Gate) externalSession(w http.ResponseWriter, r *http.Request, c *Caller) (*Caller, error) {
+	claims := g.svc.Cookies.Start(c.User())
+	u, err := g.svc.Users.EnsureExternal(r.Context(), c.User())
+	if err != nil {
+		return nil, err
+	}
+	claims.Groups = u.Groups
+	if err := g.svc.Cookies.Write(w, r, claims); err != nil {
+		return nil, err
+	}
+	return &Caller{AuthType: policy.AuthExternal, Claims: claims, fromCookie: true}, nil
+}
+
+func (g *Gate) apiLogout(w http.ResponseWriter, r *http.Request) {
+	c, ok := g.signedIn(w, r, csrfHeader(r))
+	if !ok {
+		return
+	}
+	if err := g.logout(w, r, c); err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		SignedOut bool `json:"signed_out"`
+	}{true})
+}
+
+func (g *Gate) logout(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	if !c.fromCookie {
+		return apiErr(CodeInvalidInput, "Only browser sessions sign out; session tokens expire.")
+	}
+	g.svc.Cookies.Clear(w, r)
+	return g.svc.signOut(r.Context(), &c.Claims)
+}

@@ -1,0 +1,63 @@
+package gateway
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/caddy-mfa/caddy-mfa/policy"
+	"github.com/caddy-mfa/caddy-mfa/session"
+)
+
+// Caller is who sent a request, as its one credential says.
+type Caller struct {
+	AuthType string         // policy.Auth*
+	Claims   session.Claims // the user and MFA state; empty for anonymous callers
+	// fromCookie is set when the claims came from this gateway's session cookie, which the
+	// site may refresh, end, or replace after a factor.
+	fromCookie bool
+}
+
+// User is the caller's name, "" when anonymous.
+func (c *Caller) User() string { return c.Claims.User }
+
+// credentialError is a credential that was presented but does not hold: it is refused rather
+// than treated as no credential, so a client learns its token is bad.
+type credentialError struct{ reason string }
+
+func (e *credentialError) Error() string { return e.reason }
+
+// identify works out the caller from the request's credential, without touching storage:
+// signatures, expiry and the in-memory revocation list decide.
+func (g *Gate) identify(r *http.Request) (*Caller, error) {
+	now := g.svc.Now()
+	if auth := r.Header.Get("Authorization"); auth != "" && g.identity == nil {
+		scheme, cred, _ := strings.Cut(auth, " ")
+		if strings.EqualFold(scheme, "Bearer") {
+			c, err := g.svc.Ring.Verify(strings.TrimSpace(cred), now)
+			if err != nil || g.svc.Revocations.Revoked(&c) {
+				return nil, &credentialError{reason: "the session token is invalid, expired or revoked"}
+			}
+			return &Caller{AuthType: policy.AuthToken, Claims: c}, nil
+		}
+	}
+	claims, ok := g.svc.Cookies.Read(r)
+	if ok && g.svc.Revocations.Revoked(&claims) {
+		ok = false
+	}
+	if g.identity != nil {
+		user := g.identity(r)
+		if user == "" {
+			return &Caller{AuthType: policy.AuthAnonymous}, nil
+		}
+		if !ok || claims.User != user {
+			// Signed in by the earlier handler, no factor passed here yet.
+			claims = session.Claims{User: user}
+			ok = false
+		}
+		return &Caller{AuthType: policy.AuthExternal, Claims: claims, fromCookie: ok}, nil
+	}
+	if ok {
+		return &Caller{AuthType: policy.AuthSession, Claims: claims, fromCookie: true}, nil
+	}
+	return &Caller{AuthType: policy.AuthAnonymous}, nil
+}

@@ -1,0 +1,202 @@
+package gateway
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/caddy-mfa/caddy-mfa/policy"
+)
+
+// Options configure one gate: one `mfa` directive of a Caddyfile.
+type Options struct {
+	// Prefix is where the gateway serves its pages and API, e.g. "/.mfa".
+	Prefix string
+	// Identity, when set, names the user an earlier handler signed in ("" for nobody): the gate
+	// then adds a second factor to that sign-in instead of offering its own.
+	Identity func(*http.Request) string
+	// Policy decides requests; Compile the shortcuts' document when there are no files.
+	Policy *policy.Set
+	// ClientIP is the request's source address (Caddy's, with trusted proxies); RemoteAddr when nil.
+	ClientIP func(*http.Request) netip.Addr
+}
+
+// Gate decides requests and serves the gateway's site under its prefix.
+type Gate struct {
+	svc      *Services
+	prefix   string
+	identity func(*http.Request) string
+	policy   *policy.Set
+	clientIP func(*http.Request) netip.Addr
+	site     http.Handler
+}
+
+// New makes a gate.
+func New(svc *Services, o Options) (*Gate, error) {
+	if !strings.HasPrefix(o.Prefix, "/") || strings.HasSuffix(o.Prefix, "/") {
+		return nil, fmt.Errorf("prefix %q: must start with / and not end with one", o.Prefix)
+	}
+	if o.Policy == nil {
+		return nil, fmt.Errorf("gate: no policy")
+	}
+	g := &Gate{svc: svc, prefix: o.Prefix, identity: o.Identity, policy: o.Policy, clientIP: o.ClientIP}
+	if g.clientIP == nil {
+		g.clientIP = remoteAddr
+	}
+	g.site = g.newSite()
+	return g, nil
+}
+
+func remoteAddr(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	a, _ := netip.ParseAddr(host)
+	return a.Unmap()
+}
+
+// OwnsPath reports whether the request is for the gateway's own site.
+func (g *Gate) OwnsPath(r *http.Request) bool {
+	p := r.URL.Path
+	return strings.HasPrefix(p, g.prefix) && (len(p) == len(g.prefix) || p[len(g.prefix)] == '/')
+}
+
+// ServeSite serves the gateway's pages and API.
+func (g *Gate) ServeSite(w http.ResponseWriter, r *http.Request) { g.site.ServeHTTP(w, r) }
+
+// Check decides whether r may go on. When it may, the client's X-MFA-* headers are replaced
+// by the gateway's and the caller is returned; when not, the answer (a challenge or a refusal)
+// has been written and ok is false.
+func (g *Gate) Check(w http.ResponseWriter, r *http.Request) (caller *Caller, ok bool) {
+	caller, err := g.identify(r)
+	if err != nil {
+		g.refuseCredential(w, err)
+		return nil, false
+	}
+	if caller.Claims.Enrolling {
+		g.challengeEnrolment(w, r)
+		return nil, false
+	}
+	ctx := g.requestContext(r, caller)
+	if res := g.policy.Evaluate(&ctx); res.Decision != policy.Allowed {
+		g.challenge(w, r, caller, g.policy.Remedy(&ctx))
+		return nil, false
+	}
+	if caller.fromCookie && g.svc.Cookies.NeedsRefresh(&caller.Claims) {
+		_ = g.svc.Cookies.Write(w, r, caller.Claims) // the idle deadline moves; failing to move it is harmless now
+	}
+	setIdentityHeaders(r.Header, caller, &ctx)
+	return caller, true
+}
+
+// requestContext is the policy's view of the request.
+func (g *Gate) requestContext(r *http.Request, c *Caller) policy.Context {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	ctx := policy.Context{
+		AuthType: c.AuthType,
+		Method:   r.Method,
+		Host:     strings.ToLower(host),
+		Path:     r.URL.Path,
+		SourceIP: g.clientIP(r),
+		Secure:   r.TLS != nil,
+		Time:     g.svc.Now(),
+	}
+	if c.AuthType != policy.AuthAnonymous {
+		ctx.UserID, ctx.Groups = c.Claims.User, c.Claims.Groups
+		ctx.MFAPresent, ctx.MFATime, ctx.MFAMethod = c.Claims.MFAPresent(), c.Claims.MFATime, c.Claims.Method
+	}
+	return ctx
+}
+
+// setIdentityHeaders tells the upstream who is calling. Whatever the client sent under these
+// names is removed first, so nobody can claim an identity by sending the header.
+func setIdentityHeaders(h http.Header, c *Caller, ctx *policy.Context) {
+	for name := range h {
+		if len(name) >= 6 && strings.EqualFold(name[:6], "X-Mfa-") {
+			delete(h, name)
+		}
+	}
+	h.Set("X-MFA-Auth-Type", c.AuthType)
+	if c.AuthType == policy.AuthAnonymous {
+		return
+	}
+	h.Set("X-MFA-User", c.Claims.User)
+	if len(c.Claims.Groups) > 0 {
+		h.Set("X-MFA-Groups", strings.Join(c.Claims.Groups, ","))
+	}
+	if c.AuthType == policy.AuthAccessKey {
+		return // mfa:Present is absent for long-term keys, and so is the header
+	}
+	h.Set("X-MFA-Present", strconv.FormatBool(ctx.MFAPresent))
+	if ctx.MFAPresent {
+		h.Set("X-MFA-Age", strconv.FormatInt(int64(ctx.Time.Sub(ctx.MFATime).Seconds()), 10))
+		h.Set("X-MFA-Method", ctx.MFAMethod)
+	}
+}
+
+// wantsHTML tells a browser navigation (answered with redirects to pages) from an API call
+// (answered with JSON and WWW-Authenticate).
+func wantsHTML(r *http.Request) bool {
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+func (g *Gate) redirectTo(w http.ResponseWriter, r *http.Request, page string) {
+	target := g.prefix + "/" + page + "?return=" + url.QueryEscape(safeReturn(r.URL.RequestURI()))
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, target, http.StatusFound)
+}
+
+func (g *Gate) challenge(w http.ResponseWriter, r *http.Request, c *Caller, ch policy.Challenge) {
+	switch ch.Remedy {
+	case policy.RemedyLogin:
+		if wantsHTML(r) && g.identity == nil {
+			g.redirectTo(w, r, "login")
+			return
+		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="caddy-mfa"`)
+		writeError(w, apiErr(CodeAuthRequired, "Sign in first."))
+	case policy.RemedyMFA:
+		if wantsHTML(r) {
+			g.redirectTo(w, r, "verify")
+			return
+		}
+		desc := "A fresh second factor is required"
+		if len(ch.Methods) < len(policy.Methods) {
+			desc += " (" + strings.Join(ch.Methods, ", ") + ")"
+		}
+		challenge := `Bearer error="insufficient_user_authentication", error_description="` + desc + `"`
+		if ch.MaxAge >= 0 {
+			challenge += ", max_age=" + strconv.FormatInt(ch.MaxAge, 10)
+		}
+		w.Header().Set("WWW-Authenticate", challenge)
+		writeError(w, apiErr(CodeMFARequired, desc+"."))
+	default:
+		if wantsHTML(r) {
+			g.renderStatus(w, r, http.StatusForbidden, "Access denied", "Your account may not open this page.")
+			return
+		}
+		writeError(w, apiErr(CodeAccessDenied, "Access denied."))
+	}
+}
+
+func (g *Gate) challengeEnrolment(w http.ResponseWriter, r *http.Request) {
+	if wantsHTML(r) {
+		g.redirectTo(w, r, "devices")
+		return
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_user_authentication", error_description="Enrol an MFA device first"`)
+	writeError(w, apiErr(CodeMFARequired, "Enrol an MFA device at "+g.prefix+"/devices first."))
+}
+
+func (g *Gate) refuseCredential(w http.ResponseWriter, err error) {
+	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+err.Error()+`"`)
+	writeError(w, apiErr(CodeAuthRequired, "The credential is invalid, expired or revoked."))
+}

@@ -1,0 +1,183 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-mfa/caddy-mfa/factors"
+	"github.com/caddy-mfa/caddy-mfa/identity"
+	"github.com/caddy-mfa/caddy-mfa/session"
+)
+
+// Services is what every gate and site shares: the records, the keys and the clock. The Caddy
+// app builds one and hands it to each handler.
+type Services struct {
+	Users       *identity.Directory
+	Devices     *factors.Devices
+	Lockout     *factors.Lockout
+	Ring        *session.KeyRing
+	Cookies     *session.Cookies
+	Revocations *session.Revocations
+	Now         func() time.Time
+
+	Issuer             string
+	EnrollmentRequired bool
+
+	// Audit records a security event (SPEC section 9). Fields never hold a secret or a code.
+	Audit func(event string, fields ...zap.Field)
+	Log   *zap.Logger
+}
+
+func (s *Services) audit(event string, fields ...zap.Field) {
+	if s.Audit != nil {
+		s.Audit(event, fields...)
+	}
+}
+
+// signIn checks a password and starts a session. A user without an enabled device, where the
+// operator requires one, gets an enrolment-only session.
+func (s *Services) signIn(ctx context.Context, name, password string) (session.Claims, error) {
+	u, err := s.Users.Authenticate(ctx, name, password)
+	if err != nil {
+		if errors.Is(err, identity.ErrBadCredentials) {
+			s.audit("login_failed")
+		}
+		return session.Claims{}, err
+	}
+	c := s.Cookies.Start(u.Name)
+	c.Groups = u.Groups
+	if s.EnrollmentRequired {
+		has, err := s.Devices.HasEnabled(ctx, u.Name)
+		if err != nil {
+			return session.Claims{}, err
+		}
+		c.Enrolling = !has
+	}
+	s.audit("login", zap.String("user", u.Name))
+	return c, nil
+}
+
+// checkLock refuses any factor check while the user is locked out, even a right code.
+func (s *Services) checkLock(ctx context.Context, user string) error {
+	d, err := s.Lockout.LockedFor(ctx, user)
+	if err != nil {
+		return err
+	}
+	if d > 0 {
+		return &APIError{Code: CodeThrottled, Message: "Too many failed attempts; try again later.", RetryAfter: d}
+	}
+	return nil
+}
+
+// countFailure adds a failed factor attempt to the user's count, locking them at the limit.
+func (s *Services) countFailure(ctx context.Context, user, method string, cause error) error {
+	s.audit("factor_failed", zap.String("user", user), zap.String("method", method))
+	if errors.Is(cause, factors.ErrCodeReplayed) {
+		s.audit("code_replayed", zap.String("user", user))
+	}
+	locked, err := s.Lockout.Fail(ctx, user)
+	if err != nil {
+		return err
+	}
+	if locked > 0 {
+		s.audit("user_locked", zap.String("user", user), zap.Duration("for", locked))
+	}
+	return nil
+}
+
+// verifyTOTP passes a factor with a code from one of the user's TOTP devices.
+func (s *Services) verifyTOTP(ctx context.Context, user, serial, code string) (*factors.Device, error) {
+	if err := s.checkLock(ctx, user); err != nil {
+		return nil, err
+	}
+	dev, err := s.Devices.Verify(ctx, user, serial, code)
+	if err != nil {
+		if errors.Is(err, factors.ErrInvalidCode) || errors.Is(err, factors.ErrCodeReplayed) {
+			if ferr := s.countFailure(ctx, user, "totp", err); ferr != nil {
+				return nil, ferr
+			}
+		}
+		return nil, err
+	}
+	if err := s.Lockout.Succeed(ctx, user); err != nil {
+		return nil, err
+	}
+	s.audit("factor_passed", zap.String("user", user), zap.String("method", dev.Type), zap.String("serial", dev.Serial))
+	return dev, nil
+}
+
+// withFactor is the session after passing a factor with dev: a new session id (the privilege
+// changed, so an id seen before it is worth nothing after) and the MFA time, method and serial.
+func (s *Services) withFactor(c session.Claims, method, serial string) session.Claims {
+	now := s.Now().UTC()
+	c.SessionID = session.NewSessionID()
+	c.Issued, c.MFATime, c.Method, c.Serial, c.Enrolling = now, now, method, serial, false
+	return c
+}
+
+// createVirtual makes a virtual device. A user who has an enabled device must have passed a
+// factor in this session to add another (AWS: "must authenticate with an existing MFA device").
+func (s *Services) createVirtual(ctx context.Context, c *session.Claims, name string) (*factors.NewVirtual, error) {
+	if err := s.requireFactorIfEnrolled(ctx, c); err != nil {
+		return nil, err
+	}
+	nv, err := s.Devices.CreateVirtual(ctx, c.User, name)
+	if err != nil {
+		return nil, err
+	}
+	s.audit("device_created", zap.String("user", c.User), zap.String("serial", nv.Device.Serial), zap.String("type", nv.Device.Type))
+	return nv, nil
+}
+
+func (s *Services) requireFactorIfEnrolled(ctx context.Context, c *session.Claims) error {
+	if c.MFAPresent() {
+		return nil
+	}
+	has, err := s.Devices.HasEnabled(ctx, c.User)
+	if err != nil {
+		return err
+	}
+	if has {
+		return apiErr(CodeMFARequired, "Pass a factor with one of your MFA devices first.")
+	}
+	return nil
+}
+
+// enable turns a device on with two consecutive codes. Typing them proves the user holds the
+// device, so the session counts as having passed a factor with it.
+func (s *Services) enable(ctx context.Context, c *session.Claims, serial, code1, code2 string) (*factors.Device, error) {
+	if err := s.requireFactorIfEnrolled(ctx, c); err != nil {
+		return nil, err
+	}
+	if err := s.checkLock(ctx, c.User); err != nil {
+		return nil, err
+	}
+	dev, err := s.Devices.Enable(ctx, c.User, serial, code1, code2)
+	if err != nil {
+		if errors.Is(err, factors.ErrInvalidCode) {
+			if ferr := s.countFailure(ctx, c.User, "totp", err); ferr != nil {
+				return nil, ferr
+			}
+			return nil, apiErr(CodeInvalidAuthCode, msgBadDeviceCode)
+		}
+		return nil, err
+	}
+	if err := s.Lockout.Succeed(ctx, c.User); err != nil {
+		return nil, err
+	}
+	s.audit("device_enabled", zap.String("user", c.User), zap.String("serial", serial))
+	return dev, nil
+}
+
+// signOut voids the session everywhere (the cookie alone could be replayed).
+func (s *Services) signOut(ctx context.Context, c *session.Claims) error {
+	if err := s.Revocations.RevokeSession(ctx, c.SessionID, c.Expires); err != nil {
+		return fmt.Errorf("sign-out: %w", err)
+	}
+	s.audit("logout", zap.String("user", c.User))
+	return nil
+}
