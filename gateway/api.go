@@ -38,7 +38,7 @@ func (g *Gate) apiLogin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiErr(CodeInvalidInput, "username and password are required."))
 		return
 	}
-	c, err := g.svc.signIn(r.Context(), req.Username, req.Password)
+	c, hasDevice, err := g.svc.signIn(r.Context(), req.Username, req.Password)
 	if err != nil {
 		writeError(w, toAPIError(err))
 		return
@@ -49,7 +49,7 @@ func (g *Gate) apiLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, loginResponse{
 		User:               c.User,
-		MFARequired:        !c.Enrolling,
+		MFARequired:        hasDevice,
 		EnrollmentRequired: c.Enrolling,
 		CSRFToken:          g.svc.Cookies.CSRFToken(&c),
 	})

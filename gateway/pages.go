@@ -121,7 +121,7 @@ func (g *Gate) formLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, password := r.PostFormValue("username"), r.PostFormValue("password")
-	c, err := g.svc.signIn(r.Context(), name, password)
+	c, _, err := g.svc.signIn(r.Context(), name, password)
 	if err == nil {
 		err = g.svc.Cookies.Write(w, r, c)
 	}

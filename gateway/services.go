@@ -38,27 +38,25 @@ func (s *Services) audit(event string, fields ...zap.Field) {
 	}
 }
 
-// signIn checks a password and starts a session. A user without an enabled device, where the
-// operator requires one, gets an enrolment-only session.
-func (s *Services) signIn(ctx context.Context, name, password string) (session.Claims, error) {
+// signIn checks a password and starts a session, saying whether the user has a device to pass
+// a factor with. A user without one, where the operator requires one, gets an enrolment-only
+// session.
+func (s *Services) signIn(ctx context.Context, name, password string) (c session.Claims, hasDevice bool, err error) {
 	u, err := s.Users.Authenticate(ctx, name, password)
 	if err != nil {
 		if errors.Is(err, identity.ErrBadCredentials) {
 			s.audit("login_failed")
 		}
-		return session.Claims{}, err
+		return c, false, err
 	}
-	c := s.Cookies.Start(u.Name)
+	if hasDevice, err = s.Devices.HasEnabled(ctx, u.Name); err != nil {
+		return c, false, err
+	}
+	c = s.Cookies.Start(u.Name)
 	c.Groups = u.Groups
-	if s.EnrollmentRequired {
-		has, err := s.Devices.HasEnabled(ctx, u.Name)
-		if err != nil {
-			return session.Claims{}, err
-		}
-		c.Enrolling = !has
-	}
+	c.Enrolling = s.EnrollmentRequired && !hasDevice
 	s.audit("login", zap.String("user", u.Name))
-	return c, nil
+	return c, hasDevice, nil
 }
 
 // checkLock refuses any factor check while the user is locked out, even a right code.

@@ -1,0 +1,124 @@
+package gateway
+
+import (
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var (
+	csrfField   = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+	secretField = regexp.MustCompile(`id="secret">([A-Z2-7]+)<`)
+	enableForm  = regexp.MustCompile(`action="(/\.mfa/devices/[^"]+/enable)"`)
+)
+
+func match(t *testing.T, re *regexp.Regexp, body []byte) string {
+	t.Helper()
+	m := re.FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("page lacks %s:\n%s", re, body)
+	}
+	return html.UnescapeString(string(m[1]))
+}
+
+// TestPagesWithoutJavaScript walks the pages as a browser with scripts off would: forms only.
+func TestPagesWithoutJavaScript(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	r := c.do("GET", "/.mfa/login?return=/app", nil)
+	if r.StatusCode != http.StatusOK || !strings.Contains(string(r.body), `name="password"`) {
+		t.Fatalf("login page: %d", r.StatusCode)
+	}
+	for h, want := range map[string]string{"Cache-Control": "no-store", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"} {
+		if r.Header.Get(h) != want {
+			t.Errorf("%s = %q, want %q", h, r.Header.Get(h), want)
+		}
+	}
+	if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "script-src 'self'") {
+		t.Errorf("CSP = %q", csp)
+	}
+	r = c.do("POST", "/.mfa/login", url.Values{"username": {"alice"}, "password": {"nope"}, "return": {"/app"}})
+	if r.StatusCode != http.StatusUnauthorized || !strings.Contains(string(r.body), "incorrect") || !strings.Contains(string(r.body), `value="alice"`) {
+		t.Fatalf("wrong password page: %d", r.StatusCode)
+	}
+	r = c.do("POST", "/.mfa/login", url.Values{"username": {"alice"}, "password": {testPassword}, "return": {"//evil.example"}})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/.mfa/devices?return=%2F" {
+		t.Fatalf("sign-in of a user without devices: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	r = c.do("GET", "/.mfa/devices?return=/app", nil)
+	if r.StatusCode != http.StatusOK || !strings.Contains(string(r.body), "Set up multi-factor authentication") {
+		t.Fatalf("devices page: %d %s", r.StatusCode, r.body)
+	}
+	csrf := match(t, csrfField, r.body)
+	if r := c.do("POST", "/.mfa/devices/virtual", url.Values{"name": {"phone"}, "csrf_token": {"wrong"}}); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("form without the right CSRF token: %d", r.StatusCode)
+	}
+	r = c.do("POST", "/.mfa/devices/virtual", url.Values{"name": {"phone"}, "csrf_token": {csrf}, "return": {"/app"}})
+	if r.StatusCode != http.StatusOK || !strings.Contains(string(r.body), `src="data:image/png;base64,`) {
+		t.Fatalf("enrol page: %d", r.StatusCode)
+	}
+	secret := match(t, secretField, r.body)
+	action := match(t, enableForm, r.body)
+	// A mistyped pair shows the same QR code and secret again, with the error.
+	r = c.do("POST", action, url.Values{"code1": {"000000"}, "code2": {"111111"}, "csrf_token": {csrf}, "return": {"/app"}})
+	if r.StatusCode != http.StatusForbidden || match(t, secretField, r.body) != secret || !strings.Contains(string(r.body), "not valid") {
+		t.Fatalf("mistyped pair: %d", r.StatusCode)
+	}
+	r = c.do("POST", action, url.Values{"code1": {e.code(secret, -1)}, "code2": {e.code(secret, 0)}, "csrf_token": {csrf}, "return": {"/app"}})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/app" {
+		t.Fatalf("enable form: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	if r := c.do("GET", "/app", nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("the app after enrolment: %d", r.StatusCode)
+	}
+
+	// Next visit: sign in, the verify page, a code.
+	c2 := e.client()
+	c2.do("POST", "/.mfa/login", url.Values{"username": {"alice"}, "password": {testPassword}, "return": {"/app"}})
+	r = c2.do("GET", "/.mfa/verify?return=/app", nil)
+	if r.StatusCode != http.StatusOK || !strings.Contains(string(r.body), `autocomplete="one-time-code"`) {
+		t.Fatalf("verify page: %d", r.StatusCode)
+	}
+	csrf2 := match(t, csrfField, r.body)
+	r = c2.do("POST", "/.mfa/verify", url.Values{"code": {"123456"}, "csrf_token": {csrf2}, "return": {"/app"}})
+	if r.StatusCode != http.StatusForbidden || !strings.Contains(string(r.body), "invalid MFA one time pass code") {
+		t.Fatalf("wrong code page: %d", r.StatusCode)
+	}
+	e.clock.advance(30 * time.Second)
+	r = c2.do("POST", "/.mfa/verify", url.Values{"code": {e.code(secret, 0)}, "csrf_token": {csrf2}, "return": {"/app"}})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/app" {
+		t.Fatalf("verify form: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	r = c2.do("GET", "/.mfa/devices", nil)
+	if !strings.Contains(string(r.body), "enabled ") || strings.Contains(string(r.body), secret) {
+		t.Fatalf("devices page after enrolment lists no enabled device, or shows the secret")
+	}
+	// Sign out with the header's form.
+	r = c2.do("POST", "/.mfa/logout", url.Values{"csrf_token": {match(t, csrfField, r.body)}})
+	if r.StatusCode != http.StatusOK || !strings.Contains(string(r.body), "signed out") {
+		t.Fatalf("sign out: %d", r.StatusCode)
+	}
+	if r := c2.do("GET", "/app", nil); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("after sign-out: %d", r.StatusCode)
+	}
+}
+
+func TestVerifyPageSendsUsersWithoutDevicesToEnrol(t *testing.T) {
+	e := newEnv(t, func(_ *Options, s *Services) { s.EnrollmentRequired = false })
+	c := e.client()
+	c.do("POST", "/.mfa/login", url.Values{"username": {"bob"}, "password": {testPassword}})
+	r := c.do("GET", "/.mfa/verify?return=/x", nil)
+	if r.StatusCode != http.StatusFound || r.Header.Get("Location") != "/.mfa/devices?return=%2Fx" {
+		t.Fatalf("verify without devices: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	if r := e.client().do("GET", "/.mfa/devices", nil); r.StatusCode != http.StatusFound || !strings.HasPrefix(r.Header.Get("Location"), "/.mfa/login") {
+		t.Fatalf("devices page when signed out: %d", r.StatusCode)
+	}
+	if r := c.do("GET", "/.mfa/static/style.css", nil); r.StatusCode != http.StatusOK || !strings.Contains(r.Header.Get("Content-Type"), "text/css") {
+		t.Fatalf("stylesheet: %d %q", r.StatusCode, r.Header.Get("Content-Type"))
+	}
+}
