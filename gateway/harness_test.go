@@ -62,11 +62,11 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	core, logs := observer.New(zap.InfoLevel)
 	audit := zap.New(core)
 	svc := &Services{
-		Users:   identity.NewDirectory(st, c.now, bcrypt.MinCost),
-		Devices: factors.NewDevices(st, sealer, c.now, factors.Settings{Issuer: "test", MaxDevices: 3, Skew: 1, ResyncWindow: 10}),
-		Lockout: factors.NewLockout(st, c.now, factors.LockoutPolicy{MaxFailures: 3, BaseDelay: 30 * time.Second, MaxDelay: time.Hour}),
-		Ring:    ring,
-		Cookies: session.NewCookies(ring, session.CookieOptions{Name: "mfa", Idle: 30 * time.Minute, Absolute: 12 * time.Hour}, c.now),
+		Users:              identity.NewDirectory(st, c.now, bcrypt.MinCost),
+		Devices:            factors.NewDevices(st, sealer, c.now, factors.Settings{Issuer: "test", MaxDevices: 3, Skew: 1, ResyncWindow: 10}),
+		Lockout:            factors.NewLockout(st, c.now, factors.LockoutPolicy{MaxFailures: 3, BaseDelay: 30 * time.Second, MaxDelay: time.Hour}),
+		Ring:               ring,
+		Cookies:            session.NewCookies(ring, session.CookieOptions{Name: "mfa", Idle: 30 * time.Minute, Absolute: 12 * time.Hour}, c.now),
 		Revocations:        session.NewRevocations(st, c.now, 48*time.Hour),
 		Now:                c.now,
 		Issuer:             "test",
