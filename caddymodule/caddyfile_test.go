@@ -1,0 +1,122 @@
+package caddymodule
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	_ "github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
+)
+
+var update = flag.Bool("update", false, "rewrite the adapt golden files")
+
+func adapt(t *testing.T, src string) ([]byte, error) {
+	t.Helper()
+	out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(src), map[string]any{"filename": "Caddyfile"})
+	return out, err
+}
+
+// TestAdaptGolden adapts every Caddyfile form under testdata/adapt and compares the JSON with
+// its golden file (go test -run TestAdaptGolden -update rewrites them).
+func TestAdaptGolden(t *testing.T) {
+	files, _ := filepath.Glob("testdata/adapt/*.caddyfile")
+	if len(files) == 0 {
+		t.Fatal("no adapt cases")
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			src, _ := os.ReadFile(file)
+			out, err := adapt(t, string(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var pretty bytes.Buffer
+			if err := json.Indent(&pretty, out, "", "\t"); err != nil {
+				t.Fatal(err)
+			}
+			pretty.WriteByte('\n')
+			golden := strings.TrimSuffix(file, ".caddyfile") + ".json"
+			if *update {
+				if err := os.WriteFile(golden, pretty.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(pretty.Bytes(), want) {
+				t.Fatalf("adapted JSON differs from %s:\n%s", golden, pretty.String())
+			}
+		})
+	}
+}
+
+// TestCaddyfileErrorsNameTheKey: every bad value is refused when the Caddyfile is adapted, and
+// the message names the key.
+func TestCaddyfileErrorsNameTheKey(t *testing.T) {
+	cases := []struct{ global, directive, want string }{
+		{global: "bogus 1", want: `unknown mfa option "bogus"`},
+		{global: "max_devices many", want: "max_devices"},
+		{global: "enrollment maybe", want: "enrollment"},
+		{global: "storage s3", want: "storage"},
+		{global: "totp {\n skew x\n}", want: "skew"},
+		{global: "totp {\n window 3\n}", want: `totp: unknown key "window"`},
+		{global: "session {\n idle forever\n}", want: "idle"},
+		{global: "lockout {\n base_delay -5s\n}", want: "base_delay"},
+		{global: "user alice", want: "wrong argument count"},
+		{global: "issuer a b", want: "issuer"},
+		{directive: "require login", want: "require"},
+		{directive: "methods fingerprint", want: `methods: unknown method "fingerprint"`},
+		{directive: "max_age soon", want: "max_age"},
+		{directive: "frobnicate", want: `unknown mfa subdirective "frobnicate"`},
+		{directive: "allow_access_keys yes", want: "wrong argument count"},
+	}
+	for _, c := range cases {
+		src := "{\n\tmfa {\n" + c.global + "\n\t}\n}\n:8080 {\n\tmfa {\n" + c.directive + "\n\t}\n}\n"
+		_, err := adapt(t, src)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q%q: error %v, want one containing %q", c.global, c.directive, err, c.want)
+		}
+	}
+}
+
+// TestValidateNamesTheKey covers values that adapt but make no sense (JSON configs skip the
+// Caddyfile's checks): caddy validate reports them with the key's name.
+func TestValidateNamesTheKey(t *testing.T) {
+	neg := -1
+	cases := []struct {
+		app  App
+		want string
+	}{
+		{App{MaxDevices: 1000}, "max_devices"},
+		{App{Enrollment: "sometimes"}, "enrollment"},
+		{App{Storage: &StorageConfig{Backend: "s3"}}, "storage"},
+		{App{TOTP: &TOTPConfig{Skew: &neg}}, "skew"},
+		{App{TOTP: &TOTPConfig{ResyncWindow: 1000}}, "resync_window"},
+		{App{Session: &SessionConfig{Idle: 100, Absolute: 10}}, "idle"},
+		{App{SessionTokens: &SessionTokensConfig{Min: 100, Max: 10}}, "session_tokens"},
+		{App{Lockout: &LockoutConfig{MaxFailures: 1000}}, "max_failures"},
+		{App{Users: []UserConfig{{Name: "a b", PasswordHash: "x"}}}, "user name"},
+		{App{Users: []UserConfig{{Name: "alice", PasswordHash: "plain"}}}, "bcrypt"},
+	}
+	for _, c := range cases {
+		if err := c.app.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want mention of %q", c.app, err, c.want)
+		}
+	}
+	h := Handler{Prefix: "noslash"}
+	if err := h.Validate(); err == nil || !strings.Contains(err.Error(), "prefix") {
+		t.Errorf("handler prefix: %v", err)
+	}
+	bad := Handler{Policies: []string{"testdata/policies/missing.json"}}
+	if _, err := bad.compilePolicy(); err == nil || !strings.Contains(err.Error(), "missing.json") {
+		t.Errorf("a missing policy file: %v", err)
+	}
+}
