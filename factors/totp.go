@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"encoding/base32"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pquerna/otp"
@@ -130,4 +131,15 @@ func (p TOTP) Key(issuer, account string, seed []byte) (*otp.Key, error) {
 		Digits:      otp.Digits(p.Digits),
 		Algorithm:   alg,
 	})
+}
+
+// DecodeSecret reads a Base32 secret as authenticator apps show it (upper or lower case, with
+// or without padding and spaces).
+func DecodeSecret(s string) ([]byte, error) {
+	s = strings.ToUpper(strings.ReplaceAll(strings.TrimRight(s, "="), " ", ""))
+	seed, err := b32.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the secret is not Base32", ErrInvalidInput)
+	}
+	return seed, nil
 }

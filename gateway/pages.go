@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"go.uber.org/zap"
 
@@ -41,6 +42,8 @@ type page struct {
 	QRPNG       string            // enrol (base64)
 
 	Message, Link, LinkText string // status
+	SignOutForm             bool   // status
+	SuggestedName           string // devices
 }
 
 func (g *Gate) newPage(r *http.Request, title string, c *Caller) *page {
@@ -203,8 +206,14 @@ func (g *Gate) showDevices(w http.ResponseWriter, r *http.Request, c *Caller, st
 	}
 	p := g.newPage(r, "MFA devices", c)
 	p.Devices, p.Error, p.Notice, p.Enrolling = devices, problem, notice, c.Claims.Enrolling
+	names := map[string]bool{}
 	for _, d := range devices {
 		p.NeedsFactor = p.NeedsFactor || (d.Enabled && !c.Claims.MFAPresent())
+		names[d.Name] = true
+	}
+	p.SuggestedName = "phone"
+	for i := 2; names[p.SuggestedName]; i++ {
+		p.SuggestedName = "phone-" + strconv.Itoa(i)
 	}
 	g.render(w, status, "devices", p)
 }
@@ -274,7 +283,7 @@ func (g *Gate) pageLogout(w http.ResponseWriter, r *http.Request) {
 		g.render(w, http.StatusOK, "status", p)
 		return
 	}
-	p.Message = "Use the Sign out button at the top of the page to end your session."
+	p.Message, p.SignOutForm = "Sign out of "+g.svc.Issuer+" on this browser?", true
 	g.render(w, http.StatusOK, "status", p)
 }
 

@@ -1,0 +1,36 @@
+# caddy-mfa: `make test` runs every test with the real tools they need; `make bench` the benchmarks.
+GO       ?= go
+# Tools the end-to-end tests run. Missing ones are installed from Debian's packages when this
+# runs as root (CI does); otherwise the target says what to install and stops.
+TOOLS    := oathtool chromium
+PACKAGES := oathtool chromium
+
+.PHONY: test deps vet bench demo clean
+
+test: deps vet
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: the files above need formatting"; exit 1; }
+	$(GO) vet ./...
+
+deps:
+	@missing=""; for t in $(TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PACKAGES) >/dev/null || exit 1; \
+		else \
+			echo "missing:$$missing; install them (Debian: sudo apt-get install $(PACKAGES)) and run make test again"; exit 1; \
+		fi; \
+	fi
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# The README's demo.
+demo:
+	$(GO) run ./cmd/caddy run --config Caddyfile.example
+
+clean:
+	rm -rf e2e/artifacts

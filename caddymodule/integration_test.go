@@ -1,0 +1,144 @@
+package caddymodule
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/caddytest"
+
+	"github.com/caddy-mfa/caddy-mfa/factors"
+)
+
+// dataDir holds what in-process Caddy writes (storage, generated keys), not the home folder.
+// Caddy fixes its default storage path when its package loads, before TestMain runs, so the
+// configs name their storage explicitly.
+var dataDir string
+
+func TestMain(m *testing.M) {
+	var err error
+	if dataDir, err = os.MkdirTemp("", "caddy-mfa-test-"); err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_DATA_HOME", dataDir)
+	os.Setenv("XDG_CONFIG_HOME", dataDir)
+	code := m.Run()
+	os.RemoveAll(dataDir)
+	os.Exit(code)
+}
+
+const integrationPort = 9480
+
+// startCaddy loads config into an in-process Caddy (caddytest). caddytest skips when Caddy
+// cannot start; here that is a failure: make test runs every test.
+func startCaddy(t *testing.T, caddyfile string) {
+	t.Helper()
+	loaded := false
+	t.Run("start caddy", func(st *testing.T) {
+		caddytest.NewTester(st).InitServer(caddyfile, "caddyfile")
+		loaded = true
+	})
+	if !loaded {
+		t.Fatal("in-process Caddy did not start or refused the config")
+	}
+}
+
+type browser struct {
+	t      *testing.T
+	client *http.Client
+	csrf   string
+}
+
+func newBrowser(t *testing.T) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, client: &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (b *browser) do(method, path, body string, header ...string) (int, http.Header, string) {
+	b.t.Helper()
+	req, _ := http.NewRequest(method, fmt.Sprintf("http://localhost:%d%s", integrationPort, path), strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if b.csrf != "" {
+		req.Header.Set("X-CSRF-Token", b.csrf)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(raw)
+}
+
+func field(t *testing.T, body, name string) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		t.Fatalf("%s: %v", body, err)
+	}
+	s, _ := m[name].(string)
+	return s
+}
+
+// TestInProcessCaddy runs the module inside Caddy: config from a Caddyfile, Caddy's storage,
+// generated keys, the upstream behind the gate, the user placeholder.
+func TestInProcessCaddy(t *testing.T) {
+	startCaddy(t, fmt.Sprintf(`{
+	admin localhost:2999
+	http_port %d
+	storage file_system %s
+	mfa {
+		issuer "integration"
+		user alice $2a$04$yDkr1gRCtNQojfOxyVfbx.uKfwuhdsC.MfBohx1nJLI5Gn91mCrgS {
+			groups admins
+		}
+	}
+}
+http://localhost:%d {
+	mfa
+	respond "user={http.auth.user.id} header={http.request.header.X-MFA-User} method={http.request.header.X-MFA-Method}"
+}
+`, integrationPort, dataDir, integrationPort))
+
+	b := newBrowser(t)
+	if code, h, _ := b.do("GET", "/", "", "Accept", "text/html"); code != http.StatusFound || h.Get("Location") != "/.mfa/login?return=%2F" {
+		t.Fatalf("anonymous browser: %d %q", code, h.Get("Location"))
+	}
+	code, _, body := b.do("POST", "/.mfa/api/login", `{"username":"alice","password":"integration"}`)
+	if code != http.StatusOK {
+		t.Fatalf("login: %d %s", code, body)
+	}
+	b.csrf = field(t, body, "csrf_token")
+	code, _, body = b.do("POST", "/.mfa/api/devices/virtual", `{"name":"phone"}`)
+	if code != http.StatusOK {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	serial, secret := field(t, body, "serial"), field(t, body, "secret")
+	seed, err := factors.DecodeSecret(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := factors.VirtualTOTP.Step(time.Now())
+	c1, _ := factors.VirtualTOTP.Code(seed, now-1)
+	c2, _ := factors.VirtualTOTP.Code(seed, now)
+	code, _, body = b.do("POST", "/.mfa/api/devices/"+serial+"/enable", fmt.Sprintf(`{"code1":%q,"code2":%q}`, c1, c2))
+	if code != http.StatusOK {
+		t.Fatalf("enable: %d %s", code, body)
+	}
+	code, _, body = b.do("GET", "/", "", "X-MFA-User", "mallory")
+	if code != http.StatusOK || body != "user=alice header=alice method=virtual" {
+		t.Fatalf("upstream: %d %q", code, body)
+	}
+}

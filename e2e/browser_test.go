@@ -1,0 +1,131 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// newBrowser starts headless Chromium (Debian's package) for one test.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatal("chromium is not installed (make test installs it: apt-get install chromium)")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1000, 800),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	return ctx
+}
+
+// screenshot keeps a picture of the page in e2e/artifacts, for people to look at.
+func screenshot(name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		png, err := chromedp.FullScreenshot(100)(ctx, t)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll("artifacts", 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join("artifacts", name+".png"), png, 0o644)
+	})
+}
+
+// TestDemoPagesInChromium clicks through the demo as a newcomer would: sign in, enrol an
+// authenticator (codes from oathtool), reach the app, sign out, sign in again with a code.
+func TestDemoPagesInChromium(t *testing.T) {
+	n := startDemo(t)
+	ctx := newBrowser(t)
+	do := func(step string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	read := func(a chromedp.Action[string]) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	h1 := func() string { return read(chromedp.Text(chromedp.CSS("h1"))) }
+
+	do("open the site",
+		chromedp.Navigate(n.url+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#username")),
+		screenshot("1-login"))
+	if loc := read(chromedp.Location()); !strings.Contains(loc, "/.mfa/login?return=%2F") {
+		t.Fatalf("the site did not send the browser to sign in: %s", loc)
+	}
+	do("sign in",
+		chromedp.SendKeys(chromedp.CSS("#username"), "demo"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "demo"),
+		chromedp.Click(chromedp.CSS("main button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#name")),
+		screenshot("2-enrolment-required"))
+	if got := h1(); got != "Set up multi-factor authentication" {
+		t.Fatalf("after sign-in the page says %q", got)
+	}
+	do("add a virtual device",
+		chromedp.Click(chromedp.CSS(`form[action$="/devices/virtual"] button`)),
+		chromedp.WaitVisible(chromedp.CSS("img.qr")),
+		screenshot("3-qr-code"))
+	secret := read(chromedp.Text(chromedp.CSS("#secret")))
+	now := time.Now()
+	do("type two consecutive codes",
+		chromedp.SendKeys(chromedp.CSS("#code1"), oathtool(t, secret, now.Add(-30*time.Second))),
+		chromedp.SendKeys(chromedp.CSS("#code2"), oathtool(t, secret, now)),
+		chromedp.Click(chromedp.CSS(`form[action$="/enable"] button`)),
+		chromedp.WaitVisible(chromedp.CSS("dl")),
+		screenshot("4-app"))
+	if got := h1(); got != "Hello, demo!" {
+		t.Fatalf("after enrolment the app says %q", got)
+	}
+	do("look at the devices page",
+		chromedp.Navigate(n.url+"/.mfa/devices"),
+		chromedp.WaitVisible(chromedp.CSS("table")),
+		screenshot("5-devices"))
+	do("sign out",
+		chromedp.Click(chromedp.CSS("header form button")),
+		chromedp.WaitVisible(chromedp.CSS("a.button")))
+	if got := h1(); got != "Signed out" {
+		t.Fatalf("sign-out page says %q", got)
+	}
+	do("sign in again",
+		chromedp.Navigate(n.url+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#username")),
+		chromedp.SendKeys(chromedp.CSS("#username"), "demo"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "demo"),
+		chromedp.Click(chromedp.CSS("main button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#code")),
+		screenshot("6-verify"))
+	do("pass the factor",
+		chromedp.SendKeys(chromedp.CSS("#code"), oathtool(t, secret, now.Add(30*time.Second))),
+		chromedp.Click(chromedp.CSS("main button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("dl")))
+	if got := h1(); got != "Hello, demo!" {
+		t.Fatalf("after the factor the app says %q", got)
+	}
+}
