@@ -2,8 +2,8 @@
 GO       ?= go
 # Tools the end-to-end tests run. Missing ones are installed from Debian's packages when this
 # runs as root (CI does); otherwise the target says what to install and stops.
-TOOLS    := oathtool chromium
-PACKAGES := oathtool chromium
+TOOLS    := oathtool chromium curl jq
+PACKAGES := oathtool chromium curl jq
 
 .PHONY: test deps vet bench demo clean
 

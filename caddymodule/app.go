@@ -66,6 +66,8 @@ type App struct {
 	Users []UserConfig `json:"users,omitempty"`
 
 	svc    *gateway.Services
+	admin  *gateway.Admin
+	ctx    caddy.Context
 	store  store.Store
 	logger *zap.Logger
 	cancel context.CancelFunc
@@ -138,7 +140,7 @@ func (App) CaddyModule() caddy.ModuleInfo {
 
 // Provision sets defaults, loads the keys, opens the store and makes sure the bootstrap users exist.
 func (a *App) Provision(ctx caddy.Context) error {
-	a.logger = ctx.Logger()
+	a.ctx, a.logger = ctx, ctx.Logger()
 	a.setDefaults()
 	if err := a.Validate(); err != nil {
 		return err
@@ -179,9 +181,19 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err := revocations.Reload(ctx); err != nil {
 		return fmt.Errorf("mfa: loading revocations: %w", err)
 	}
+	keys := identity.NewAccessKeys(a.store, sealer, now)
+	keyIndex := identity.NewKeyIndex(keys, users)
+	if err := keyIndex.Reload(ctx); err != nil {
+		return fmt.Errorf("mfa: loading access keys: %w", err)
+	}
 	audit := a.logger.Named("audit")
 	a.svc = &gateway.Services{
-		Users: users,
+		Users:      users,
+		AccessKeys: keys,
+		KeyIndex:   keyIndex,
+		Tokens: gateway.TokenLifetimes{
+			Default: time.Duration(tokens.Default), Min: time.Duration(tokens.Min), Max: time.Duration(tokens.Max),
+		},
 		Devices: factors.NewDevices(a.store, sealer, now, factors.Settings{
 			Issuer: a.Issuer, MaxDevices: a.MaxDevices, Skew: *a.TOTP.Skew, ResyncWindow: a.TOTP.ResyncWindow,
 		}),
@@ -199,6 +211,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 		Audit:              func(event string, fields ...zap.Field) { audit.Info(event, fields...) },
 		Log:                a.logger,
 	}
+	a.admin = gateway.NewAdmin(a.svc)
+	a.admin.PasswordCost = a.bcryptCost()
+	a.admin.PoliciesFor = a.policiesFor
 	return nil
 }
 
@@ -355,14 +370,18 @@ func (a *App) Validate() error {
 func (a *App) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
-	go a.svc.Revocations.Run(ctx, revocationPoll, func(err error) {
+	go a.svc.Revocations.Run(ctx, pollInterval, func(err error) {
 		a.logger.Warn("reloading revocations; the last list stays in force", zap.Error(err))
+	})
+	go a.svc.KeyIndex.Run(ctx, pollInterval, func(err error) {
+		a.logger.Warn("reloading access keys; the last index stays in force", zap.Error(err))
 	})
 	return nil
 }
 
-// revocationPoll is how often revocations made elsewhere are picked up (SPEC: within 5 s).
-const revocationPoll = 2 * time.Second
+// pollInterval is how often changes made on other nodes (revocations, access keys) are picked
+// up: revocations must reach every node within 5 s.
+const pollInterval = 2 * time.Second
 
 // Stop ends the polling.
 func (a *App) Stop() error {

@@ -49,7 +49,8 @@ type Handler struct {
 	// shortcuts above. Default: false.
 	AllowAccessKeys bool `json:"allow_access_keys,omitempty"`
 
-	gate *gateway.Gate
+	gate   *gateway.Gate
+	policy *policy.Set
 }
 
 // CaddyModule returns the Caddy module information.
@@ -72,6 +73,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	h.policy = set
 	appModule, err := ctx.App("mfa")
 	if err != nil {
 		return fmt.Errorf("mfa handler: loading the mfa app: %w", err)

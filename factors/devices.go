@@ -320,3 +320,14 @@ func (r *Devices) PendingSeed(ctx context.Context, user, serial string) (*Device
 	}
 	return d, seed, nil
 }
+
+// Remove deletes a device: the record first, so it stops working at once, then its index entry.
+func (r *Devices) Remove(ctx context.Context, d *Device) error {
+	if err := r.store.Delete(ctx, deviceKey(d.Serial)); err != nil {
+		return err
+	}
+	if d.User == "" {
+		return nil
+	}
+	return r.store.Delete(ctx, userIndexKey(d.User, d.Serial))
+}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/caddy-mfa/caddy-mfa/identity"
 	"github.com/caddy-mfa/caddy-mfa/policy"
 	"github.com/caddy-mfa/caddy-mfa/session"
 )
@@ -32,12 +33,23 @@ func (g *Gate) identify(r *http.Request) (*Caller, error) {
 	now := g.svc.Now()
 	if auth := r.Header.Get("Authorization"); auth != "" && g.identity == nil {
 		scheme, cred, _ := strings.Cut(auth, " ")
-		if strings.EqualFold(scheme, "Bearer") {
+		switch {
+		case strings.EqualFold(scheme, "Bearer"):
 			c, err := g.svc.Ring.Verify(strings.TrimSpace(cred), now)
 			if err != nil || g.svc.Revocations.Revoked(&c) {
 				return nil, &credentialError{reason: "the session token is invalid, expired or revoked"}
 			}
 			return &Caller{AuthType: policy.AuthToken, Claims: c}, nil
+		case strings.EqualFold(scheme, "Basic"):
+			id, secret, ok := r.BasicAuth()
+			if !ok || !identity.IsAccessKeyID(id) {
+				return nil, &credentialError{reason: "Basic credentials must be an access key id and secret"}
+			}
+			k, ok := g.svc.KeyIndex.Lookup(id, secret)
+			if !ok {
+				return nil, &credentialError{reason: "the access key id or secret is not valid"}
+			}
+			return &Caller{AuthType: policy.AuthAccessKey, Claims: session.Claims{User: k.User, Groups: k.Groups}}, nil
 		}
 	}
 	claims, ok := g.svc.Cookies.Read(r)

@@ -83,6 +83,12 @@ func toAPIError(err error) *APIError {
 		return apiErr(CodeLimitExceeded, err.Error())
 	case errors.Is(err, factors.ErrInvalidCode), errors.Is(err, factors.ErrCodeReplayed):
 		return apiErr(CodeInvalidAuthCode, msgBadCode)
+	case errors.Is(err, identity.ErrAccessKeyLimit):
+		return apiErr(CodeLimitExceeded, err.Error())
+	case errors.Is(err, identity.ErrNoSuchAccessKey), errors.Is(err, identity.ErrNoSuchUser):
+		return apiErr(CodeNoSuchEntity, err.Error())
+	case errors.Is(err, identity.ErrUserExists):
+		return apiErr(CodeEntityAlreadyExists, err.Error())
 	}
 	return apiErr(CodeServiceFailure, "The MFA service could not complete the request; try again.")
 }

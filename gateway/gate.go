@@ -198,5 +198,6 @@ func (g *Gate) challengeEnrolment(w http.ResponseWriter, r *http.Request) {
 
 func (g *Gate) refuseCredential(w http.ResponseWriter, err error) {
 	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+err.Error()+`"`)
-	writeError(w, apiErr(CodeAuthRequired, "The credential is invalid, expired or revoked."))
+	w.Header().Add("WWW-Authenticate", `Basic realm="caddy-mfa"`)
+	writeError(w, apiErr(CodeAuthRequired, "The credential is invalid, expired or revoked: "+err.Error()+"."))
 }

@@ -61,8 +61,13 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	ring, _ := session.NewKeyRing(bytes.Repeat([]byte{4}, 32))
 	core, logs := observer.New(zap.InfoLevel)
 	audit := zap.New(core)
+	users := identity.NewDirectory(st, c.now, bcrypt.MinCost)
+	keys := identity.NewAccessKeys(st, sealer, c.now)
 	svc := &Services{
-		Users:              identity.NewDirectory(st, c.now, bcrypt.MinCost),
+		Users:              users,
+		AccessKeys:         keys,
+		KeyIndex:           identity.NewKeyIndex(keys, users),
+		Tokens:             TokenLifetimes{Default: 12 * time.Hour, Min: 15 * time.Minute, Max: 36 * time.Hour},
 		Devices:            factors.NewDevices(st, sealer, c.now, factors.Settings{Issuer: "test", MaxDevices: 3, Skew: 1, ResyncWindow: 10}),
 		Lockout:            factors.NewLockout(st, c.now, factors.LockoutPolicy{MaxFailures: 3, BaseDelay: 30 * time.Second, MaxDelay: time.Hour}),
 		Ring:               ring,

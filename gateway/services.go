@@ -17,6 +17,8 @@ import (
 // app builds one and hands it to each handler.
 type Services struct {
 	Users       *identity.Directory
+	AccessKeys  *identity.AccessKeys
+	KeyIndex    *identity.KeyIndex
 	Devices     *factors.Devices
 	Lockout     *factors.Lockout
 	Ring        *session.KeyRing
@@ -26,11 +28,21 @@ type Services struct {
 
 	Issuer             string
 	EnrollmentRequired bool
+	Tokens             TokenLifetimes
 
 	// Audit records a security event (SPEC section 9). Fields never hold a secret or a code.
 	Audit func(event string, fields ...zap.Field)
 	Log   *zap.Logger
 }
+
+// TokenLifetimes bound what GetSessionToken callers may ask for, as STS does.
+type TokenLifetimes struct {
+	Default, Min, Max time.Duration
+}
+
+// FreshMFA is how recent a factor must be for the calls that hand out long-term credentials
+// (access keys, recovery codes).
+const FreshMFA = 15 * time.Minute
 
 func (s *Services) audit(event string, fields ...zap.Field) {
 	if s.Audit != nil {
@@ -178,4 +190,23 @@ func (s *Services) signOut(ctx context.Context, c *session.Claims) error {
 	}
 	s.audit("logout", zap.String("user", c.User))
 	return nil
+}
+
+// createAccessKey makes a long-term access key and puts it in this node's index at once.
+func (s *Services) createAccessKey(ctx context.Context, user string) (*identity.NewAccessKey, error) {
+	nk, err := s.AccessKeys.Create(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	s.audit("access_key_created", zap.String("user", user), zap.String("access_key_id", nk.Key.ID))
+	return nk, s.KeyIndex.Reload(ctx)
+}
+
+// deleteAccessKey removes a key; this node stops accepting it at once, the others at their next reload.
+func (s *Services) deleteAccessKey(ctx context.Context, k *identity.AccessKey) error {
+	if err := s.AccessKeys.Delete(ctx, k); err != nil {
+		return err
+	}
+	s.audit("access_key_deleted", zap.String("user", k.User), zap.String("access_key_id", k.ID))
+	return s.KeyIndex.Reload(ctx)
 }

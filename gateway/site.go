@@ -27,6 +27,10 @@ func (g *Gate) newSite() http.Handler {
 	mux.HandleFunc("POST "+p+"/api/devices/virtual", g.apiCreateVirtual)
 	mux.HandleFunc("POST "+p+"/api/devices/{serial}/enable", g.apiEnable)
 	mux.HandleFunc("GET "+p+"/api/whoami", g.apiWhoami)
+	mux.HandleFunc("POST "+p+"/api/session-token", g.apiSessionToken)
+	mux.HandleFunc("GET "+p+"/api/access-keys", g.apiListAccessKeys)
+	mux.HandleFunc("POST "+p+"/api/access-keys", g.apiCreateAccessKey)
+	mux.HandleFunc("DELETE "+p+"/api/access-keys/{id}", g.apiDeleteAccessKey)
 	mux.HandleFunc("POST "+p+"/api/logout", g.apiLogout)
 	mux.HandleFunc(p+"/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiErr(CodeNoSuchEntity, "No such API endpoint: "+r.Method+" "+r.URL.Path))

@@ -91,7 +91,10 @@ func (d *Directory) Create(ctx context.Context, name, passwordHash string, group
 		}
 		return u, nil
 	})
-	return u, err
+	if err != nil {
+		return nil, err
+	}
+	return u, changed(ctx, d.store)
 }
 
 // Ensure makes the user exist with exactly this password hash and these groups (the bootstrap
@@ -101,13 +104,17 @@ func (d *Directory) Ensure(ctx context.Context, name, passwordHash string, group
 	if err != nil {
 		return err
 	}
-	return store.UpdateJSON(ctx, d.store, userKey(name), func(old *User) (*User, error) {
+	err = store.UpdateJSON(ctx, d.store, userKey(name), func(old *User) (*User, error) {
 		if old == nil {
 			return fresh, nil
 		}
 		old.PasswordHash, old.Groups = fresh.PasswordHash, fresh.Groups
 		return old, nil
 	})
+	if err != nil {
+		return err
+	}
+	return changed(ctx, d.store)
 }
 
 func (d *Directory) newUser(name, passwordHash string, groups []string) (*User, error) {
@@ -144,7 +151,10 @@ func (d *Directory) Delete(ctx context.Context, name string) error {
 	if _, err := d.Get(ctx, name); err != nil {
 		return err
 	}
-	return d.store.Delete(ctx, userKey(name))
+	if err := d.store.Delete(ctx, userKey(name)); err != nil {
+		return err
+	}
+	return changed(ctx, d.store)
 }
 
 // List returns every user.

@@ -1,0 +1,350 @@
+package caddymodule
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/spf13/cobra"
+
+	"github.com/caddy-mfa/caddy-mfa/policy"
+)
+
+func init() {
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "mfa",
+		Usage: "<command> [flags]",
+		Short: "Manages caddy-mfa users, keys and policies through the admin API",
+		Long: `
+Operators' commands for caddy-mfa. They speak to a running Caddy's admin API (--address,
+default ` + caddy.DefaultAdminListen + `), except 'policy lint', which reads a file, and
+'get-session-token', which an API consumer runs against a site.`,
+		CobraFunc: buildMFACommand,
+	})
+}
+
+func buildMFACommand(cmd *cobra.Command) {
+	cmd.PersistentFlags().String("address", caddy.DefaultAdminListen, "address of Caddy's admin API")
+
+	user := &cobra.Command{Use: "user", Short: "Manages users"}
+	user.AddCommand(
+		&cobra.Command{Use: "list", Short: "Lists users", Args: cobra.NoArgs, RunE: func(c *cobra.Command, _ []string) error {
+			return adminCall(c, "GET", "/mfa/users", nil)
+		}},
+		userAddCommand(),
+		userDeleteCommand(),
+	)
+	accessKey := &cobra.Command{Use: "access-key", Short: "Manages access keys"}
+	accessKey.AddCommand(&cobra.Command{
+		Use: "create --user USER", Short: "Creates an access key for a user (the secret is shown once)", Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return adminCall(c, "POST", "/mfa/users/"+url.PathEscape(flagValue(c, "user"))+"/access-keys", nil)
+		},
+	})
+	accessKey.Commands()[0].Flags().String("user", "", "the user (required)")
+	_ = accessKey.Commands()[0].MarkFlagRequired("user")
+
+	revoke := &cobra.Command{
+		Use: "revoke-sessions --user USER", Short: "Voids every session and token of a user", Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return adminCall(c, "POST", "/mfa/users/"+url.PathEscape(flagValue(c, "user"))+"/revoke-sessions", nil)
+		},
+	}
+	revoke.Flags().String("user", "", "the user (required)")
+	_ = revoke.MarkFlagRequired("user")
+
+	pol := &cobra.Command{Use: "policy", Short: "Checks policy documents"}
+	pol.AddCommand(policyLintCommand(), policySimulateCommand())
+
+	cmd.AddCommand(user, accessKey, revoke, pol, getSessionTokenCommand())
+}
+
+func flagValue(c *cobra.Command, name string) string {
+	v, _ := c.Flags().GetString(name)
+	return v
+}
+
+func userAddCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use: "add NAME [--group G]... [--password-stdin]", Short: "Adds a user", Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			groups, _ := c.Flags().GetStringSlice("group")
+			body := map[string]any{"name": args[0], "groups": groups}
+			if stdin, _ := c.Flags().GetBool("password-stdin"); stdin {
+				pw, err := io.ReadAll(io.LimitReader(os.Stdin, 1024))
+				if err != nil {
+					return err
+				}
+				body["password"] = strings.TrimRight(string(pw), "\r\n")
+			}
+			return adminCall(c, "POST", "/mfa/users", body)
+		},
+	}
+	c.Flags().StringSlice("group", nil, "a group of the user (repeat or comma-separate)")
+	c.Flags().Bool("password-stdin", false, "read the user's password from standard input")
+	return c
+}
+
+func userDeleteCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use: "delete NAME [--force]", Short: "Deletes a user (with --force, also their devices and keys)", Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			uri := "/mfa/users/" + url.PathEscape(args[0])
+			if force, _ := c.Flags().GetBool("force"); force {
+				uri += "?force=true"
+			}
+			return adminCall(c, "DELETE", uri, nil)
+		},
+	}
+	c.Flags().Bool("force", false, "delete the user's devices and access keys too")
+	return c
+}
+
+func policyLintCommand() *cobra.Command {
+	return &cobra.Command{
+		Use: "lint FILE...", Short: "Validates policy documents and flags known traps", Args: cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, files []string) error {
+			traps := 0
+			for _, file := range files {
+				raw, err := os.ReadFile(file)
+				if err != nil {
+					return err
+				}
+				d, err := policy.Parse(file, raw)
+				if err != nil {
+					return err
+				}
+				for _, f := range policy.Lint(d) {
+					fmt.Fprintln(c.OutOrStdout(), f.String())
+					traps++
+				}
+			}
+			if traps > 0 {
+				return fmt.Errorf("%d finding(s)", traps)
+			}
+			fmt.Fprintln(c.OutOrStdout(), "no findings")
+			return nil
+		},
+	}
+}
+
+func policySimulateCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "simulate [--policy FILE]... --path PATH [--method M] [--host H] [--source-ip IP] [--context KEY=VALUE]...",
+		Short: "Asks the running gateway how it would decide a request",
+		Long: `Asks the running gateway how it would decide a request. Without --policy it uses the
+policies of the route the request would reach. Context keys left out are absent, as for a
+long-term access key; user:Groups takes a comma-separated list. Example:
+
+  caddy mfa policy simulate --policy api.json --method POST --path /api/x \
+      --context user:Id=alice --context mfa:Present=true --context mfa:Age=1200`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			files, _ := c.Flags().GetStringArray("policy")
+			pairs, _ := c.Flags().GetStringArray("context")
+			body := map[string]any{"request": map[string]string{
+				"method": flagValue(c, "method"), "host": flagValue(c, "host"), "path": flagValue(c, "path"), "source_ip": flagValue(c, "source-ip"),
+			}}
+			var docs []json.RawMessage
+			for _, f := range files {
+				raw, err := os.ReadFile(f)
+				if err != nil {
+					return err
+				}
+				docs = append(docs, raw)
+			}
+			if len(docs) > 0 {
+				body["policies"] = docs
+			}
+			ctx := map[string]any{}
+			for _, p := range pairs {
+				k, v, ok := strings.Cut(p, "=")
+				if !ok {
+					return fmt.Errorf("--context %q: want KEY=VALUE", p)
+				}
+				ctx[k] = contextValue(k, v)
+			}
+			body["context"] = ctx
+			return adminCall(c, "POST", "/mfa/policy/simulate", body)
+		},
+	}
+	c.Flags().StringArray("policy", nil, "a policy document file (repeatable)")
+	c.Flags().String("method", "GET", "the request's HTTP method")
+	c.Flags().String("host", "", "the request's host (with :port to pick a server)")
+	c.Flags().String("path", "", "the request's path (required)")
+	c.Flags().String("source-ip", "", "the client's IP address")
+	c.Flags().StringArray("context", nil, "a condition key and its value, KEY=VALUE (repeatable)")
+	_ = c.MarkFlagRequired("path")
+	return c
+}
+
+// contextValue types a --context value as the simulator takes it.
+func contextValue(key, v string) any {
+	switch key {
+	case "user:Groups":
+		return strings.Split(v, ",")
+	case "mfa:Age":
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return n
+		}
+	}
+	return v
+}
+
+// adminCall sends one request to the admin API and prints the answer; a refusal is an error.
+func adminCall(c *cobra.Command, method, uri string, body any) error {
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(raw)
+	}
+	addr, _ := c.Flags().GetString("address")
+	headers := http.Header{}
+	if body != nil {
+		headers.Set("Content-Type", "application/json")
+	}
+	resp, err := caddycmd.AdminAPIRequest(addr, method, uri, headers, rd)
+	if err != nil {
+		// Caddy's client turns refusals into errors that quote the body: show the message.
+		if i := strings.IndexByte(err.Error(), '{'); i >= 0 {
+			return errors.New(errorMessage([]byte(err.Error()[i:]), err.Error()))
+		}
+		return err
+	}
+	defer resp.Body.Close()
+	return printAnswer(c, resp)
+}
+
+func printAnswer(c *cobra.Command, resp *http.Response) error {
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		return errors.New(errorMessage(raw, resp.Status))
+	}
+	var pretty bytes.Buffer
+	if json.Indent(&pretty, raw, "", "  ") == nil {
+		raw = pretty.Bytes()
+	}
+	_, err = fmt.Fprintln(c.OutOrStdout(), strings.TrimSpace(string(raw)))
+	return err
+}
+
+// errorMessage reads the gateway's error body ({"error": {"code","message"}}) or Caddy's own.
+func errorMessage(raw []byte, status string) string {
+	var ours struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	if json.Unmarshal(raw, &ours) == nil && ours.Error.Code != "" {
+		return ours.Error.Code + ": " + ours.Error.Message
+	}
+	var caddys struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(raw, &caddys) == nil && caddys.Error != "" {
+		return caddys.Error
+	}
+	return status
+}
+
+func getSessionTokenCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "get-session-token --url SITE [--serial SERIAL --code CODE] [--duration SECONDS]",
+		Short: "Trades an access key (and an MFA code) for a session token, printed as export lines",
+		Long: `Trades a long-term access key, and optionally an MFA device's serial and code, for a
+short-lived session token (STS GetSessionToken), and prints shell export lines:
+
+  eval "$(caddy mfa get-session-token --url https://app.example.com --serial SERIAL --code 123456)"
+  curl -H "Authorization: Bearer $MFA_SESSION_TOKEN" https://app.example.com/api/...
+
+The access key comes from --access-key-id/--secret-access-key or, better (flags show in process
+lists), from MFA_ACCESS_KEY_ID and MFA_SECRET_ACCESS_KEY.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			id, secret := flagValue(c, "access-key-id"), flagValue(c, "secret-access-key")
+			if id == "" {
+				id = os.Getenv("MFA_ACCESS_KEY_ID")
+			}
+			if secret == "" {
+				secret = os.Getenv("MFA_SECRET_ACCESS_KEY")
+			}
+			if id == "" || secret == "" {
+				return errors.New("no access key: give --access-key-id and --secret-access-key, or set MFA_ACCESS_KEY_ID and MFA_SECRET_ACCESS_KEY")
+			}
+			body := map[string]any{}
+			if s := flagValue(c, "serial"); s != "" {
+				body["serial"] = s
+			}
+			if s := flagValue(c, "code"); s != "" {
+				body["code"] = s
+			}
+			if d, _ := c.Flags().GetInt64("duration"); d > 0 {
+				body["duration_seconds"] = d
+			}
+			site := strings.TrimRight(flagValue(c, "url"), "/") + flagValue(c, "prefix") + "/api/session-token"
+			tok, err := requestSessionToken(site, id, secret, body)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "export MFA_SESSION_TOKEN=%s\nexport MFA_SESSION_EXPIRATION=%s\nexport MFA_AUTHENTICATED=%t\n",
+				tok.SessionToken, tok.Expiration.Format(time.RFC3339), tok.MFAAuthenticated)
+			return nil
+		},
+	}
+	c.Flags().String("url", "", "the site, e.g. https://app.example.com (required)")
+	c.Flags().String("prefix", "/.mfa", "the gateway's prefix on that site")
+	c.Flags().String("access-key-id", "", "access key id (default $MFA_ACCESS_KEY_ID)")
+	c.Flags().String("secret-access-key", "", "secret access key (default $MFA_SECRET_ACCESS_KEY)")
+	c.Flags().String("serial", "", "the MFA device's serial number")
+	c.Flags().String("code", "", "the device's current code")
+	c.Flags().Int64("duration", 0, "lifetime in seconds (default: the site's)")
+	_ = c.MarkFlagRequired("url")
+	return c
+}
+
+type sessionToken struct {
+	SessionToken     string    `json:"session_token"`
+	Expiration       time.Time `json:"expiration"`
+	MFAAuthenticated bool      `json:"mfa_authenticated"`
+}
+
+func requestSessionToken(site, id, secret string, body map[string]any) (*sessionToken, error) {
+	raw, _ := json.Marshal(body)
+	req, err := http.NewRequest(http.MethodPost, site, bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	req.SetBasicAuth(id, secret)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, errors.New(errorMessage(answer, resp.Status))
+	}
+	var tok sessionToken
+	if err := json.Unmarshal(answer, &tok); err != nil {
+		return nil, fmt.Errorf("reading the answer: %w", err)
+	}
+	return &tok, nil
+}

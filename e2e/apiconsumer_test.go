@@ -1,0 +1,125 @@
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSampleScript runs examples/mfa-session.sh, AWS's MFA sample scenario, against the demo.
+func TestSampleScript(t *testing.T) {
+	n := startDemo(t)
+	cmd := exec.Command("bash", "../examples/mfa-session.sh")
+	cmd.Env = append(os.Environ(), "SITE="+n.url)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "SAMPLE OK") {
+		t.Fatalf("the sample script failed: %v\n%s", err, out)
+	}
+}
+
+// enrolDevices signs demo in and enrols virtual devices with the given names in that session
+// (the first enable passes a factor, which adding the others needs). For each device the codes
+// of the step of at and the one before are spent. It returns serial -> secret, in order.
+func enrolDevices(t *testing.T, n *node, at time.Time, names ...string) (serials, secrets []string) {
+	t.Helper()
+	c := newAPIClient(t, n.url)
+	var login struct {
+		CSRFToken string `json:"csrf_token"`
+	}
+	c.call("POST", "/.mfa/api/login", map[string]string{"username": "demo", "password": "demo"}, &login)
+	c.csrf = login.CSRFToken
+	for _, name := range names {
+		var created struct{ Serial, Secret string }
+		if code := c.call("POST", "/.mfa/api/devices/virtual", map[string]string{"name": name}, &created); code != http.StatusOK {
+			t.Fatalf("create %s: %d", name, code)
+		}
+		var enabled struct {
+			CSRFToken string `json:"csrf_token"`
+		}
+		if code := c.call("POST", "/.mfa/api/devices/"+created.Serial+"/enable", map[string]string{
+			"code1": oathtool(t, created.Secret, at.Add(-30*time.Second)), "code2": oathtool(t, created.Secret, at)}, &enabled); code != http.StatusOK {
+			t.Fatalf("enable %s: %d", name, code)
+		}
+		c.csrf = enabled.CSRFToken
+		serials, secrets = append(serials, created.Serial), append(secrets, created.Secret)
+	}
+	return serials, secrets
+}
+
+// caddyCLI runs `caddy mfa ...` against the node's admin API.
+func (n *node) caddyCLI(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"mfa"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.Output()
+	if err != nil {
+		stderr := ""
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("caddy mfa %v: %v\n%s%s", args, err, out, stderr)
+	}
+	return string(out)
+}
+
+// TestAPIConsumerWithCLI: an operator makes an access key with `caddy mfa access-key create`;
+// the consumer runs `caddy mfa get-session-token` with an oathtool code, evals its export lines
+// and calls the app with the token; the Go sample program does the same; revoke-sessions ends it.
+func TestAPIConsumerWithCLI(t *testing.T) {
+	n := startDemo(t)
+	now := time.Now()
+	serials, secrets := enrolDevices(t, n, now, "cli", "example")
+	serial, secret, exampleSerial, exampleSecret := serials[0], secrets[0], serials[1], secrets[1]
+	admin := "--address=" + strings.TrimPrefix(n.admin, "http://")
+
+	out := n.caddyCLI(t, nil, "access-key", "create", "--user", "demo", admin)
+	id, key := jsonField(t, out, "access_key_id"), jsonField(t, out, "secret_access_key")
+	keyEnv := []string{"MFA_ACCESS_KEY_ID=" + id, "MFA_SECRET_ACCESS_KEY=" + key}
+
+	out = n.caddyCLI(t, keyEnv, "get-session-token", "--url", n.url, "--serial", serial,
+		"--code", oathtool(t, secret, now.Add(30*time.Second)), "--duration", "3600")
+	exports := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		k, v, _ := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "=")
+		exports[k] = v
+	}
+	if exports["MFA_AUTHENTICATED"] != "true" || exports["MFA_SESSION_TOKEN"] == "" || exports["MFA_SESSION_EXPIRATION"] == "" {
+		t.Fatalf("export lines: %q", out)
+	}
+	c := newAPIClient(t, n.url)
+	var page string
+	if code := c.call("GET", "/", nil, &page, "Authorization", "Bearer "+exports["MFA_SESSION_TOKEN"]); code != http.StatusOK || !strings.Contains(page, "<dd>token</dd>") {
+		t.Fatalf("with the CLI's token: %d", code)
+	}
+
+	run := exec.Command("go", "run", "../examples/getsessiontoken", "-url", n.url, "-serial", exampleSerial,
+		"-code", oathtool(t, exampleSecret, now.Add(30*time.Second)))
+	run.Env = append(os.Environ(), keyEnv...)
+	if out, err := run.CombinedOutput(); err != nil || !strings.Contains(string(out), "with MFA: 200 OK") {
+		t.Fatalf("the Go sample: %v\n%s", err, out)
+	}
+
+	n.caddyCLI(t, nil, "revoke-sessions", "--user", "demo", admin)
+	if code := c.call("GET", "/", nil, nil, "Authorization", "Bearer "+exports["MFA_SESSION_TOKEN"]); code != http.StatusUnauthorized {
+		t.Fatalf("a revoked token: %d", code)
+	}
+}
+
+func jsonField(t *testing.T, raw, name string) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		t.Fatalf("%v: %s", err, raw)
+	}
+	v, _ := m[name].(string)
+	if v == "" {
+		t.Fatalf("no %s in %s", name, raw)
+	}
+	return v
+}

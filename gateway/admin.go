@@ -1,0 +1,506 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/caddy-mfa/caddy-mfa/identity"
+	"github.com/caddy-mfa/caddy-mfa/policy"
+)
+
+// Admin serves the operators' API under /mfa/ on Caddy's admin endpoint (same trust as the rest
+// of that endpoint: whoever reaches it runs the server).
+type Admin struct {
+	svc *Services
+	// PoliciesFor returns the policies of the routes a request would reach, for the simulator
+	// when it is given none; nil when the server cannot tell.
+	PoliciesFor func(method, host, path string) ([]*policy.Set, error)
+	// PasswordCost is the bcrypt cost of passwords set through the API.
+	PasswordCost int
+	mux          *http.ServeMux
+}
+
+// NewAdmin makes the operators' API.
+func NewAdmin(svc *Services) *Admin {
+	a := &Admin{svc: svc, PasswordCost: 14, mux: http.NewServeMux()}
+	a.mux.HandleFunc("GET /mfa/users", a.listUsers)
+	a.mux.HandleFunc("POST /mfa/users", a.createUser)
+	a.mux.HandleFunc("DELETE /mfa/users/{user}", a.deleteUser)
+	a.mux.HandleFunc("GET /mfa/users/{user}/devices", a.userDevices)
+	a.mux.HandleFunc("POST /mfa/users/{user}/access-keys", a.createAccessKey)
+	a.mux.HandleFunc("POST /mfa/users/{user}/revoke-sessions", a.revokeSessions)
+	a.mux.HandleFunc("POST /mfa/policy/simulate", a.simulate)
+	a.mux.HandleFunc("POST /mfa/policy/lint", a.lint)
+	a.mux.HandleFunc("/mfa/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, apiErr(CodeNoSuchEntity, "No such admin endpoint: "+r.Method+" "+r.URL.Path))
+	})
+	return a
+}
+
+func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+
+type userView struct {
+	Name            string    `json:"name"`
+	Groups          []string  `json:"groups"`
+	Created         time.Time `json:"created"`
+	PasswordEnabled bool      `json:"password_enabled"`
+	MFAActive       bool      `json:"mfa_active"`
+	Devices         int       `json:"devices"`
+	AccessKeys      int       `json:"access_keys"`
+}
+
+func (a *Admin) viewUser(r *http.Request, u *identity.User) (userView, error) {
+	ds, err := a.svc.Devices.ForUser(r.Context(), u.Name)
+	if err != nil {
+		return userView{}, err
+	}
+	ks, err := a.svc.AccessKeys.ForUser(r.Context(), u.Name)
+	if err != nil {
+		return userView{}, err
+	}
+	v := userView{Name: u.Name, Groups: u.Groups, Created: u.Created, PasswordEnabled: u.PasswordHash != "",
+		Devices: len(ds), AccessKeys: len(ks)}
+	if v.Groups == nil {
+		v.Groups = []string{}
+	}
+	for _, d := range ds {
+		v.MFAActive = v.MFAActive || d.Enabled
+	}
+	return v, nil
+}
+
+func (a *Admin) listUsers(w http.ResponseWriter, r *http.Request) {
+	users, err := a.svc.Users.List(r.Context())
+	if err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	out := make([]userView, 0, len(users))
+	for _, u := range users {
+		v, err := a.viewUser(r, u)
+		if err != nil {
+			writeError(w, toAPIError(err))
+			return
+		}
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+type createUserRequest struct {
+	Name     string   `json:"name"`
+	Password string   `json:"password"`
+	Groups   []string `json:"groups"`
+}
+
+func (a *Admin) createUser(w http.ResponseWriter, r *http.Request) {
+	var req createUserRequest
+	if e := decodeJSON(w, r, &req); e != nil {
+		writeError(w, e)
+		return
+	}
+	if err := identity.ValidateName(req.Name); err != nil {
+		writeError(w, apiErr(CodeInvalidInput, err.Error()))
+		return
+	}
+	for _, g := range req.Groups {
+		if identity.ValidateName(g) != nil {
+			writeError(w, apiErr(CodeInvalidInput, fmt.Sprintf("group %q: must be 1-64 characters of letters, digits and +=,.@_-", g)))
+			return
+		}
+	}
+	hash := ""
+	if req.Password != "" {
+		if len(req.Password) > 72 {
+			writeError(w, apiErr(CodeInvalidInput, "password: at most 72 bytes (bcrypt's limit)"))
+			return
+		}
+		h, err := bcrypt.GenerateFromPassword([]byte(req.Password), a.PasswordCost)
+		if err != nil {
+			writeError(w, toAPIError(err))
+			return
+		}
+		hash = string(h)
+	}
+	u, err := a.svc.Users.Create(r.Context(), req.Name, hash, req.Groups)
+	if err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	if err := a.svc.KeyIndex.Reload(r.Context()); err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	a.svc.audit("user_created", zap.String("user", u.Name))
+	v, err := a.viewUser(r, u)
+	if err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	writeJSON(w, http.StatusCreated, v)
+}
+
+// deleteUser refuses while the user has devices or access keys (IAM's DeleteConflict), unless
+// force: then devices, keys and sessions go first, and the user record last, so a failure half
+// way leaves a user who still exists and can be deleted again.
+func (a *Admin) deleteUser(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	name := r.PathValue("user")
+	if _, err := a.svc.Users.Get(ctx, name); err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	ds, err := a.svc.Devices.ForUser(ctx, name)
+	if err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	ks, err := a.svc.AccessKeys.ForUser(ctx, name)
+	if err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	if (len(ds) > 0 || len(ks) > 0) && r.URL.Query().Get("force") != "true" {
+		writeError(w, apiErr(CodeDeleteConflict, fmt.Sprintf(
+			"User %s has %d MFA devices and %d access keys; remove them first, or delete with ?force=true.", name, len(ds), len(ks))))
+		return
+	}
+	err = func() error {
+		if err := a.svc.Revocations.RevokeUser(ctx, name); err != nil {
+			return err
+		}
+		for _, k := range ks {
+			if err := a.svc.deleteAccessKey(ctx, k); err != nil {
+				return err
+			}
+		}
+		for _, d := range ds {
+			if err := a.svc.Devices.Remove(ctx, d); err != nil {
+				return err
+			}
+		}
+		if err := a.svc.Users.Delete(ctx, name); err != nil {
+			return err
+		}
+		return a.svc.KeyIndex.Reload(ctx)
+	}()
+	if err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	a.svc.audit("user_deleted", zap.String("user", name), zap.Int("devices", len(ds)), zap.Int("access_keys", len(ks)))
+	writeJSON(w, http.StatusOK, struct {
+		Deleted string `json:"deleted"`
+	}{name})
+}
+
+func (a *Admin) userDevices(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("user")
+	if _, err := a.svc.Users.Get(r.Context(), name); err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	ds, err := a.svc.Devices.ForUser(r.Context(), name)
+	if err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	out := make([]adminDeviceView, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, adminDeviceView{User: d.User, deviceView: viewOf(d)})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+type adminDeviceView struct {
+	User string `json:"user"`
+	deviceView
+}
+
+func (a *Admin) createAccessKey(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("user")
+	if _, err := a.svc.Users.Get(r.Context(), name); err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	nk, err := a.svc.createAccessKey(r.Context(), name)
+	if err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	writeJSON(w, http.StatusCreated, accessKeyView{AccessKeyID: nk.Key.ID, Created: nk.Key.Created, Secret: nk.Secret})
+}
+
+func (a *Admin) revokeSessions(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("user")
+	if _, err := a.svc.Users.Get(r.Context(), name); err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	if err := a.svc.Revocations.RevokeUser(r.Context(), name); err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	a.svc.audit("sessions_revoked", zap.String("user", name))
+	writeJSON(w, http.StatusOK, struct {
+		Revoked string `json:"revoked"`
+	}{name})
+}
+
+type simulateRequest struct {
+	Policies []json.RawMessage          `json:"policies"`
+	Request  simulatedRequest           `json:"request"`
+	Context  map[string]json.RawMessage `json:"context"`
+}
+
+type simulatedRequest struct {
+	Method   string `json:"method"`
+	Host     string `json:"host"`
+	Path     string `json:"path"`
+	SourceIP string `json:"source_ip"`
+}
+
+type simulateResponse struct {
+	Decision          string   `json:"decision"`
+	MatchedStatements []string `json:"matched_statements"`
+	DecidedBy         string   `json:"decided_by,omitempty"`
+	Remedy            string   `json:"remedy"`
+	MaxAge            *int64   `json:"max_age,omitempty"`
+}
+
+// simulate is IAM's policy simulator for the gateway: the decision on a described request, the
+// statements that matched, and what would help.
+func (a *Admin) simulate(w http.ResponseWriter, r *http.Request) {
+	var req simulateRequest
+	if e := decodeJSON(w, r, &req); e != nil {
+		writeError(w, e)
+		return
+	}
+	ctx, err := simulatedContext(req.Request, req.Context, a.svc.Now())
+	if err != nil {
+		writeError(w, apiErr(CodeInvalidInput, err.Error()))
+		return
+	}
+	var sets []*policy.Set
+	if len(req.Policies) > 0 {
+		docs := make([]*policy.Document, 0, len(req.Policies))
+		for i, raw := range req.Policies {
+			d, err := policy.ParseJSON(fmt.Sprintf("policies[%d]", i), raw)
+			if err != nil {
+				writeError(w, apiErr(CodeInvalidInput, err.Error()))
+				return
+			}
+			docs = append(docs, d)
+		}
+		set, err := policy.Compile(docs...)
+		if err != nil {
+			writeError(w, apiErr(CodeInvalidInput, err.Error()))
+			return
+		}
+		sets = []*policy.Set{set}
+	} else {
+		if a.PoliciesFor == nil {
+			writeError(w, apiErr(CodeInvalidInput, "policies: give one or more documents"))
+			return
+		}
+		if sets, err = a.PoliciesFor(ctx.Method, ctx.Host, ctx.Path); err != nil {
+			writeError(w, apiErr(CodeInvalidInput, err.Error()))
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, simulateAll(sets, &ctx))
+}
+
+// simulateAll evaluates every set (each gate on the route must allow) and reports the first
+// refusal, or the allow.
+func simulateAll(sets []*policy.Set, ctx *policy.Context) simulateResponse {
+	resp := simulateResponse{Decision: policy.Allowed.String(), MatchedStatements: []string{}, Remedy: policy.RemedyNone.String()}
+	if len(sets) == 0 {
+		return resp // no gate on the route
+	}
+	for _, s := range sets {
+		for _, ref := range s.Matching(ctx) {
+			resp.MatchedStatements = append(resp.MatchedStatements, ref.Sid)
+		}
+	}
+	for _, s := range sets {
+		res := s.Evaluate(ctx)
+		if res.Decision == policy.Allowed {
+			if resp.DecidedBy == "" {
+				resp.DecidedBy = res.By.String()
+			}
+			continue
+		}
+		resp.Decision, resp.DecidedBy = res.Decision.String(), ""
+		if res.By != nil {
+			resp.DecidedBy = res.By.String()
+		}
+		ch := s.Remedy(ctx)
+		resp.Remedy = ch.Remedy.String()
+		if ch.MaxAge >= 0 {
+			resp.MaxAge = &ch.MaxAge
+		}
+		break
+	}
+	return resp
+}
+
+// simulatedContext builds a request context from the simulator's description. A key left out
+// is absent; user:AuthType, when not given, follows from which keys are there.
+func simulatedContext(req simulatedRequest, keys map[string]json.RawMessage, now time.Time) (policy.Context, error) {
+	ctx := policy.Context{Method: strings.ToUpper(req.Method), Host: strings.ToLower(req.Host), Path: req.Path, Time: now}
+	if ctx.Method == "" {
+		ctx.Method = http.MethodGet
+	}
+	if ctx.Path == "" || ctx.Path[0] != '/' {
+		return ctx, fmt.Errorf("request.path: want a path starting with /, got %q", req.Path)
+	}
+	if req.SourceIP != "" {
+		ip, err := netip.ParseAddr(req.SourceIP)
+		if err != nil {
+			return ctx, fmt.Errorf("request.source_ip: %q is not an IP address", req.SourceIP)
+		}
+		ctx.SourceIP = ip
+	}
+	str := func(name string) (string, bool, error) {
+		raw, ok := keys[name]
+		if !ok {
+			return "", false, nil
+		}
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return "", false, fmt.Errorf("context %s: %w", name, err)
+		}
+		switch x := v.(type) {
+		case string:
+			return x, true, nil
+		case bool:
+			return strconv.FormatBool(x), true, nil
+		case float64:
+			return strconv.FormatFloat(x, 'f', -1, 64), true, nil
+		}
+		return "", false, fmt.Errorf("context %s: want a string, number or boolean", name)
+	}
+	known := map[string]bool{}
+	for _, k := range policy.KeyNames() {
+		known[k] = true
+	}
+	for k := range keys {
+		if !known[k] {
+			return ctx, fmt.Errorf("context: unknown key %q", k)
+		}
+		if strings.HasPrefix(k, "req:") && k != "req:Secure" && k != "req:Time" {
+			return ctx, fmt.Errorf("context %s: describe the request in \"request\" instead", k)
+		}
+	}
+	if s, ok, err := str("req:Time"); err != nil {
+		return ctx, err
+	} else if ok {
+		if ctx.Time, err = time.Parse(time.RFC3339, s); err != nil {
+			return ctx, fmt.Errorf("context req:Time: want RFC 3339, got %s", s)
+		}
+	}
+	now = ctx.Time
+	user, hasUser, err := str("user:Id")
+	if err != nil {
+		return ctx, err
+	}
+	present, hasPresent, err := str("mfa:Present")
+	if err != nil {
+		return ctx, err
+	}
+	authType, hasAuth, err := str("user:AuthType")
+	if err != nil {
+		return ctx, err
+	}
+	switch {
+	case hasAuth:
+	case !hasUser:
+		authType = policy.AuthAnonymous
+	case !hasPresent:
+		authType = policy.AuthAccessKey
+	default:
+		authType = policy.AuthToken
+	}
+	ctx.AuthType, ctx.UserID = authType, user
+	if hasRaw, ok := keys["user:Groups"]; ok {
+		var groups []string
+		if err := json.Unmarshal(hasRaw, &groups); err != nil {
+			var one string
+			if json.Unmarshal(hasRaw, &one) != nil {
+				return ctx, fmt.Errorf("context user:Groups: want a list of strings")
+			}
+			groups = []string{one}
+		}
+		ctx.Groups = groups
+	}
+	if hasPresent && present != "true" && present != "false" {
+		return ctx, fmt.Errorf("context mfa:Present: want true or false, got %s", present)
+	}
+	ctx.MFAPresent = present == "true"
+	if age, ok, err := str("mfa:Age"); err != nil {
+		return ctx, err
+	} else if ok {
+		n, err := strconv.ParseInt(age, 10, 64)
+		if err != nil || n < 0 {
+			return ctx, fmt.Errorf("context mfa:Age: want whole seconds, got %s", age)
+		}
+		ctx.MFATime = now.Add(-time.Duration(n) * time.Second)
+	}
+	if m, ok, err := str("mfa:Method"); err != nil {
+		return ctx, err
+	} else if ok {
+		ctx.MFAMethod = m
+		if ctx.MFATime.IsZero() {
+			ctx.MFATime = now
+		}
+	}
+	if ctx.MFAPresent && ctx.MFATime.IsZero() {
+		ctx.MFATime = now
+	}
+	if s, ok, err := str("req:Secure"); err != nil {
+		return ctx, err
+	} else if ok {
+		ctx.Secure = s == "true"
+	}
+	if (authType == policy.AuthAnonymous || authType == policy.AuthAccessKey) && hasPresent {
+		return ctx, errors.New("context mfa:Present: absent for anonymous and access-key requests; leave it out")
+	}
+	return ctx, nil
+}
+
+type lintRequest struct {
+	Policy json.RawMessage `json:"policy"`
+}
+
+func (a *Admin) lint(w http.ResponseWriter, r *http.Request) {
+	var req lintRequest
+	if e := decodeJSON(w, r, &req); e != nil {
+		writeError(w, e)
+		return
+	}
+	d, err := policy.ParseJSON("policy", req.Policy)
+	if err != nil {
+		writeError(w, apiErr(CodeInvalidInput, err.Error()))
+		return
+	}
+	findings := policy.Lint(d)
+	if findings == nil {
+		findings = []policy.Finding{}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Findings []policy.Finding `json:"findings"`
+	}{findings})
+}
+
+// Interface guards
+var _ http.Handler = (*Admin)(nil)
