@@ -142,3 +142,72 @@ http://localhost:%d {
 		t.Fatalf("upstream: %d %q", code, body)
 	}
 }
+
+// TestSeveralHandlersAndTheAdminAPI: two mfa handlers on one request must both allow it, and
+// the admin API's simulator finds both from the request alone.
+func TestSeveralHandlersAndTheAdminAPI(t *testing.T) {
+	startCaddy(t, fmt.Sprintf(`{
+	admin localhost:2999
+	http_port %d
+	storage file_system %s
+	mfa {
+		user alice $2a$04$yDkr1gRCtNQojfOxyVfbx.uKfwuhdsC.MfBohx1nJLI5Gn91mCrgS {
+			groups admins
+		}
+	}
+}
+http://localhost:%d {
+	mfa
+	mfa /ops/* {
+		groups ops
+	}
+	respond "ok"
+}
+`, integrationPort, dataDir, integrationPort))
+
+	admin := func(method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, "http://localhost:2999"+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(raw)
+	}
+	// An operator's user, enrolled through the API.
+	if code, body := admin("POST", "/mfa/users", `{"name":"dave","password":"dave-password","groups":["admins"]}`); code != http.StatusCreated {
+		t.Fatalf("admin create user: %d %s", code, body)
+	}
+	d := newBrowser(t)
+	code, _, body := d.do("POST", "/.mfa/api/login", `{"username":"dave","password":"dave-password"}`)
+	if code != http.StatusOK {
+		t.Fatalf("dave's login: %d %s", code, body)
+	}
+	d.csrf = field(t, body, "csrf_token")
+	_, _, body = d.do("POST", "/.mfa/api/devices/virtual", `{"name":"phone"}`)
+	seed, _ := factors.DecodeSecret(field(t, body, "secret"))
+	serial := field(t, body, "serial")
+	now := factors.VirtualTOTP.Step(time.Now())
+	c1, _ := factors.VirtualTOTP.Code(seed, now-1)
+	c2, _ := factors.VirtualTOTP.Code(seed, now)
+	if code, _, body := d.do("POST", "/.mfa/api/devices/"+serial+"/enable", fmt.Sprintf(`{"code1":%q,"code2":%q}`, c1, c2)); code != http.StatusOK {
+		t.Fatalf("enable: %d %s", code, body)
+	}
+	if code, _, _ := d.do("GET", "/", ""); code != http.StatusOK {
+		t.Fatalf("first handler alone: %d", code)
+	}
+	if code, _, body := d.do("GET", "/ops/x", ""); code != http.StatusForbidden || !strings.Contains(body, "AccessDenied") {
+		t.Fatalf("the second handler must refuse dave (not in ops): %d %s", code, body)
+	}
+	code, body = admin("POST", "/mfa/policy/simulate", `{"request":{"method":"GET","host":"localhost","path":"/ops/x"},
+		"context":{"user:Id":"dave","user:Groups":["admins"],"mfa:Present":true,"mfa:Age":5}}`)
+	if code != http.StatusOK || !strings.Contains(body, `"decision":"explicitDeny"`) || !strings.Contains(body, `"remedy":"forbidden"`) || !strings.Contains(body, `caddyfile#Groups`) {
+		t.Fatalf("simulate by route: %d %s", code, body)
+	}
+	code, body = admin("GET", "/mfa/users", "")
+	if code != http.StatusOK || !strings.Contains(body, `"name":"dave"`) || !strings.Contains(body, `"mfa_active":true`) {
+		t.Fatalf("admin list users: %d %s", code, body)
+	}
+}

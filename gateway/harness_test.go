@@ -41,7 +41,7 @@ func (c *clock) advance(d time.Duration) {
 
 // env is a gateway in front of an upstream that echoes the identity headers it receives.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	clock  *clock
 	svc    *Services
 	gate   *Gate
@@ -53,7 +53,7 @@ const testPassword = "correct horse battery staple"
 
 type envOption func(*Options, *Services)
 
-func newEnv(t *testing.T, opts ...envOption) *env {
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	c := &clock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
 	st := caddystore.New(&certmagic.FileStorage{Path: t.TempDir()}, "mfa")
