@@ -31,6 +31,7 @@ var (
 	ErrNotEnabled     = errors.New("the MFA device is not enabled")             // InvalidAuthenticationCode
 	ErrAlreadyEnabled = errors.New("the MFA device is enabled already")         // EntityAlreadyExists
 	ErrInvalidInput   = errors.New("invalid input")                             // InvalidInput
+	ErrAssigned       = errors.New("the MFA device is assigned to a user")      // DeleteConflict
 )
 
 var (
@@ -134,8 +135,12 @@ func (r *Devices) ForUser(ctx context.Context, user string) ([]*Device, error) {
 			out = append(out, d)
 		}
 	}
-	slices.SortFunc(out, func(a, b *Device) int { return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.Serial, b.Serial)) })
+	sortDevices(out)
 	return out, nil
+}
+
+func sortDevices(ds []*Device) {
+	slices.SortFunc(ds, func(a, b *Device) int { return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.Serial, b.Serial)) })
 }
 
 // HasEnabled reports whether the user has at least one enabled device.
@@ -206,15 +211,84 @@ func (r *Devices) checkRoom(ctx context.Context, user, serial string) error {
 	return nil
 }
 
-// Enable turns a device on for user with two consecutive codes (EnableMFADevice). The offset at
-// which they were found becomes the device's drift, and both codes are spent.
+// Enable turns a device on for user with two consecutive codes (EnableMFADevice): the user's own
+// virtual device, or an unassigned hardware token, which it assigns. The offset at which the
+// codes were found becomes the device's drift, and both codes are spent.
 func (r *Devices) Enable(ctx context.Context, user, serial, code1, code2 string) (*Device, error) {
+	d, err := r.Get(ctx, serial)
+	if err != nil {
+		return nil, err
+	}
+	if d.Type == TypeHardware && d.User == "" {
+		if err := r.checkRoom(ctx, user, serial); err != nil {
+			return nil, err
+		}
+		if err := r.store.Put(ctx, userIndexKey(user, serial), []byte{}); err != nil {
+			return nil, err
+		}
+	}
 	return r.consecutive(ctx, user, serial, code1, code2, func(d *Device) error {
+		if d.Type == TypeHardware && d.User == "" {
+			d.User = user // one token serves one user: the first to prove it holds it
+		}
+		if d.User != user {
+			return ErrNoSuchDevice
+		}
 		if d.Enabled {
 			return fmt.Errorf("%w: %s", ErrAlreadyEnabled, serial)
 		}
 		d.Enabled, d.EnableDate = true, r.now().UTC()
 		return nil
+	})
+}
+
+// Resync finds an enabled device's clock again from two consecutive codes (ResyncMFADevice) and
+// records the drift, so later sign-ins look at the device's time.
+func (r *Devices) Resync(ctx context.Context, user, serial, code1, code2 string) (*Device, error) {
+	return r.consecutive(ctx, user, serial, code1, code2, func(d *Device) error {
+		if d.User != user {
+			return ErrNoSuchDevice
+		}
+		if !d.Enabled {
+			return fmt.Errorf("%w: %s", ErrNotEnabled, serial)
+		}
+		return nil
+	})
+}
+
+// Deactivate takes a device from its user (DeactivateMFADevice). A virtual device is deleted
+// with its seed, which nobody else may ever enrol; a hardware token goes back to the pool of
+// unassigned tokens, with its spent time steps still spent.
+func (r *Devices) Deactivate(ctx context.Context, user, serial string) (*Device, error) {
+	var out *Device
+	err := store.UpdateJSON(ctx, r.store, deviceKey(serial), func(d *Device) (*Device, error) {
+		if d == nil || d.User != user {
+			return nil, ErrNoSuchDevice
+		}
+		out = d
+		if d.Type != TypeHardware {
+			return nil, nil
+		}
+		cp := *d
+		cp.User, cp.Enabled, cp.EnableDate, cp.Drift = "", false, time.Time{}, 0
+		return &cp, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, r.store.Delete(ctx, userIndexKey(user, serial))
+}
+
+// Delete removes an unassigned device (DeleteVirtualMFADevice); an assigned one is a conflict.
+func (r *Devices) Delete(ctx context.Context, serial string) error {
+	return store.UpdateJSON(ctx, r.store, deviceKey(serial), func(d *Device) (*Device, error) {
+		if d == nil {
+			return nil, ErrNoSuchDevice
+		}
+		if d.User != "" {
+			return nil, fmt.Errorf("%w (%s); deactivate it first", ErrAssigned, d.User)
+		}
+		return nil, nil
 	})
 }
 
@@ -225,7 +299,7 @@ func (r *Devices) consecutive(ctx context.Context, user, serial, code1, code2 st
 	}
 	var out *Device
 	err := store.UpdateJSON(ctx, r.store, deviceKey(serial), func(d *Device) (*Device, error) {
-		if d == nil || d.User != user || !d.IsTOTP() {
+		if d == nil || !d.IsTOTP() {
 			return nil, ErrNoSuchDevice
 		}
 		if err := change(d); err != nil {

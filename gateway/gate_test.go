@@ -396,3 +396,31 @@ func TestPolicyForbidden(t *testing.T) {
 		t.Fatalf("not an admin, browser: %d", r.StatusCode)
 	}
 }
+
+func TestStepUpWhenTheFactorIsTooOld(t *testing.T) {
+	e := newEnv(t, func(o *Options, _ *Services) {
+		o.Policy, _ = policy.Compile(policy.Shortcuts{RequireMFA: true, MaxAge: 15 * time.Minute}.Document(true))
+	})
+	c := e.client()
+	c.login("alice", testPassword)
+	_, secret := c.enrol("phone")
+	if r := c.do("GET", "/app", nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("fresh factor: %d", r.StatusCode)
+	}
+	e.clock.advance(16 * time.Minute)
+	r := c.do("GET", "/app", nil)
+	if r.StatusCode != http.StatusUnauthorized || r.Header.Get("WWW-Authenticate") !=
+		`Bearer error="insufficient_user_authentication", error_description="A fresh second factor is required", max_age=900` {
+		t.Fatalf("stale factor, API: %d %q", r.StatusCode, r.Header.Get("WWW-Authenticate"))
+	}
+	if r := c.do("GET", "/app", nil, "Accept", "text/html"); r.StatusCode != http.StatusFound || r.Header.Get("Location") != "/.mfa/verify?return=%2Fapp" {
+		t.Fatalf("stale factor, browser: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	var vr struct {
+		CSRFToken string `json:"csrf_token"`
+	}
+	c.do("POST", "/.mfa/api/verify", verifyRequest{Code: e.code(secret, 0)}).json(&vr)
+	if r := c.do("GET", "/app", nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("after stepping up: %d", r.StatusCode)
+	}
+}
