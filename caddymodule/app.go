@@ -197,6 +197,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		Devices: factors.NewDevices(a.store, sealer, now, factors.Settings{
 			Issuer: a.Issuer, MaxDevices: a.MaxDevices, Skew: *a.TOTP.Skew, ResyncWindow: a.TOTP.ResyncWindow,
 		}),
+		Recovery: factors.NewRecoveryCodes(a.store, sealer, now),
 		Lockout: factors.NewLockout(a.store, now, factors.LockoutPolicy{
 			MaxFailures: a.Lockout.MaxFailures, BaseDelay: time.Duration(a.Lockout.BaseDelay), MaxDelay: time.Duration(a.Lockout.MaxDelay),
 		}),

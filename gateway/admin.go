@@ -40,6 +40,7 @@ func NewAdmin(svc *Services) *Admin {
 	a.mux.HandleFunc("POST /mfa/users/{user}/revoke-sessions", a.revokeSessions)
 	a.mux.HandleFunc("POST /mfa/policy/simulate", a.simulate)
 	a.mux.HandleFunc("POST /mfa/policy/lint", a.lint)
+	a.routeDevices()
 	a.mux.HandleFunc("/mfa/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiErr(CodeNoSuchEntity, "No such admin endpoint: "+r.Method+" "+r.URL.Path))
 	})

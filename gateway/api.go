@@ -85,7 +85,7 @@ func (g *Gate) apiVerify(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	next, err := g.passTOTP(w, r, c, req.Serial, req.Code)
+	next, err := g.passCode(w, r, c, req.Serial, req.Code)
 	if err != nil {
 		writeError(w, toAPIError(err))
 		return
@@ -97,14 +97,20 @@ func (g *Gate) apiVerify(w http.ResponseWriter, r *http.Request) {
 	}{c.User(), g.mfaStateOf(&Caller{Claims: next}), g.svc.Cookies.CSRFToken(&next)})
 }
 
-// passTOTP checks a code for the caller's session and, when it passes, replaces the session
-// cookie with one that carries the factor.
-func (g *Gate) passTOTP(w http.ResponseWriter, r *http.Request, c *Caller, serial, code string) (session.Claims, error) {
+// passCode checks a TOTP or recovery code for the caller's session and, when it passes,
+// replaces the session cookie with one that carries the factor.
+func (g *Gate) passCode(w http.ResponseWriter, r *http.Request, c *Caller, serial, code string) (session.Claims, error) {
 	if c.AuthType != policy.AuthSession && c.AuthType != policy.AuthExternal {
 		return session.Claims{}, apiErr(CodeAccessDenied, "Pass a factor from a browser session; API clients use "+g.prefix+"/api/session-token.")
 	}
 	if code == "" {
 		return session.Claims{}, apiErr(CodeInvalidInput, "code is required.")
+	}
+	if factors.LooksLikeRecoveryCode(code) {
+		if err := g.svc.useRecoveryCode(r.Context(), c.User(), code); err != nil {
+			return session.Claims{}, err
+		}
+		return g.startFactorSession(w, r, c, "recovery", "")
 	}
 	if serial != "" {
 		if err := factors.ValidateSerial(serial); err != nil {
@@ -185,7 +191,12 @@ func (g *Gate) newVirtual(r *http.Request, c *Caller, name string) (*createVirtu
 	if err != nil {
 		return nil, err
 	}
-	key, err := nv.Device.TOTP.Key(g.svc.Issuer, c.User(), nv.Seed)
+	return virtualResponse(g.svc.Issuer, c.User(), nv)
+}
+
+// virtualResponse renders a new virtual device's seed for an authenticator app, and forgets it.
+func virtualResponse(issuer, user string, nv *factors.NewVirtual) (*createVirtualResponse, error) {
+	key, err := nv.Device.TOTP.Key(issuer, user, nv.Seed)
 	clear(nv.Seed)
 	if err != nil {
 		return nil, err

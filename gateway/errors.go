@@ -79,6 +79,10 @@ func toAPIError(err error) *APIError {
 		return apiErr(CodeNoSuchEntity, "The MFA device does not exist or is not yours.")
 	case errors.Is(err, factors.ErrDeviceExists), errors.Is(err, factors.ErrAlreadyEnabled):
 		return apiErr(CodeEntityAlreadyExists, err.Error())
+	case errors.Is(err, factors.ErrAssigned):
+		return apiErr(CodeDeleteConflict, err.Error())
+	case errors.Is(err, factors.ErrNotEnabled):
+		return apiErr(CodeInvalidAuthCode, msgBadDeviceCode)
 	case errors.Is(err, factors.ErrDeviceLimit):
 		return apiErr(CodeLimitExceeded, err.Error())
 	case errors.Is(err, factors.ErrInvalidCode), errors.Is(err, factors.ErrCodeReplayed):

@@ -69,6 +69,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		KeyIndex:           identity.NewKeyIndex(keys, users),
 		Tokens:             TokenLifetimes{Default: 12 * time.Hour, Min: 15 * time.Minute, Max: 36 * time.Hour},
 		Devices:            factors.NewDevices(st, sealer, c.now, factors.Settings{Issuer: "test", MaxDevices: 3, Skew: 1, ResyncWindow: 10}),
+		Recovery:           factors.NewRecoveryCodes(st, sealer, c.now),
 		Lockout:            factors.NewLockout(st, c.now, factors.LockoutPolicy{MaxFailures: 3, BaseDelay: 30 * time.Second, MaxDelay: time.Hour}),
 		Ring:               ring,
 		Cookies:            session.NewCookies(ring, session.CookieOptions{Name: "mfa", Idle: 30 * time.Minute, Absolute: 12 * time.Hour}, c.now),

@@ -181,7 +181,7 @@ func (g *Gate) formVerify(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := g.passTOTP(w, r, c, r.PostFormValue("serial"), r.PostFormValue("code")); err != nil {
+	if _, err := g.passCode(w, r, c, r.PostFormValue("serial"), r.PostFormValue("code")); err != nil {
 		ae := toAPIError(err)
 		setRetryAfter(w, ae)
 		g.showVerify(w, r, c, ae.Status(), ae.Message)

@@ -20,6 +20,7 @@ type Services struct {
 	AccessKeys  *identity.AccessKeys
 	KeyIndex    *identity.KeyIndex
 	Devices     *factors.Devices
+	Recovery    *factors.RecoveryCodes
 	Lockout     *factors.Lockout
 	Ring        *session.KeyRing
 	Cookies     *session.Cookies
@@ -120,6 +121,102 @@ func (s *Services) verifyTOTP(ctx context.Context, user, serial, code string) (*
 	return dev, nil
 }
 
+// useRecoveryCode passes a factor with one of the user's recovery codes, spending it.
+func (s *Services) useRecoveryCode(ctx context.Context, user, code string) error {
+	if err := s.checkLock(ctx, user); err != nil {
+		return err
+	}
+	if err := s.Recovery.Use(ctx, user, code); err != nil {
+		if errors.Is(err, factors.ErrInvalidCode) {
+			if ferr := s.countFailure(ctx, user, "recovery", err); ferr != nil {
+				return ferr
+			}
+		}
+		return err
+	}
+	if err := s.Lockout.Succeed(ctx, user); err != nil {
+		return err
+	}
+	s.audit("recovery_code_used", zap.String("user", user))
+	s.audit("factor_passed", zap.String("user", user), zap.String("method", "recovery"))
+	return nil
+}
+
+// enableFor enables a device for user with two codes, counting failures toward the lockout.
+func (s *Services) enableFor(ctx context.Context, user, serial, code1, code2 string) (*factors.Device, error) {
+	return s.withCodes(ctx, user, "device_enabled", serial, func() (*factors.Device, error) {
+		return s.Devices.Enable(ctx, user, serial, code1, code2)
+	})
+}
+
+// resync finds a device's clock again (ResyncMFADevice).
+func (s *Services) resync(ctx context.Context, user, serial, code1, code2 string) (*factors.Device, error) {
+	return s.withCodes(ctx, user, "device_resynced", serial, func() (*factors.Device, error) {
+		return s.Devices.Resync(ctx, user, serial, code1, code2)
+	})
+}
+
+// withCodes runs a two-code device change under the lockout: refused while locked, a wrong pair
+// counted, a right one clearing the count.
+func (s *Services) withCodes(ctx context.Context, user, event, serial string, change func() (*factors.Device, error)) (*factors.Device, error) {
+	if err := s.checkLock(ctx, user); err != nil {
+		return nil, err
+	}
+	dev, err := change()
+	if err != nil {
+		if errors.Is(err, factors.ErrInvalidCode) {
+			if ferr := s.countFailure(ctx, user, "totp", err); ferr != nil {
+				return nil, ferr
+			}
+			return nil, apiErr(CodeInvalidAuthCode, msgBadDeviceCode)
+		}
+		return nil, err
+	}
+	if err := s.Lockout.Succeed(ctx, user); err != nil {
+		return nil, err
+	}
+	s.audit(event, zap.String("user", user), zap.String("serial", serial))
+	return dev, nil
+}
+
+// deactivate takes a device from its user and voids the user's sessions and tokens: whoever
+// held a session made with that device holds nothing now.
+func (s *Services) deactivate(ctx context.Context, user, serial string) error {
+	if _, err := s.Devices.Deactivate(ctx, user, serial); err != nil {
+		return err
+	}
+	s.audit("device_deactivated", zap.String("user", user), zap.String("serial", serial))
+	return s.Revocations.RevokeUser(ctx, user)
+}
+
+// reset is the operator's answer to a lost device: every device deactivated, recovery codes
+// voided, sessions and tokens revoked. The user enrols again at the next sign-in.
+func (s *Services) reset(ctx context.Context, user string) error {
+	if _, err := s.Users.Get(ctx, user); err != nil {
+		return err
+	}
+	if err := s.Revocations.RevokeUser(ctx, user); err != nil {
+		return err
+	}
+	ds, err := s.Devices.ForUser(ctx, user)
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		if _, err := s.Devices.Deactivate(ctx, user, d.Serial); err != nil && !errors.Is(err, factors.ErrNoSuchDevice) {
+			return err
+		}
+	}
+	if err := s.Recovery.Void(ctx, user); err != nil {
+		return err
+	}
+	if err := s.Lockout.Succeed(ctx, user); err != nil {
+		return err
+	}
+	s.audit("user_reset", zap.String("user", user), zap.Int("devices", len(ds)))
+	return nil
+}
+
 // withFactor is the session after passing a factor with dev: a new session id (the privilege
 // changed, so an id seen before it is worth nothing after) and the MFA time, method and serial.
 func (s *Services) withFactor(c session.Claims, method, serial string) session.Claims {
@@ -163,24 +260,7 @@ func (s *Services) enable(ctx context.Context, c *session.Claims, serial, code1,
 	if err := s.requireFactorIfEnrolled(ctx, c); err != nil {
 		return nil, err
 	}
-	if err := s.checkLock(ctx, c.User); err != nil {
-		return nil, err
-	}
-	dev, err := s.Devices.Enable(ctx, c.User, serial, code1, code2)
-	if err != nil {
-		if errors.Is(err, factors.ErrInvalidCode) {
-			if ferr := s.countFailure(ctx, c.User, "totp", err); ferr != nil {
-				return nil, ferr
-			}
-			return nil, apiErr(CodeInvalidAuthCode, msgBadDeviceCode)
-		}
-		return nil, err
-	}
-	if err := s.Lockout.Succeed(ctx, c.User); err != nil {
-		return nil, err
-	}
-	s.audit("device_enabled", zap.String("user", c.User), zap.String("serial", serial))
-	return dev, nil
+	return s.enableFor(ctx, c.User, serial, code1, code2)
 }
 
 // signOut voids the session everywhere (the cookie alone could be replayed).

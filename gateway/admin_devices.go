@@ -1,0 +1,266 @@
+package gateway
+
+import (
+	"encoding/csv"
+	"encoding/hex"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-mfa/caddy-mfa/factors"
+)
+
+// maxImportBody bounds a seed file upload.
+const maxImportBody = 8 << 20
+
+func (a *Admin) routeDevices() {
+	a.mux.HandleFunc("GET /mfa/devices", a.listDevices)
+	a.mux.HandleFunc("POST /mfa/devices/hardware", a.importHardware)
+	a.mux.HandleFunc("DELETE /mfa/devices/{serial}", a.deleteDevice)
+	a.mux.HandleFunc("POST /mfa/users/{user}/devices/virtual", a.createVirtual)
+	a.mux.HandleFunc("POST /mfa/users/{user}/devices/{serial}/enable", a.enable)
+	a.mux.HandleFunc("POST /mfa/users/{user}/devices/{serial}/resync", a.resync)
+	a.mux.HandleFunc("POST /mfa/users/{user}/devices/{serial}/deactivate", a.deactivate)
+	a.mux.HandleFunc("POST /mfa/users/{user}/reset", a.reset)
+	a.mux.HandleFunc("GET /mfa/report", a.report)
+}
+
+// listDevices is ListVirtualMFADevices: assignment Assigned, Unassigned or Any (the default).
+func (a *Admin) listDevices(w http.ResponseWriter, r *http.Request) {
+	assignment := r.URL.Query().Get("assignment")
+	if assignment == "" {
+		assignment = "Any"
+	}
+	if assignment != "Any" && assignment != "Assigned" && assignment != "Unassigned" {
+		writeError(w, apiErr(CodeValidationError, "assignment: want Assigned, Unassigned or Any"))
+		return
+	}
+	all, err := a.svc.Devices.All(r.Context())
+	if err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	out := make([]adminDeviceView, 0, len(all))
+	for _, d := range all {
+		if (assignment == "Assigned" && d.User == "") || (assignment == "Unassigned" && d.User != "") {
+			continue
+		}
+		out = append(out, adminDeviceView{User: d.User, deviceView: viewOf(d)})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// importHardware takes a seed file (text/csv, or application/pskc+xml with the pre-shared key
+// in X-PSKC-Key) and adds its tokens as unassigned devices: all of them, or none.
+func (a *Admin) importHardware(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxImportBody))
+	if err != nil {
+		writeError(w, apiErr(CodeInvalidInput, "The seed file is larger than 8 MiB, or could not be read."))
+		return
+	}
+	media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	var seeds []factors.HardwareSeed
+	switch media {
+	case "text/csv":
+		seeds, err = factors.ParseSeedsCSV(strings.NewReader(string(body)))
+	case "application/pskc+xml", "application/xml", "text/xml":
+		var psk []byte
+		if h := r.Header.Get("X-PSKC-Key"); h != "" {
+			if psk, err = hex.DecodeString(strings.TrimSpace(h)); err != nil {
+				writeError(w, apiErr(CodeInvalidInput, "X-PSKC-Key: not hexadecimal"))
+				return
+			}
+		}
+		seeds, err = factors.ParseSeedsPSKC(body, psk)
+		clear(psk)
+	default:
+		writeError(w, apiErr(CodeInvalidInput, "Content-Type: want text/csv or application/pskc+xml"))
+		return
+	}
+	if err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	serials, err := a.svc.Devices.ImportHardware(r.Context(), seeds)
+	for i := range seeds {
+		clear(seeds[i].Seed)
+	}
+	if err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	a.svc.audit("hardware_imported", zap.Int("tokens", len(serials)))
+	writeJSON(w, http.StatusOK, struct {
+		Imported int      `json:"imported"`
+		Serials  []string `json:"serials"`
+	}{len(serials), serials})
+}
+
+func (a *Admin) deleteDevice(w http.ResponseWriter, r *http.Request) {
+	serial := r.PathValue("serial")
+	if err := a.svc.Devices.Delete(r.Context(), serial); err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	a.svc.audit("device_deleted", zap.String("serial", serial))
+	writeJSON(w, http.StatusOK, struct {
+		Deleted string `json:"deleted"`
+	}{serial})
+}
+
+// createVirtual is CreateVirtualMFADevice by an operator, for a user who will load the seed.
+func (a *Admin) createVirtual(w http.ResponseWriter, r *http.Request) {
+	user := r.PathValue("user")
+	var req createVirtualRequest
+	if e := decodeJSON(w, r, &req); e != nil {
+		writeError(w, e)
+		return
+	}
+	if _, err := a.svc.Users.Get(r.Context(), user); err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	nv, err := a.svc.Devices.CreateVirtual(r.Context(), user, req.Name)
+	if err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	a.svc.audit("device_created", zap.String("user", user), zap.String("serial", nv.Device.Serial), zap.String("type", nv.Device.Type))
+	resp, err := virtualResponse(a.svc.Issuer, user, nv)
+	if err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (a *Admin) userCodes(w http.ResponseWriter, r *http.Request, change func(user, serial, c1, c2 string) (*factors.Device, error)) {
+	user, serial := r.PathValue("user"), r.PathValue("serial")
+	var req twoCodes
+	if e := decodeJSON(w, r, &req); e != nil {
+		writeError(w, e)
+		return
+	}
+	if _, err := a.svc.Users.Get(r.Context(), user); err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	if req.Code1 == req.Code2 {
+		writeError(w, apiErr(CodeInvalidAuthCode, msgBadDeviceCode))
+		return
+	}
+	dev, err := change(user, serial, req.Code1, req.Code2)
+	if err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, adminDeviceView{User: dev.User, deviceView: viewOf(dev)})
+}
+
+func (a *Admin) enable(w http.ResponseWriter, r *http.Request) {
+	a.userCodes(w, r, func(user, serial, c1, c2 string) (*factors.Device, error) {
+		return a.svc.enableFor(r.Context(), user, serial, c1, c2)
+	})
+}
+
+func (a *Admin) resync(w http.ResponseWriter, r *http.Request) {
+	a.userCodes(w, r, func(user, serial, c1, c2 string) (*factors.Device, error) {
+		return a.svc.resync(r.Context(), user, serial, c1, c2)
+	})
+}
+
+func (a *Admin) deactivate(w http.ResponseWriter, r *http.Request) {
+	user, serial := r.PathValue("user"), r.PathValue("serial")
+	if err := a.svc.deactivate(r.Context(), user, serial); err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Deactivated string `json:"deactivated"`
+	}{serial})
+}
+
+func (a *Admin) reset(w http.ResponseWriter, r *http.Request) {
+	user := r.PathValue("user")
+	if err := a.svc.reset(r.Context(), user); err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Reset string `json:"reset"`
+	}{user})
+}
+
+// report is the credential report: one CSV row a user.
+func (a *Admin) report(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	users, err := a.svc.Users.List(ctx)
+	if err != nil {
+		writeError(w, toAPIError(err))
+		return
+	}
+	rows := [][]string{{"user", "groups", "created", "password_enabled", "mfa_active", "devices", "device_types", "last_mfa_use", "access_keys", "locked_until"}}
+	for _, u := range users {
+		ds, err := a.svc.Devices.ForUser(ctx, u.Name)
+		if err != nil {
+			writeError(w, toAPIError(err))
+			return
+		}
+		ks, err := a.svc.AccessKeys.ForUser(ctx, u.Name)
+		if err != nil {
+			writeError(w, toAPIError(err))
+			return
+		}
+		locked, err := a.svc.Lockout.LockedFor(ctx, u.Name)
+		if err != nil {
+			writeError(w, toAPIError(err))
+			return
+		}
+		active, types, last := false, []string{}, time.Time{}
+		for _, d := range ds {
+			if !d.Enabled {
+				continue
+			}
+			active = true
+			if !slices.Contains(types, d.Type) {
+				types = append(types, d.Type)
+			}
+			if d.LastUsed.After(last) {
+				last = d.LastUsed
+			}
+		}
+		lockedUntil := time.Time{}
+		if locked > 0 {
+			lockedUntil = a.svc.Now().Add(locked)
+		}
+		rows = append(rows, []string{u.Name, strings.Join(u.Groups, ";"), u.Created.Format(time.RFC3339),
+			boolWord(u.PasswordHash != ""), boolWord(active), strconv.Itoa(len(ds)), orNA(strings.Join(types, ";")),
+			timeOrNA(last), strconv.Itoa(len(ks)), timeOrNA(lockedUntil)})
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="credential-report.csv"`)
+	cw := csv.NewWriter(w)
+	_ = cw.WriteAll(rows)
+}
+
+func boolWord(b bool) string { return strings.ToUpper(strconv.FormatBool(b)) }
+
+func orNA(s string) string {
+	if s == "" {
+		return "N/A"
+	}
+	return s
+}
+
+func timeOrNA(t time.Time) string {
+	if t.IsZero() {
+		return "N/A"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
