@@ -77,7 +77,11 @@ func (g *Gate) deactivateDevice(w http.ResponseWriter, r *http.Request, c *Calle
 	next := c.Claims
 	next.Issued = g.svc.Now().Add(time.Millisecond).UTC() // after the revocation it just made
 	next.SessionID = session.NewSessionID()
-	return g.svc.Cookies.Write(w, r, next)
+	if err := g.svc.Cookies.Write(w, r, next); err != nil {
+		return err
+	}
+	c.Claims = next // the page drawn next carries the new session's CSRF token
+	return nil
 }
 
 func (g *Gate) apiRecoveryCodes(w http.ResponseWriter, r *http.Request) {

@@ -146,7 +146,10 @@ func TestAdminHardwareTokensResetAndReport(t *testing.T) {
 		t.Fatalf("self-service hardware enable: %d %s", r.StatusCode, r.body)
 	}
 	// An operator enables the other for bob, then deletes nothing assigned.
-	c6 := func(offset int64) string { s, _ := factors.VirtualTOTP.Code(seed, factors.VirtualTOTP.Step(e.clock.now())+offset); return s }
+	c6 := func(offset int64) string {
+		s, _ := factors.VirtualTOTP.Code(seed, factors.VirtualTOTP.Step(e.clock.now())+offset)
+		return s
+	}
 	if code, m, _ := adminCall(t, e, a, "POST", "/mfa/users/bob/devices/GAHT00000002/enable", twoCodes{c6(-1), c6(0)}); code != http.StatusOK || m["user"] != "bob" {
 		t.Fatalf("admin enable: %d %v", code, m)
 	}

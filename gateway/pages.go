@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-mfa/caddy-mfa/factors"
+	"github.com/caddy-mfa/caddy-mfa/identity"
 	"github.com/caddy-mfa/caddy-mfa/policy"
 )
 
@@ -19,7 +20,7 @@ var templateFiles embed.FS
 
 var pages = func() map[string]*template.Template {
 	out := map[string]*template.Template{}
-	for _, name := range []string{"login", "verify", "devices", "enrol", "status"} {
+	for _, name := range []string{"login", "verify", "devices", "enrol", "status", "secrets"} {
 		out[name] = template.Must(template.ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return out
@@ -41,9 +42,13 @@ type page struct {
 	Secret, URI string            // enrol
 	QRPNG       string            // enrol (base64)
 
-	Message, Link, LinkText string // status
-	SignOutForm             bool   // status
-	SuggestedName           string // devices
+	Message, Link, LinkText string                // status
+	SignOutForm             bool                  // status
+	SuggestedName           string                // devices
+	HasEnabled              bool                  // devices
+	RecoveryRemaining       int                   // devices
+	AccessKeys              []*identity.AccessKey // devices
+	Lines                   []string              // secrets
 }
 
 func (g *Gate) newPage(r *http.Request, title string, c *Caller) *page {
@@ -208,8 +213,18 @@ func (g *Gate) showDevices(w http.ResponseWriter, r *http.Request, c *Caller, st
 	p.Devices, p.Error, p.Notice, p.Enrolling = devices, problem, notice, c.Claims.Enrolling
 	names := map[string]bool{}
 	for _, d := range devices {
-		p.NeedsFactor = p.NeedsFactor || (d.Enabled && !c.Claims.MFAPresent())
+		p.HasEnabled = p.HasEnabled || d.Enabled
 		names[d.Name] = true
+	}
+	p.NeedsFactor = p.HasEnabled && !c.Claims.MFAPresent()
+	if p.HasEnabled {
+		if p.RecoveryRemaining, err = g.svc.Recovery.Remaining(r.Context(), c.User()); err == nil {
+			p.AccessKeys, err = g.svc.AccessKeys.ForUser(r.Context(), c.User())
+		}
+		if err != nil {
+			g.renderStatus(w, r, http.StatusServiceUnavailable, "Try again", userMessage(err))
+			return
+		}
 	}
 	p.SuggestedName = "phone"
 	for i := 2; names[p.SuggestedName]; i++ {

@@ -122,3 +122,40 @@ func TestVerifyPageSendsUsersWithoutDevicesToEnrol(t *testing.T) {
 		t.Fatalf("stylesheet: %d %q", r.StatusCode, r.Header.Get("Content-Type"))
 	}
 }
+
+// TestDevicePageForms: resync, recovery codes, an access key and removal, through the forms.
+func TestDevicePageForms(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.login("alice", testPassword)
+	serial, secret := c.enrol("phone")
+	r := c.do("GET", "/.mfa/devices", nil)
+	csrf := match(t, csrfField, r.body)
+	for _, want := range []string{"Resync", "Remove this device", "Recovery codes", "Access keys", "Add a hardware token"} {
+		if !strings.Contains(string(r.body), want) {
+			t.Errorf("the devices page lacks %q", want)
+		}
+	}
+	e.clock.advance(time.Minute)
+	r = c.do("POST", "/.mfa/devices/"+serial+"/resync", url.Values{"csrf_token": {csrf}, "code1": {e.code(secret, 5)}, "code2": {e.code(secret, 6)}})
+	if r.StatusCode != http.StatusOK || !strings.Contains(string(r.body), "in step again") {
+		t.Fatalf("resync form: %d", r.StatusCode)
+	}
+	r = c.do("POST", "/.mfa/recovery-codes", url.Values{"csrf_token": {csrf}})
+	if r.StatusCode != http.StatusOK || strings.Count(string(r.body), `<code class="secret">`) != 10 {
+		t.Fatalf("recovery codes form: %d", r.StatusCode)
+	}
+	r = c.do("POST", "/.mfa/access-keys", url.Values{"csrf_token": {csrf}})
+	if r.StatusCode != http.StatusOK || !strings.Contains(string(r.body), "Access key id: MKIA") {
+		t.Fatalf("access key form: %d", r.StatusCode)
+	}
+	r = c.do("POST", "/.mfa/devices/"+serial+"/deactivate", url.Values{"csrf_token": {csrf}})
+	if r.StatusCode != http.StatusOK || !strings.Contains(string(r.body), "The device is removed") {
+		t.Fatalf("deactivate form: %d %s", r.StatusCode, r.body)
+	}
+	// The page after removal carries the new session's token: its forms still work.
+	next := match(t, csrfField, r.body)
+	if r := c.do("POST", "/.mfa/devices/virtual", url.Values{"csrf_token": {next}, "name": {"tablet"}}); r.StatusCode != http.StatusOK {
+		t.Fatalf("a form after removal: %d", r.StatusCode)
+	}
+}

@@ -46,6 +46,12 @@ func (g *Gate) newSite() http.Handler {
 	mux.HandleFunc("GET "+p+"/devices", g.pageDevices)
 	mux.HandleFunc("POST "+p+"/devices/virtual", g.formCreateVirtual)
 	mux.HandleFunc("POST "+p+"/devices/{serial}/enable", g.formEnable)
+	mux.HandleFunc("POST "+p+"/devices/{serial}/resync", g.formResync)
+	mux.HandleFunc("POST "+p+"/devices/{serial}/deactivate", g.formDeactivate)
+	mux.HandleFunc("POST "+p+"/devices/hardware", g.formHardware)
+	mux.HandleFunc("POST "+p+"/recovery-codes", g.formRecoveryCodes)
+	mux.HandleFunc("POST "+p+"/access-keys", g.formCreateAccessKey)
+	mux.HandleFunc("POST "+p+"/access-keys/{id}/delete", g.formDeleteAccessKey)
 	mux.HandleFunc("GET "+p+"/logout", g.pageLogout)
 	mux.HandleFunc("POST "+p+"/logout", g.formLogout)
 	mux.HandleFunc("GET "+p+"/{$}", func(w http.ResponseWriter, r *http.Request) {
