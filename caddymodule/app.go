@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyevents"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/caddy-mfa/caddy-mfa/factors"
@@ -186,7 +188,14 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err := keyIndex.Reload(ctx); err != nil {
 		return fmt.Errorf("mfa: loading access keys: %w", err)
 	}
-	audit := a.logger.Named("audit")
+	audit, err := a.auditor(ctx)
+	if err != nil {
+		return err
+	}
+	m, err := newMetrics(ctx.GetMetricsRegistry())
+	if err != nil {
+		return fmt.Errorf("mfa: metrics: %w", err)
+	}
 	a.svc = &gateway.Services{
 		Users:      users,
 		AccessKeys: keys,
@@ -209,7 +218,8 @@ func (a *App) Provision(ctx caddy.Context) error {
 		Now:                now,
 		Issuer:             a.Issuer,
 		EnrollmentRequired: a.Enrollment == "required",
-		Audit:              func(event string, fields ...zap.Field) { audit.Info(event, fields...) },
+		Audit:              audit,
+		Metrics:            m,
 		Log:                a.logger,
 	}
 	a.admin = gateway.NewAdmin(a.svc)
@@ -276,6 +286,25 @@ func setDuration(d *caddy.Duration, def time.Duration) {
 	if *d == 0 {
 		*d = caddy.Duration(def)
 	}
+}
+
+// auditor sends each security event to the logger mfa.audit and to Caddy's events app (as
+// mfa.<event>, for event handlers to act on), with the same fields, none of them a secret.
+func (a *App) auditor(ctx caddy.Context) (func(string, ...zap.Field), error) {
+	logger := a.logger.Named("audit")
+	eventsModule, err := ctx.App("events")
+	if err != nil {
+		return nil, fmt.Errorf("mfa: events app: %w", err)
+	}
+	events := eventsModule.(*caddyevents.App)
+	return func(event string, fields ...zap.Field) {
+		logger.Info(event, fields...)
+		enc := zapcore.NewMapObjectEncoder()
+		for _, f := range fields {
+			f.AddTo(enc)
+		}
+		events.Emit(a.ctx, "mfa."+event, enc.Fields)
+	}, nil
 }
 
 // keyDir is this machine's folder for generated keys: Caddy's data directory, never shared storage.

@@ -67,6 +67,111 @@ func buildMFACommand(cmd *cobra.Command) {
 	pol.AddCommand(policyLintCommand(), policySimulateCommand())
 
 	cmd.AddCommand(user, accessKey, revoke, pol, getSessionTokenCommand())
+	cmd.AddCommand(devicesCommand(), deviceCommand(), hardwareCommand(), resetCommand(), &cobra.Command{
+		Use: "report", Short: "Prints the credential report (CSV)", Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return adminCall(c, "GET", "/mfa/report", nil) },
+	})
+}
+
+func devicesCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use: "devices [--user USER] [--assignment Assigned|Unassigned|Any]", Short: "Lists MFA devices", Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if u := flagValue(c, "user"); u != "" {
+				return adminCall(c, "GET", "/mfa/users/"+url.PathEscape(u)+"/devices", nil)
+			}
+			return adminCall(c, "GET", "/mfa/devices?assignment="+url.QueryEscape(flagValue(c, "assignment")), nil)
+		},
+	}
+	c.Flags().String("user", "", "only this user's devices (ListMFADevices)")
+	c.Flags().String("assignment", "Any", "Assigned, Unassigned or Any (ListVirtualMFADevices)")
+	return c
+}
+
+func deviceCommand() *cobra.Command {
+	device := &cobra.Command{Use: "device", Short: "Creates, enables, resyncs, deactivates and deletes MFA devices"}
+	userSerial := func(c *cobra.Command) string {
+		return "/mfa/users/" + url.PathEscape(flagValue(c, "user")) + "/devices/" + url.PathEscape(flagValue(c, "serial"))
+	}
+	withCodes := func(verb, short string) *cobra.Command {
+		c := &cobra.Command{
+			Use: verb + " --user USER --serial SERIAL --code1 CODE --code2 NEXT", Short: short, Args: cobra.NoArgs,
+			RunE: func(c *cobra.Command, _ []string) error {
+				return adminCall(c, "POST", userSerial(c)+"/"+verb, map[string]string{"code1": flagValue(c, "code1"), "code2": flagValue(c, "code2")})
+			},
+		}
+		for _, f := range []string{"user", "serial", "code1", "code2"} {
+			c.Flags().String(f, "", "")
+			_ = c.MarkFlagRequired(f)
+		}
+		return c
+	}
+	create := &cobra.Command{
+		Use: "create-virtual --user USER --name NAME", Short: "Creates a virtual device for a user (prints its secret once)", Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return adminCall(c, "POST", "/mfa/users/"+url.PathEscape(flagValue(c, "user"))+"/devices/virtual", map[string]string{"name": flagValue(c, "name")})
+		},
+	}
+	deactivate := &cobra.Command{
+		Use: "deactivate --user USER --serial SERIAL", Short: "Takes a device from its user and revokes their sessions", Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return adminCall(c, "POST", userSerial(c)+"/deactivate", nil)
+		},
+	}
+	del := &cobra.Command{
+		Use: "delete --serial SERIAL", Short: "Deletes an unassigned device", Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return adminCall(c, "DELETE", "/mfa/devices/"+url.PathEscape(flagValue(c, "serial")), nil)
+		},
+	}
+	for c, flags := range map[*cobra.Command][]string{create: {"user", "name"}, deactivate: {"user", "serial"}, del: {"serial"}} {
+		for _, f := range flags {
+			c.Flags().String(f, "", "")
+			_ = c.MarkFlagRequired(f)
+		}
+	}
+	device.AddCommand(create, withCodes("enable", "Assigns and enables a device with two consecutive codes"),
+		withCodes("resync", "Resynchronises a device with two consecutive codes"), deactivate, del)
+	return device
+}
+
+func hardwareCommand() *cobra.Command {
+	hw := &cobra.Command{Use: "hardware", Short: "Manages hardware OATH tokens"}
+	imp := &cobra.Command{
+		Use: "import FILE [--psk HEX]", Short: "Imports token seeds (CSV, or PSKC with .xml/.pskc/.pskcxml) as unassigned devices", Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			raw, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			headers := http.Header{}
+			switch {
+			case strings.HasSuffix(strings.ToLower(args[0]), ".csv"):
+				headers.Set("Content-Type", "text/csv")
+			default:
+				headers.Set("Content-Type", "application/pskc+xml")
+			}
+			if psk := flagValue(c, "psk"); psk != "" {
+				headers.Set("X-PSKC-Key", psk)
+			}
+			return adminSend(c, "POST", "/mfa/devices/hardware", headers, bytes.NewReader(raw))
+		},
+	}
+	imp.Flags().String("psk", "", "the PSKC file's pre-shared AES-128 key, hex")
+	hw.AddCommand(imp)
+	return hw
+}
+
+func resetCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use: "reset --user USER", Short: "Lost device: deactivates every device, voids recovery codes, revokes sessions", Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return adminCall(c, "POST", "/mfa/users/"+url.PathEscape(flagValue(c, "user"))+"/reset", nil)
+		},
+	}
+	c.Flags().String("user", "", "the user (required)")
+	_ = c.MarkFlagRequired("user")
+	return c
 }
 
 func flagValue(c *cobra.Command, name string) string {
@@ -201,22 +306,24 @@ func contextValue(key, v string) any {
 	return v
 }
 
-// adminCall sends one request to the admin API and prints the answer; a refusal is an error.
+// adminCall sends one JSON request to the admin API and prints the answer; a refusal is an error.
 func adminCall(c *cobra.Command, method, uri string, body any) error {
 	var rd io.Reader
+	headers := http.Header{}
 	if body != nil {
 		raw, err := json.Marshal(body)
 		if err != nil {
 			return err
 		}
 		rd = bytes.NewReader(raw)
-	}
-	addr, _ := c.Flags().GetString("address")
-	headers := http.Header{}
-	if body != nil {
 		headers.Set("Content-Type", "application/json")
 	}
-	resp, err := caddycmd.AdminAPIRequest(addr, method, uri, headers, rd)
+	return adminSend(c, method, uri, headers, rd)
+}
+
+func adminSend(c *cobra.Command, method, uri string, headers http.Header, body io.Reader) error {
+	addr, _ := c.Flags().GetString("address")
+	resp, err := caddycmd.AdminAPIRequest(addr, method, uri, headers, body)
 	if err != nil {
 		// Caddy's client turns refusals into errors that quote the body: show the message.
 		if i := strings.IndexByte(err.Error(), '{'); i >= 0 {

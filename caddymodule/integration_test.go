@@ -141,6 +141,17 @@ http://localhost:%d {
 	if code != http.StatusOK || body != "user=alice header=alice method=virtual" {
 		t.Fatalf("upstream: %d %q", code, body)
 	}
+	resp, err := http.Get("http://localhost:2999/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	metrics, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{`caddy_mfa_decisions_total{outcome="allowed"} 1`, `caddy_mfa_decisions_total{outcome="challenged"} 1`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }
 
 // TestSeveralHandlersAndTheAdminAPI: two mfa handlers on one request must both allow it, and

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -53,8 +54,26 @@ type node struct {
 	url     string // the gated site
 	admin   string // the admin endpoint
 	dataDir string
-	log     *bytes.Buffer
+	log     *logBuffer
 	cmd     *exec.Cmd
+}
+
+// logBuffer collects a process's output while tests read it.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // startDemo runs the README's demo config, Caddyfile.example, on free ports with its own
@@ -82,7 +101,7 @@ func startNode(t *testing.T, caddyfile, dataDir string, site, admin int) *node {
 		t.Fatal(err)
 	}
 	n := &node{t: t, url: fmt.Sprintf("http://localhost:%d", site), admin: fmt.Sprintf("http://localhost:%d", admin),
-		dataDir: dataDir, log: new(bytes.Buffer)}
+		dataDir: dataDir, log: new(logBuffer)}
 	n.cmd = exec.Command(binary, "run", "--config", file, "--adapter", "caddyfile")
 	n.cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+filepath.Join(dataDir, "data"), "XDG_CONFIG_HOME="+filepath.Join(dataDir, "config"))
 	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
@@ -117,13 +136,24 @@ func (n *node) stop() {
 }
 
 // oathtool makes the code of a Base32 secret at time at: an implementation nobody here wrote.
-func oathtool(t *testing.T, secret string, at time.Time) string {
+// Extra arguments choose the algorithm, digits and step (--totp=SHA256 --digits=8 ...).
+func oathtool(t *testing.T, secret string, at time.Time, extra ...string) string {
 	t.Helper()
 	path, err := exec.LookPath("oathtool")
 	if err != nil {
 		t.Fatal("oathtool is not installed (make test installs it: apt-get install oathtool)")
 	}
-	out, err := exec.Command(path, "--totp", "-b", "--now", at.UTC().Format("2006-01-02 15:04:05 UTC"), secret).Output()
+	mode := "--totp"
+	for _, e := range extra {
+		if strings.HasPrefix(e, "--totp=") {
+			mode = "" // the extra argument names the mode; oathtool takes it once
+		}
+	}
+	args := append([]string{"-b", "--now", at.UTC().Format("2006-01-02 15:04:05 UTC")}, extra...)
+	if mode != "" {
+		args = append(args, mode)
+	}
+	out, err := exec.Command(path, append(args, secret)...).Output()
 	if err != nil {
 		t.Fatalf("oathtool: %v", err)
 	}

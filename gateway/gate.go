@@ -73,20 +73,30 @@ func (g *Gate) ServeSite(w http.ResponseWriter, r *http.Request) { g.site.ServeH
 // by the gateway's and the caller is returned; when not, the answer (a challenge or a refusal)
 // has been written and ok is false.
 func (g *Gate) Check(w http.ResponseWriter, r *http.Request) (caller *Caller, ok bool) {
+	m := g.svc.metrics()
 	caller, err := g.identify(r)
 	if err != nil {
+		m.Decision("bad_credential")
 		g.refuseCredential(w, err)
 		return nil, false
 	}
 	if caller.Claims.Enrolling {
+		m.Decision("challenged")
 		g.challengeEnrolment(w, r)
 		return nil, false
 	}
 	ctx := g.requestContext(r, caller)
 	if res := g.policy.Evaluate(&ctx); res.Decision != policy.Allowed {
-		g.challenge(w, r, caller, g.policy.Remedy(&ctx))
+		ch := g.policy.Remedy(&ctx)
+		if ch.Remedy == policy.RemedyForbidden {
+			m.Decision("denied")
+		} else {
+			m.Decision("challenged")
+		}
+		g.challenge(w, r, caller, ch)
 		return nil, false
 	}
+	m.Decision("allowed")
 	if caller.fromCookie && g.svc.Cookies.NeedsRefresh(&caller.Claims) {
 		_ = g.svc.Cookies.Write(w, r, caller.Claims) // the idle deadline moves; failing to move it is harmless now
 	}

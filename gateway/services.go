@@ -32,8 +32,9 @@ type Services struct {
 	Tokens             TokenLifetimes
 
 	// Audit records a security event (SPEC section 9). Fields never hold a secret or a code.
-	Audit func(event string, fields ...zap.Field)
-	Log   *zap.Logger
+	Audit   func(event string, fields ...zap.Field)
+	Metrics Metrics // nil: not counted
+	Log     *zap.Logger
 }
 
 // TokenLifetimes bound what GetSessionToken callers may ask for, as STS does.
@@ -79,6 +80,7 @@ func (s *Services) checkLock(ctx context.Context, user string) error {
 		return err
 	}
 	if d > 0 {
+		s.metrics().Verification("any", "throttled")
 		return &APIError{Code: CodeThrottled, Message: "Too many failed attempts; try again later.", RetryAfter: d}
 	}
 	return nil
@@ -87,15 +89,19 @@ func (s *Services) checkLock(ctx context.Context, user string) error {
 // countFailure adds a failed factor attempt to the user's count, locking them at the limit.
 func (s *Services) countFailure(ctx context.Context, user, method string, cause error) error {
 	s.audit("factor_failed", zap.String("user", user), zap.String("method", method))
+	outcome := "failed"
 	if errors.Is(cause, factors.ErrCodeReplayed) {
 		s.audit("code_replayed", zap.String("user", user))
+		outcome = "replayed"
 	}
+	s.metrics().Verification(method, outcome)
 	locked, err := s.Lockout.Fail(ctx, user)
 	if err != nil {
 		return err
 	}
 	if locked > 0 {
 		s.audit("user_locked", zap.String("user", user), zap.Duration("for", locked))
+		s.metrics().Lockout()
 	}
 	return nil
 }
@@ -118,6 +124,7 @@ func (s *Services) verifyTOTP(ctx context.Context, user, serial, code string) (*
 		return nil, err
 	}
 	s.audit("factor_passed", zap.String("user", user), zap.String("method", dev.Type), zap.String("serial", dev.Serial))
+	s.metrics().Verification(dev.Type, "passed")
 	return dev, nil
 }
 
@@ -139,6 +146,7 @@ func (s *Services) useRecoveryCode(ctx context.Context, user, code string) error
 	}
 	s.audit("recovery_code_used", zap.String("user", user))
 	s.audit("factor_passed", zap.String("user", user), zap.String("method", "recovery"))
+	s.metrics().Verification("recovery", "passed")
 	return nil
 }
 

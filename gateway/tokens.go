@@ -95,6 +95,7 @@ func (g *Gate) mintSessionToken(r *http.Request, c *Caller, req sessionTokenRequ
 	if err != nil {
 		return nil, err
 	}
+	g.svc.metrics().TokenIssued()
 	g.svc.audit("session_token_issued", zap.String("user", claims.User), zap.Bool("mfa", claims.MFAPresent()),
 		zap.Duration("lifetime", duration))
 	return &sessionTokenResponse{SessionToken: tok, TokenType: "Bearer", Expiration: claims.Expires, MFAAuthenticated: claims.MFAPresent()}, nil
