@@ -3,7 +3,9 @@ package caddymodule
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -64,6 +66,10 @@ type App struct {
 	// Lockout caps guessing of second factors.
 	Lockout *LockoutConfig `json:"lockout,omitempty"`
 
+	// SMS turns on the deprecated SMS factor: codes posted as JSON to an operator's webhook,
+	// which relays them to an SMS provider. Default: off.
+	SMS *SMSConfig `json:"sms,omitempty"`
+
 	// Users are bootstrap local users, kept in storage and updated at each start.
 	Users []UserConfig `json:"users,omitempty"`
 
@@ -120,6 +126,14 @@ type LockoutConfig struct {
 	BaseDelay caddy.Duration `json:"base_delay,omitempty"`
 	// MaxDelay caps the lock's length. Default: 1h.
 	MaxDelay caddy.Duration `json:"max_delay,omitempty"`
+}
+
+// SMSConfig configures the deprecated SMS factor.
+type SMSConfig struct {
+	// Webhook receives {"to": "+15551234567", "message": "..."} for each code. Required.
+	Webhook string `json:"webhook"`
+	// CodeTTL is how long a sent code is valid. Default: 5m.
+	CodeTTL caddy.Duration `json:"code_ttl,omitempty"`
 }
 
 // UserConfig is a bootstrap local user.
@@ -221,6 +235,10 @@ func (a *App) Provision(ctx caddy.Context) error {
 		Audit:              audit,
 		Metrics:            m,
 		Log:                a.logger,
+	}
+	if a.SMS != nil {
+		setDuration(&a.SMS.CodeTTL, 5*time.Minute)
+		a.svc.SMS = factors.NewSMS(a.svc.Devices, &factors.Webhook{URL: repl.ReplaceAll(a.SMS.Webhook, "")}, time.Duration(a.SMS.CodeTTL), a.Issuer)
 	}
 	a.admin = gateway.NewAdmin(a.svc)
 	a.admin.PasswordCost = a.bcryptCost()
@@ -383,6 +401,14 @@ func (a *App) Validate() error {
 		}
 		if l.BaseDelay < 0 || l.MaxDelay < 0 || (l.MaxDelay > 0 && l.BaseDelay > l.MaxDelay) {
 			return fmt.Errorf("mfa: lockout: base_delay must be positive and no longer than max_delay")
+		}
+	}
+	if a.SMS != nil {
+		if u, err := url.Parse(a.SMS.Webhook); err != nil || (u.Scheme != "http" && u.Scheme != "https" && !strings.HasPrefix(a.SMS.Webhook, "{")) {
+			return fmt.Errorf("mfa: sms webhook: %q is not an http(s) URL", a.SMS.Webhook)
+		}
+		if a.SMS.CodeTTL < 0 || time.Duration(a.SMS.CodeTTL) > time.Hour {
+			return fmt.Errorf("mfa: sms code_ttl: must be positive and at most 1h")
 		}
 	}
 	for _, u := range a.Users {

@@ -52,6 +52,10 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 //			base_delay <duration>
 //			max_delay <duration>
 //		}
+//		sms {
+//			webhook <url>
+//			code_ttl <duration>
+//		}
 //		user <name> <bcrypt hash> {
 //			groups <group>...
 //		}
@@ -121,6 +125,15 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				"base_delay":   func() error { return oneDuration(d, &a.Lockout.BaseDelay) },
 				"max_delay":    func() error { return oneDuration(d, &a.Lockout.MaxDelay) },
 			})
+		case "sms":
+			a.SMS = new(SMSConfig)
+			err = block(d, map[string]func() error{
+				"webhook":  func() error { return oneString(d, &a.SMS.Webhook) },
+				"code_ttl": func() error { return oneDuration(d, &a.SMS.CodeTTL) },
+			})
+			if err == nil && a.SMS.Webhook == "" {
+				return d.Err("sms: webhook is required")
+			}
 		case "user":
 			var u UserConfig
 			if !d.Args(&u.Name, &u.PasswordHash) || d.NextArg() {

@@ -71,6 +71,7 @@ func TestCaddyfileErrorsNameTheKey(t *testing.T) {
 		{global: "session {\n idle forever\n}", want: "idle"},
 		{global: "lockout {\n base_delay -5s\n}", want: "base_delay"},
 		{global: "user alice", want: "wrong argument count"},
+		{global: "sms {\n code_ttl 5m\n}", want: "sms: webhook is required"},
 		{global: "issuer a b", want: "issuer"},
 		{directive: "require login", want: "require"},
 		{directive: "methods fingerprint", want: `methods: unknown method "fingerprint"`},
@@ -104,6 +105,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{App{SessionTokens: &SessionTokensConfig{Min: 100, Max: 10}}, "session_tokens"},
 		{App{Lockout: &LockoutConfig{MaxFailures: 1000}}, "max_failures"},
 		{App{Users: []UserConfig{{Name: "a b", PasswordHash: "x"}}}, "user name"},
+		{App{SMS: &SMSConfig{Webhook: "ftp://x"}}, "sms webhook"},
 		{App{Users: []UserConfig{{Name: "alice", PasswordHash: "plain"}}}, "bcrypt"},
 	}
 	for _, c := range cases {

@@ -73,6 +73,8 @@ type Device struct {
 	SealedSeed []byte `json:"sealed_seed,omitempty"`
 	Drift      int64  `json:"drift"`     // steps the device's clock runs ahead of ours
 	LastStep   int64  `json:"last_step"` // the last accepted step: it and every earlier one are spent
+
+	Phone string `json:"phone,omitempty"` // sms devices: E.164
 }
 
 // IsTOTP reports whether the device checks codes with TOTP.

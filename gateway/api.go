@@ -106,6 +106,13 @@ func (g *Gate) passCode(w http.ResponseWriter, r *http.Request, c *Caller, seria
 	if code == "" {
 		return session.Claims{}, apiErr(CodeInvalidInput, "code is required.")
 	}
+	if g.isSMSDevice(r.Context(), serial) {
+		dev, err := g.checkSMS(r.Context(), c, serial, code, false)
+		if err != nil {
+			return session.Claims{}, err
+		}
+		return g.startFactorSession(w, r, c, dev.Type, dev.Serial)
+	}
 	if factors.LooksLikeRecoveryCode(code) {
 		if err := g.svc.useRecoveryCode(r.Context(), c.User(), code); err != nil {
 			return session.Claims{}, err
@@ -272,7 +279,13 @@ func (g *Gate) enableDevice(w http.ResponseWriter, r *http.Request, c *Caller, s
 	if err := factors.ValidateSerial(serial); err != nil {
 		return session.Claims{}, err
 	}
-	dev, err := g.svc.enable(r.Context(), &c.Claims, serial, code1, code2)
+	var dev *factors.Device
+	var err error
+	if g.isSMSDevice(r.Context(), serial) {
+		dev, err = g.checkSMS(r.Context(), c, serial, code1, true) // an SMS device proves itself with the one code it was sent
+	} else {
+		dev, err = g.svc.enable(r.Context(), &c.Claims, serial, code1, code2)
+	}
 	if err != nil {
 		return session.Claims{}, err
 	}

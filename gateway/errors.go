@@ -79,6 +79,8 @@ func toAPIError(err error) *APIError {
 		return apiErr(CodeNoSuchEntity, "The MFA device does not exist or is not yours.")
 	case errors.Is(err, factors.ErrDeviceExists), errors.Is(err, factors.ErrAlreadyEnabled):
 		return apiErr(CodeEntityAlreadyExists, err.Error())
+	case errors.Is(err, factors.ErrSMSTooSoon):
+		return &APIError{Code: CodeThrottled, Message: err.Error(), RetryAfter: factors.SMSResendAfter}
 	case errors.Is(err, factors.ErrAssigned):
 		return apiErr(CodeDeleteConflict, err.Error())
 	case errors.Is(err, factors.ErrNotEnabled):

@@ -49,6 +49,10 @@ type page struct {
 	RecoveryRemaining       int                   // devices
 	AccessKeys              []*identity.AccessKey // devices
 	Lines                   []string              // secrets
+	SMSEnabled              bool                  // devices
+	PendingSMS              string                // devices: an SMS device waiting for its code
+	SMSDevices              []*factors.Device     // verify
+	Selected                string                // verify
 }
 
 func (g *Gate) newPage(r *http.Request, title string, c *Caller) *page {
@@ -146,16 +150,18 @@ func (g *Gate) formLogin(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
-// totpDevices are the user's enabled devices that take a typed code.
-func (g *Gate) totpDevices(r *http.Request, user string) ([]*factors.Device, error) {
+// codeDevices are the user's enabled devices that take a typed code, and the SMS ones among them.
+func (g *Gate) codeDevices(r *http.Request, user string) (typed, sms []*factors.Device, err error) {
 	all, err := g.svc.Devices.ForUser(r.Context(), user)
-	var out []*factors.Device
 	for _, d := range all {
-		if d.Enabled && d.IsTOTP() {
-			out = append(out, d)
+		if d.Enabled && (d.IsTOTP() || (d.Type == factors.TypeSMS && g.svc.SMS != nil)) {
+			typed = append(typed, d)
+		}
+		if d.Enabled && d.Type == factors.TypeSMS && g.svc.SMS != nil {
+			sms = append(sms, d)
 		}
 	}
-	return out, err
+	return typed, sms, err
 }
 
 func (g *Gate) pageVerify(w http.ResponseWriter, r *http.Request) {
@@ -163,11 +169,11 @@ func (g *Gate) pageVerify(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	g.showVerify(w, r, c, http.StatusOK, "")
+	g.showVerify(w, r, c, http.StatusOK, "", "")
 }
 
-func (g *Gate) showVerify(w http.ResponseWriter, r *http.Request, c *Caller, status int, problem string) {
-	devices, err := g.totpDevices(r, c.User())
+func (g *Gate) showVerify(w http.ResponseWriter, r *http.Request, c *Caller, status int, problem, notice string) {
+	devices, sms, err := g.codeDevices(r, c.User())
 	if err != nil {
 		g.renderStatus(w, r, http.StatusServiceUnavailable, "Try again", userMessage(err))
 		return
@@ -177,7 +183,7 @@ func (g *Gate) showVerify(w http.ResponseWriter, r *http.Request, c *Caller, sta
 		return
 	}
 	p := g.newPage(r, "Second factor", c)
-	p.Devices, p.Error = devices, problem
+	p.Devices, p.SMSDevices, p.Error, p.Notice, p.Selected = devices, sms, problem, notice, r.PostFormValue("serial")
 	g.render(w, status, "verify", p)
 }
 
@@ -189,7 +195,7 @@ func (g *Gate) formVerify(w http.ResponseWriter, r *http.Request) {
 	if _, err := g.passCode(w, r, c, r.PostFormValue("serial"), r.PostFormValue("code")); err != nil {
 		ae := toAPIError(err)
 		setRetryAfter(w, ae)
-		g.showVerify(w, r, c, ae.Status(), ae.Message)
+		g.showVerify(w, r, c, ae.Status(), ae.Message, "")
 		return
 	}
 	http.Redirect(w, r, safeReturn(r.PostFormValue("return")), http.StatusSeeOther)
@@ -215,7 +221,11 @@ func (g *Gate) showDevices(w http.ResponseWriter, r *http.Request, c *Caller, st
 	for _, d := range devices {
 		p.HasEnabled = p.HasEnabled || d.Enabled
 		names[d.Name] = true
+		if d.Type == factors.TypeSMS && !d.Enabled {
+			p.PendingSMS = d.Serial
+		}
 	}
+	p.SMSEnabled = g.smsAllowed(&c.Claims) == nil
 	p.NeedsFactor = p.HasEnabled && !c.Claims.MFAPresent()
 	if p.HasEnabled {
 		if p.RecoveryRemaining, err = g.svc.Recovery.Remaining(r.Context(), c.User()); err == nil {

@@ -97,3 +97,26 @@ func (g *Gate) afterForm(w http.ResponseWriter, r *http.Request, c *Caller, err 
 	}
 	g.showDevices(w, r, c, http.StatusOK, "", done)
 }
+
+func (g *Gate) formCreateSMS(w http.ResponseWriter, r *http.Request) {
+	c, ok := g.formCaller(w, r)
+	if !ok {
+		return
+	}
+	_, err := g.createSMS(r.Context(), c, r.PostFormValue("name"), r.PostFormValue("phone"))
+	g.afterForm(w, r, c, err, "We sent a code to your phone: type it below.")
+}
+
+func (g *Gate) formSMSSend(w http.ResponseWriter, r *http.Request) {
+	c, ok := g.formCaller(w, r)
+	if !ok {
+		return
+	}
+	if err := g.sendSMS(r.Context(), c, r.PostFormValue("serial")); err != nil {
+		ae := toAPIError(err)
+		setRetryAfter(w, ae)
+		g.showVerify(w, r, c, ae.Status(), ae.Message, "")
+		return
+	}
+	g.showVerify(w, r, c, http.StatusOK, "", "Code sent. Type it below.")
+}

@@ -21,6 +21,7 @@ type Services struct {
 	KeyIndex    *identity.KeyIndex
 	Devices     *factors.Devices
 	Recovery    *factors.RecoveryCodes
+	SMS         *factors.SMS // nil: the SMS factor is off
 	Lockout     *factors.Lockout
 	Ring        *session.KeyRing
 	Cookies     *session.Cookies
