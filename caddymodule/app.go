@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/url"
@@ -66,6 +67,9 @@ type App struct {
 	// Lockout caps guessing of second factors.
 	Lockout *LockoutConfig `json:"lockout,omitempty"`
 
+	// WebAuthn configures security keys and passkeys.
+	WebAuthn *WebAuthnConfig `json:"webauthn,omitempty"`
+
 	// SMS turns on the deprecated SMS factor: codes posted as JSON to an operator's webhook,
 	// which relays them to an SMS provider. Default: off.
 	SMS *SMSConfig `json:"sms,omitempty"`
@@ -126,6 +130,20 @@ type LockoutConfig struct {
 	BaseDelay caddy.Duration `json:"base_delay,omitempty"`
 	// MaxDelay caps the lock's length. Default: 1h.
 	MaxDelay caddy.Duration `json:"max_delay,omitempty"`
+}
+
+// WebAuthnConfig configures security keys and passkeys (WebAuthn).
+type WebAuthnConfig struct {
+	// RPID is the relying party id: the site's registrable host name (example.com). Default: the
+	// host of each request, with Origins following it.
+	RPID string `json:"rp_id,omitempty"`
+	// RPName is shown by browsers while registering. Default: the issuer.
+	RPName string `json:"rp_name,omitempty"`
+	// Origins that may use the relying party, e.g. https://app.example.com. Default: each
+	// request's own origin. Required with rp_id.
+	Origins []string `json:"origins,omitempty"`
+	// UserVerification is required, preferred or discouraged. Default: preferred.
+	UserVerification string `json:"user_verification,omitempty"`
 }
 
 // SMSConfig configures the deprecated SMS factor.
@@ -236,6 +254,12 @@ func (a *App) Provision(ctx caddy.Context) error {
 		Metrics:            m,
 		Log:                a.logger,
 	}
+	wa := a.WebAuthn
+	securityKeys, err := factors.NewWebAuthn(a.svc.Devices, cmp.Or(wa.RPName, a.Issuer), cmp.Or(wa.UserVerification, "preferred"))
+	if err != nil {
+		return fmt.Errorf("mfa: webauthn: %w", err)
+	}
+	a.svc.WebAuthn, a.svc.WebAuthnSite = securityKeys, gateway.WebAuthnSite{ID: wa.RPID, Origins: wa.Origins}
 	if a.SMS != nil {
 		setDuration(&a.SMS.CodeTTL, 5*time.Minute)
 		a.svc.SMS = factors.NewSMS(a.svc.Devices, &factors.Webhook{URL: repl.ReplaceAll(a.SMS.Webhook, "")}, time.Duration(a.SMS.CodeTTL), a.Issuer)
@@ -252,6 +276,9 @@ func (a *App) setDefaults() {
 	}
 	if a.Storage == nil {
 		a.Storage = &StorageConfig{}
+	}
+	if a.WebAuthn == nil {
+		a.WebAuthn = &WebAuthnConfig{}
 	}
 	if a.Storage.Backend == "" {
 		a.Storage.Backend = "caddy"
@@ -403,6 +430,9 @@ func (a *App) Validate() error {
 			return fmt.Errorf("mfa: lockout: base_delay must be positive and no longer than max_delay")
 		}
 	}
+	if err := a.WebAuthn.validate(); err != nil {
+		return err
+	}
 	if a.SMS != nil {
 		if u, err := url.Parse(a.SMS.Webhook); err != nil || (u.Scheme != "http" && u.Scheme != "https" && !strings.HasPrefix(a.SMS.Webhook, "{")) {
 			return fmt.Errorf("mfa: sms webhook: %q is not an http(s) URL", a.SMS.Webhook)
@@ -456,3 +486,32 @@ var (
 	_ caddy.Provisioner = (*App)(nil)
 	_ caddy.Validator   = (*App)(nil)
 )
+
+// validate checks that the origins are URLs whose hosts sit under rp_id, as browsers demand.
+func (c *WebAuthnConfig) validate() error {
+	if c == nil {
+		return nil
+	}
+	switch c.UserVerification {
+	case "", "required", "preferred", "discouraged":
+	default:
+		return fmt.Errorf("mfa: webauthn user_verification: want required, preferred or discouraged, got %q", c.UserVerification)
+	}
+	if (c.RPID == "") != (len(c.Origins) == 0) {
+		return fmt.Errorf("mfa: webauthn: rp_id and origins go together (leave both out to derive them from each request)")
+	}
+	for _, o := range c.Origins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" {
+			return fmt.Errorf("mfa: webauthn origins: %q is not an origin like https://app.example.com", o)
+		}
+		host := u.Hostname()
+		if host != c.RPID && !strings.HasSuffix(host, "."+c.RPID) {
+			return fmt.Errorf("mfa: webauthn origins: %q is not on rp_id %q or under it", o, c.RPID)
+		}
+		if u.Scheme == "http" && host != "localhost" {
+			return fmt.Errorf("mfa: webauthn origins: %q: browsers allow WebAuthn only over HTTPS (or on localhost)", o)
+		}
+	}
+	return nil
+}

@@ -52,6 +52,12 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 //			base_delay <duration>
 //			max_delay <duration>
 //		}
+//		webauthn {
+//			rp_id <host>
+//			rp_name <name>
+//			origins <origin>...
+//			user_verification required|preferred|discouraged
+//		}
 //		sms {
 //			webhook <url>
 //			code_ttl <duration>
@@ -124,6 +130,20 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				"max_failures": func() error { return oneInt(d, &a.Lockout.MaxFailures) },
 				"base_delay":   func() error { return oneDuration(d, &a.Lockout.BaseDelay) },
 				"max_delay":    func() error { return oneDuration(d, &a.Lockout.MaxDelay) },
+			})
+		case "webauthn":
+			a.WebAuthn = new(WebAuthnConfig)
+			err = block(d, map[string]func() error{
+				"rp_id":             func() error { return oneString(d, &a.WebAuthn.RPID) },
+				"rp_name":           func() error { return oneString(d, &a.WebAuthn.RPName) },
+				"user_verification": func() error { return oneString(d, &a.WebAuthn.UserVerification) },
+				"origins": func() error {
+					a.WebAuthn.Origins = append(a.WebAuthn.Origins, d.RemainingArgs()...)
+					if len(a.WebAuthn.Origins) == 0 {
+						return d.ArgErr()
+					}
+					return nil
+				},
 			})
 		case "sms":
 			a.SMS = new(SMSConfig)

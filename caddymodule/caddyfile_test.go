@@ -106,6 +106,10 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{App{Lockout: &LockoutConfig{MaxFailures: 1000}}, "max_failures"},
 		{App{Users: []UserConfig{{Name: "a b", PasswordHash: "x"}}}, "user name"},
 		{App{SMS: &SMSConfig{Webhook: "ftp://x"}}, "sms webhook"},
+		{App{WebAuthn: &WebAuthnConfig{RPID: "example.com", Origins: []string{"https://evil.net"}}}, "not on rp_id"},
+		{App{WebAuthn: &WebAuthnConfig{RPID: "example.com", Origins: []string{"http://example.com"}}}, "HTTPS"},
+		{App{WebAuthn: &WebAuthnConfig{RPID: "example.com"}}, "go together"},
+		{App{WebAuthn: &WebAuthnConfig{UserVerification: "always"}}, "user_verification"},
 		{App{Users: []UserConfig{{Name: "alice", PasswordHash: "plain"}}}, "bcrypt"},
 	}
 	for _, c := range cases {

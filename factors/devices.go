@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -75,6 +76,8 @@ type Device struct {
 	LastStep   int64  `json:"last_step"` // the last accepted step: it and every earlier one are spent
 
 	Phone string `json:"phone,omitempty"` // sms devices: E.164
+
+	Credential json.RawMessage `json:"credential,omitempty"` // webauthn devices: go-webauthn's Credential (public key, counter)
 }
 
 // IsTOTP reports whether the device checks codes with TOTP.

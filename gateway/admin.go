@@ -82,14 +82,14 @@ func (a *Admin) viewUser(r *http.Request, u *identity.User) (userView, error) {
 func (a *Admin) listUsers(w http.ResponseWriter, r *http.Request) {
 	users, err := a.svc.Users.List(r.Context())
 	if err != nil {
-		writeError(w, toAPIError(err))
+		a.svc.fail(w, err)
 		return
 	}
 	out := make([]userView, 0, len(users))
 	for _, u := range users {
 		v, err := a.viewUser(r, u)
 		if err != nil {
-			writeError(w, toAPIError(err))
+			a.svc.fail(w, err)
 			return
 		}
 		out = append(out, v)
@@ -127,24 +127,24 @@ func (a *Admin) createUser(w http.ResponseWriter, r *http.Request) {
 		}
 		h, err := bcrypt.GenerateFromPassword([]byte(req.Password), a.PasswordCost)
 		if err != nil {
-			writeError(w, toAPIError(err))
+			a.svc.fail(w, err)
 			return
 		}
 		hash = string(h)
 	}
 	u, err := a.svc.Users.Create(r.Context(), req.Name, hash, req.Groups)
 	if err != nil {
-		writeError(w, toAPIError(err))
+		a.svc.fail(w, err)
 		return
 	}
 	if err := a.svc.KeyIndex.Reload(r.Context()); err != nil {
-		writeError(w, toAPIError(err))
+		a.svc.fail(w, err)
 		return
 	}
 	a.svc.audit("user_created", zap.String("user", u.Name))
 	v, err := a.viewUser(r, u)
 	if err != nil {
-		writeError(w, toAPIError(err))
+		a.svc.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, v)
@@ -157,17 +157,17 @@ func (a *Admin) deleteUser(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	name := r.PathValue("user")
 	if _, err := a.svc.Users.Get(ctx, name); err != nil {
-		writeError(w, toAPIError(err))
+		a.svc.fail(w, err)
 		return
 	}
 	ds, err := a.svc.Devices.ForUser(ctx, name)
 	if err != nil {
-		writeError(w, toAPIError(err))
+		a.svc.fail(w, err)
 		return
 	}
 	ks, err := a.svc.AccessKeys.ForUser(ctx, name)
 	if err != nil {
-		writeError(w, toAPIError(err))
+		a.svc.fail(w, err)
 		return
 	}
 	if (len(ds) > 0 || len(ks) > 0) && r.URL.Query().Get("force") != "true" {
@@ -195,7 +195,7 @@ func (a *Admin) deleteUser(w http.ResponseWriter, r *http.Request) {
 		return a.svc.KeyIndex.Reload(ctx)
 	}()
 	if err != nil {
-		writeError(w, toAPIError(err))
+		a.svc.fail(w, err)
 		return
 	}
 	a.svc.audit("user_deleted", zap.String("user", name), zap.Int("devices", len(ds)), zap.Int("access_keys", len(ks)))
@@ -207,12 +207,12 @@ func (a *Admin) deleteUser(w http.ResponseWriter, r *http.Request) {
 func (a *Admin) userDevices(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("user")
 	if _, err := a.svc.Users.Get(r.Context(), name); err != nil {
-		writeError(w, toAPIError(err))
+		a.svc.fail(w, err)
 		return
 	}
 	ds, err := a.svc.Devices.ForUser(r.Context(), name)
 	if err != nil {
-		writeError(w, toAPIError(err))
+		a.svc.fail(w, err)
 		return
 	}
 	out := make([]adminDeviceView, 0, len(ds))
@@ -230,12 +230,12 @@ type adminDeviceView struct {
 func (a *Admin) createAccessKey(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("user")
 	if _, err := a.svc.Users.Get(r.Context(), name); err != nil {
-		writeError(w, toAPIError(err))
+		a.svc.fail(w, err)
 		return
 	}
 	nk, err := a.svc.createAccessKey(r.Context(), name)
 	if err != nil {
-		writeError(w, toAPIError(err))
+		a.svc.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, accessKeyView{AccessKeyID: nk.Key.ID, Created: nk.Key.Created, Secret: nk.Secret})
@@ -244,11 +244,11 @@ func (a *Admin) createAccessKey(w http.ResponseWriter, r *http.Request) {
 func (a *Admin) revokeSessions(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("user")
 	if _, err := a.svc.Users.Get(r.Context(), name); err != nil {
-		writeError(w, toAPIError(err))
+		a.svc.fail(w, err)
 		return
 	}
 	if err := a.svc.Revocations.RevokeUser(r.Context(), name); err != nil {
-		writeError(w, toAPIError(err))
+		a.svc.fail(w, err)
 		return
 	}
 	a.svc.audit("sessions_revoked", zap.String("user", name))

@@ -43,7 +43,7 @@ func (a *Admin) listDevices(w http.ResponseWriter, r *http.Request) {
 	}
 	all, err := a.svc.Devices.All(r.Context())
 	if err != nil {
-		writeError(w, toAPIError(err))
+		a.svc.fail(w, err)
 		return
 	}
 	out := make([]adminDeviceView, 0, len(all))
@@ -84,7 +84,7 @@ func (a *Admin) importHardware(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		writeError(w, toAPIError(err))
+		a.svc.fail(w, err)
 		return
 	}
 	serials, err := a.svc.Devices.ImportHardware(r.Context(), seeds)
@@ -92,7 +92,7 @@ func (a *Admin) importHardware(w http.ResponseWriter, r *http.Request) {
 		clear(seeds[i].Seed)
 	}
 	if err != nil {
-		writeError(w, toAPIError(err))
+		a.svc.fail(w, err)
 		return
 	}
 	a.svc.audit("hardware_imported", zap.Int("tokens", len(serials)))
@@ -105,7 +105,7 @@ func (a *Admin) importHardware(w http.ResponseWriter, r *http.Request) {
 func (a *Admin) deleteDevice(w http.ResponseWriter, r *http.Request) {
 	serial := r.PathValue("serial")
 	if err := a.svc.Devices.Delete(r.Context(), serial); err != nil {
-		writeError(w, toAPIError(err))
+		a.svc.fail(w, err)
 		return
 	}
 	a.svc.audit("device_deleted", zap.String("serial", serial))
@@ -123,18 +123,18 @@ func (a *Admin) createVirtual(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := a.svc.Users.Get(r.Context(), user); err != nil {
-		writeError(w, toAPIError(err))
+		a.svc.fail(w, err)
 		return
 	}
 	nv, err := a.svc.Devices.CreateVirtual(r.Context(), user, req.Name)
 	if err != nil {
-		writeError(w, toAPIError(err))
+		a.svc.fail(w, err)
 		return
 	}
 	a.svc.audit("device_created", zap.String("user", user), zap.String("serial", nv.Device.Serial), zap.String("type", nv.Device.Type))
 	resp, err := virtualResponse(a.svc.Issuer, user, nv)
 	if err != nil {
-		writeError(w, toAPIError(err))
+		a.svc.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)
@@ -148,7 +148,7 @@ func (a *Admin) userCodes(w http.ResponseWriter, r *http.Request, change func(us
 		return
 	}
 	if _, err := a.svc.Users.Get(r.Context(), user); err != nil {
-		writeError(w, toAPIError(err))
+		a.svc.fail(w, err)
 		return
 	}
 	if req.Code1 == req.Code2 {
@@ -157,7 +157,7 @@ func (a *Admin) userCodes(w http.ResponseWriter, r *http.Request, change func(us
 	}
 	dev, err := change(user, serial, req.Code1, req.Code2)
 	if err != nil {
-		writeError(w, toAPIError(err))
+		a.svc.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, adminDeviceView{User: dev.User, deviceView: viewOf(dev)})
@@ -178,7 +178,7 @@ func (a *Admin) resync(w http.ResponseWriter, r *http.Request) {
 func (a *Admin) deactivate(w http.ResponseWriter, r *http.Request) {
 	user, serial := r.PathValue("user"), r.PathValue("serial")
 	if err := a.svc.deactivate(r.Context(), user, serial); err != nil {
-		writeError(w, toAPIError(err))
+		a.svc.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, struct {
@@ -189,7 +189,7 @@ func (a *Admin) deactivate(w http.ResponseWriter, r *http.Request) {
 func (a *Admin) reset(w http.ResponseWriter, r *http.Request) {
 	user := r.PathValue("user")
 	if err := a.svc.reset(r.Context(), user); err != nil {
-		writeError(w, toAPIError(err))
+		a.svc.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, struct {
@@ -202,24 +202,24 @@ func (a *Admin) report(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	users, err := a.svc.Users.List(ctx)
 	if err != nil {
-		writeError(w, toAPIError(err))
+		a.svc.fail(w, err)
 		return
 	}
 	rows := [][]string{{"user", "groups", "created", "password_enabled", "mfa_active", "devices", "device_types", "last_mfa_use", "access_keys", "locked_until"}}
 	for _, u := range users {
 		ds, err := a.svc.Devices.ForUser(ctx, u.Name)
 		if err != nil {
-			writeError(w, toAPIError(err))
+			a.svc.fail(w, err)
 			return
 		}
 		ks, err := a.svc.AccessKeys.ForUser(ctx, u.Name)
 		if err != nil {
-			writeError(w, toAPIError(err))
+			a.svc.fail(w, err)
 			return
 		}
 		locked, err := a.svc.Lockout.LockedFor(ctx, u.Name)
 		if err != nil {
-			writeError(w, toAPIError(err))
+			a.svc.fail(w, err)
 			return
 		}
 		active, types, last := false, []string{}, time.Time{}

@@ -40,11 +40,11 @@ func (g *Gate) apiLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	c, hasDevice, err := g.svc.signIn(r.Context(), req.Username, req.Password)
 	if err != nil {
-		writeError(w, toAPIError(err))
+		g.svc.fail(w, err)
 		return
 	}
 	if err := g.svc.Cookies.Write(w, r, c); err != nil {
-		writeError(w, toAPIError(err))
+		g.svc.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, loginResponse{
@@ -87,7 +87,7 @@ func (g *Gate) apiVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	next, err := g.passCode(w, r, c, req.Serial, req.Code)
 	if err != nil {
-		writeError(w, toAPIError(err))
+		g.svc.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, struct {
@@ -171,7 +171,7 @@ func (g *Gate) apiListDevices(w http.ResponseWriter, r *http.Request) {
 	}
 	ds, err := g.svc.Devices.ForUser(r.Context(), c.User())
 	if err != nil {
-		writeError(w, toAPIError(err))
+		g.svc.fail(w, err)
 		return
 	}
 	out := make([]deviceView, 0, len(ds))
@@ -240,7 +240,7 @@ func (g *Gate) apiCreateVirtual(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := g.newVirtual(r, c, req.Name)
 	if err != nil {
-		writeError(w, toAPIError(err))
+		g.svc.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)
@@ -263,7 +263,7 @@ func (g *Gate) apiEnable(w http.ResponseWriter, r *http.Request) {
 	}
 	next, err := g.enableDevice(w, r, c, r.PathValue("serial"), req.Code1, req.Code2)
 	if err != nil {
-		writeError(w, toAPIError(err))
+		g.svc.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, struct {
@@ -313,7 +313,7 @@ func (g *Gate) apiWhoami(w http.ResponseWriter, r *http.Request) {
 		// Behind an earlier handler's sign-in: start the cookie that carries this site's CSRF
 		// token and, later, the factor.
 		if c, err = g.externalSession(w, r, c); err != nil {
-			writeError(w, toAPIError(err))
+			g.svc.fail(w, err)
 			return
 		}
 	}
@@ -347,7 +347,7 @@ func (g *Gate) apiLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := g.logout(w, r, c); err != nil {
-		writeError(w, toAPIError(err))
+		g.svc.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, struct {

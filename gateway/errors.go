@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/caddy-mfa/caddy-mfa/factors"
 	"github.com/caddy-mfa/caddy-mfa/identity"
 )
@@ -79,6 +81,12 @@ func toAPIError(err error) *APIError {
 		return apiErr(CodeNoSuchEntity, "The MFA device does not exist or is not yours.")
 	case errors.Is(err, factors.ErrDeviceExists), errors.Is(err, factors.ErrAlreadyEnabled):
 		return apiErr(CodeEntityAlreadyExists, err.Error())
+	case errors.Is(err, factors.ErrNoCeremony):
+		return apiErr(CodeInvalidInput, err.Error())
+	case errors.Is(err, factors.ErrKeyRefused), errors.Is(err, factors.ErrClonedKey):
+		return apiErr(CodeInvalidAuthCode, "The security key's answer was refused.")
+	case errors.Is(err, factors.ErrNoSecurityKey):
+		return apiErr(CodeNoSuchEntity, err.Error())
 	case errors.Is(err, factors.ErrSMSTooSoon):
 		return &APIError{Code: CodeThrottled, Message: err.Error(), RetryAfter: factors.SMSResendAfter}
 	case errors.Is(err, factors.ErrAssigned):
@@ -126,4 +134,14 @@ func setRetryAfter(w http.ResponseWriter, e *APIError) {
 	if e.Code == CodeThrottled && e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
 	}
+}
+
+// fail answers with err's API error. A failure of the gateway itself (storage, keys) is logged
+// here, since the caller only learns that it happened; no secret is ever inside such an error.
+func (s *Services) fail(w http.ResponseWriter, err error) {
+	ae := toAPIError(err)
+	if ae.Code == CodeServiceFailure && s.Log != nil {
+		s.Log.Error("request failed", zap.Error(err))
+	}
+	writeError(w, ae)
 }

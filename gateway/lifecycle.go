@@ -26,7 +26,7 @@ func (g *Gate) apiResync(w http.ResponseWriter, r *http.Request) {
 	}
 	dev, err := g.resyncDevice(r, c, r.PathValue("serial"), req.Code1, req.Code2)
 	if err != nil {
-		writeError(w, toAPIError(err))
+		g.svc.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, viewOf(dev))
@@ -50,7 +50,7 @@ func (g *Gate) apiDeactivate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := g.deactivateDevice(w, r, c, r.PathValue("serial")); err != nil {
-		writeError(w, toAPIError(err))
+		g.svc.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, struct {
@@ -91,7 +91,7 @@ func (g *Gate) apiRecoveryCodes(w http.ResponseWriter, r *http.Request) {
 	}
 	codes, err := g.newRecoveryCodes(r, c)
 	if err != nil {
-		writeError(w, toAPIError(err))
+		g.svc.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, struct {

@@ -53,6 +53,8 @@ type page struct {
 	PendingSMS              string                // devices: an SMS device waiting for its code
 	SMSDevices              []*factors.Device     // verify
 	Selected                string                // verify
+	HasKeys                 bool                  // verify
+	SuggestedKeyName        string                // devices
 }
 
 func (g *Gate) newPage(r *http.Request, title string, c *Caller) *page {
@@ -150,10 +152,12 @@ func (g *Gate) formLogin(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
-// codeDevices are the user's enabled devices that take a typed code, and the SMS ones among them.
-func (g *Gate) codeDevices(r *http.Request, user string) (typed, sms []*factors.Device, err error) {
+// codeDevices are the user's enabled devices that take a typed code, the SMS ones among them,
+// and whether the user has a security key.
+func (g *Gate) codeDevices(r *http.Request, user string) (typed, sms []*factors.Device, keys bool, err error) {
 	all, err := g.svc.Devices.ForUser(r.Context(), user)
 	for _, d := range all {
+		keys = keys || (d.Enabled && d.Type == factors.TypeWebAuthn && g.svc.WebAuthn != nil)
 		if d.Enabled && (d.IsTOTP() || (d.Type == factors.TypeSMS && g.svc.SMS != nil)) {
 			typed = append(typed, d)
 		}
@@ -161,7 +165,7 @@ func (g *Gate) codeDevices(r *http.Request, user string) (typed, sms []*factors.
 			sms = append(sms, d)
 		}
 	}
-	return typed, sms, err
+	return typed, sms, keys, err
 }
 
 func (g *Gate) pageVerify(w http.ResponseWriter, r *http.Request) {
@@ -173,17 +177,18 @@ func (g *Gate) pageVerify(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gate) showVerify(w http.ResponseWriter, r *http.Request, c *Caller, status int, problem, notice string) {
-	devices, sms, err := g.codeDevices(r, c.User())
+	devices, sms, keys, err := g.codeDevices(r, c.User())
 	if err != nil {
 		g.renderStatus(w, r, http.StatusServiceUnavailable, "Try again", userMessage(err))
 		return
 	}
-	if len(devices) == 0 {
+	if len(devices) == 0 && !keys {
 		http.Redirect(w, r, g.prefix+"/devices?return="+url.QueryEscape(safeReturn(r.FormValue("return"))), http.StatusFound)
 		return
 	}
 	p := g.newPage(r, "Second factor", c)
 	p.Devices, p.SMSDevices, p.Error, p.Notice, p.Selected = devices, sms, problem, notice, r.PostFormValue("serial")
+	p.HasKeys = keys
 	g.render(w, status, "verify", p)
 }
 
@@ -236,10 +241,7 @@ func (g *Gate) showDevices(w http.ResponseWriter, r *http.Request, c *Caller, st
 			return
 		}
 	}
-	p.SuggestedName = "phone"
-	for i := 2; names[p.SuggestedName]; i++ {
-		p.SuggestedName = "phone-" + strconv.Itoa(i)
-	}
+	p.SuggestedName, p.SuggestedKeyName = unusedName(names, "phone"), unusedName(names, "key")
 	g.render(w, status, "devices", p)
 }
 
@@ -324,4 +326,13 @@ func (g *Gate) formLogout(w http.ResponseWriter, r *http.Request) {
 	p := g.newPage(r, "Signed out", nil)
 	p.Message, p.Link, p.LinkText = "You are signed out.", g.prefix+"/login", "Sign in again"
 	g.render(w, http.StatusOK, "status", p)
+}
+
+// unusedName suggests base, or base-2, base-3 ... when the user has a device called that.
+func unusedName(taken map[string]bool, base string) string {
+	name := base
+	for i := 2; taken[name]; i++ {
+		name = base + "-" + strconv.Itoa(i)
+	}
+	return name
 }

@@ -16,17 +16,20 @@ import (
 // Services is what every gate and site shares: the records, the keys and the clock. The Caddy
 // app builds one and hands it to each handler.
 type Services struct {
-	Users       *identity.Directory
-	AccessKeys  *identity.AccessKeys
-	KeyIndex    *identity.KeyIndex
-	Devices     *factors.Devices
-	Recovery    *factors.RecoveryCodes
-	SMS         *factors.SMS // nil: the SMS factor is off
-	Lockout     *factors.Lockout
-	Ring        *session.KeyRing
-	Cookies     *session.Cookies
-	Revocations *session.Revocations
-	Now         func() time.Time
+	Users      *identity.Directory
+	AccessKeys *identity.AccessKeys
+	KeyIndex   *identity.KeyIndex
+	Devices    *factors.Devices
+	Recovery   *factors.RecoveryCodes
+	SMS        *factors.SMS      // nil: the SMS factor is off
+	WebAuthn   *factors.WebAuthn // nil: security keys are off
+	// WebAuthnSite is the relying party; its zero value derives it from each request's site.
+	WebAuthnSite WebAuthnSite
+	Lockout      *factors.Lockout
+	Ring         *session.KeyRing
+	Cookies      *session.Cookies
+	Revocations  *session.Revocations
+	Now          func() time.Time
 
 	Issuer             string
 	EnrollmentRequired bool

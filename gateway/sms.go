@@ -44,7 +44,7 @@ func (g *Gate) apiCreateSMS(w http.ResponseWriter, r *http.Request) {
 	}
 	dev, err := g.createSMS(r.Context(), c, req.Name, req.Phone)
 	if err != nil {
-		writeError(w, toAPIError(err))
+		g.svc.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, struct {
@@ -83,7 +83,7 @@ func (g *Gate) apiSMSSend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := g.sendSMS(r.Context(), c, req.Serial); err != nil {
-		writeError(w, toAPIError(err))
+		g.svc.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, struct {

@@ -57,7 +57,7 @@ func (g *Gate) apiSessionToken(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := g.mintSessionToken(r, c, req)
 	if err != nil {
-		writeError(w, toAPIError(err))
+		g.svc.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)
@@ -144,12 +144,12 @@ func (g *Gate) apiCreateAccessKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := g.freshFactor(c); err != nil {
-		writeError(w, toAPIError(err))
+		g.svc.fail(w, err)
 		return
 	}
 	nk, err := g.svc.createAccessKey(r.Context(), c.User())
 	if err != nil {
-		writeError(w, toAPIError(err))
+		g.svc.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, accessKeyView{AccessKeyID: nk.Key.ID, Created: nk.Key.Created, Secret: nk.Secret})
@@ -162,7 +162,7 @@ func (g *Gate) apiListAccessKeys(w http.ResponseWriter, r *http.Request) {
 	}
 	keys, err := g.svc.AccessKeys.ForUser(r.Context(), c.User())
 	if err != nil {
-		writeError(w, toAPIError(err))
+		g.svc.fail(w, err)
 		return
 	}
 	out := make([]accessKeyView, 0, len(keys))
@@ -187,7 +187,7 @@ func (g *Gate) apiDeleteAccessKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := g.svc.deleteAccessKey(r.Context(), k); err != nil {
-		writeError(w, toAPIError(err))
+		g.svc.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, struct {

@@ -1,0 +1,129 @@
+package e2e
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/webauthn"
+	"github.com/chromedp/chromedp"
+)
+
+// keysCaddyfile gates a site where /admin/* demands a security key on top of the usual MFA.
+func startKeysSite(t *testing.T) *node {
+	t.Helper()
+	site, admin := freePort(t), freePort(t)
+	dataDir := t.TempDir()
+	cfg := fmt.Sprintf(`{
+	admin localhost:%d
+	storage file_system %s
+	mfa {
+		issuer "keys e2e"
+		user demo $2a$04$yDkr1gRCtNQojfOxyVfbx.uKfwuhdsC.MfBohx1nJLI5Gn91mCrgS
+	}
+}
+http://localhost:%d {
+	bind 127.0.0.1
+	@admin path /admin/*
+	mfa @admin {
+		methods webauthn
+	}
+	mfa
+	@app not path /.mfa/*
+	header @app Content-Type "text/html; charset=utf-8"
+	respond "<!doctype html><h1>{http.request.uri.path}</h1><p id=method>{http.request.header.X-MFA-Method}</p>"
+}
+`, admin, filepath.Join(dataDir, "storage"), site)
+	return startNode(t, cfg, dataDir, site, admin)
+}
+
+// TestSecurityKeysInChromium: Chromium's virtual authenticator stands in for a security key.
+// Register a key on the real pages, reach a route that demands one, be stepped up from a TOTP
+// factor to the key, sign out, sign in again with the key.
+func TestSecurityKeysInChromium(t *testing.T) {
+	n := startKeysSite(t)
+	ctx := newBrowser(t)
+	do := func(step string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	read := func(a chromedp.Action[string]) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	h1 := func() string { return read(chromedp.Text(chromedp.CSS("h1"))) }
+	signIn := chromedp.Steps(
+		chromedp.Navigate(n.url+"/.mfa/login?return=/admin/panel"),
+		chromedp.WaitVisible(chromedp.CSS("#username")),
+		chromedp.SendKeys(chromedp.CSS("#username"), "demo"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "integration"),
+		chromedp.Click(chromedp.CSS("main button[type=submit]")))
+
+	do("open a tab", chromedp.Navigate("about:blank"))
+	if _, err := chromedp.Call(ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	if _, err := chromedp.Call(ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
+		Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: webauthn.AuthenticatorTransportUsb,
+		HasResidentKey: yes, HasUserVerification: yes, IsUserVerified: yes, AutomaticPresenceSimulation: yes,
+	}}); err != nil {
+		t.Fatal(err)
+	}
+
+	do("sign in and reach the enrolment page", signIn, chromedp.WaitVisible(chromedp.CSS("#webauthn-register")), screenshot("keys-1-enrol"))
+	do("register a security key",
+		chromedp.Click(chromedp.CSS("#webauthn-register")),
+		chromedp.WaitVisible(chromedp.CSS("#method")))
+	if got := h1(); got != "/admin/panel" || read(chromedp.Text(chromedp.CSS("#method"))) != "webauthn" {
+		t.Fatalf("after registering a key: %q, method %q", got, read(chromedp.Text(chromedp.CSS("#method"))))
+	}
+
+	// Add an authenticator app too, and pass a factor with it: /admin then steps up to the key.
+	do("add a virtual device",
+		chromedp.Navigate(n.url+"/.mfa/devices"),
+		chromedp.WaitVisible(chromedp.CSS(`form[action$="/devices/virtual"] button`)),
+		chromedp.Click(chromedp.CSS(`form[action$="/devices/virtual"] button`)),
+		chromedp.WaitVisible(chromedp.CSS("#secret")))
+	secret := read(chromedp.Text(chromedp.CSS("#secret")))
+	now := time.Now()
+	do("enable it",
+		chromedp.SendKeys(chromedp.CSS("#code1"), oathtool(t, secret, now.Add(-30*time.Second))),
+		chromedp.SendKeys(chromedp.CSS("#code2"), oathtool(t, secret, now)),
+		chromedp.Click(chromedp.CSS(`form[action$="/enable"] button`)),
+		chromedp.WaitVisible(chromedp.CSS("#method")))
+	do("open the admin route with a TOTP factor",
+		chromedp.Navigate(n.url+"/admin/panel"),
+		chromedp.WaitVisible(chromedp.CSS("#webauthn-login")),
+		screenshot("keys-2-step-up"))
+	if loc := read(chromedp.Location()); !strings.Contains(loc, "/.mfa/verify?return=%2Fadmin%2Fpanel") {
+		t.Fatalf("no step-up to the key: %s", loc)
+	}
+	do("use the key", chromedp.Click(chromedp.CSS("#webauthn-login")), chromedp.WaitVisible(chromedp.CSS("#method")))
+	if h1() != "/admin/panel" {
+		t.Fatalf("after the key: %q", h1())
+	}
+
+	do("sign out",
+		chromedp.Navigate(n.url+"/.mfa/logout"),
+		chromedp.WaitVisible(chromedp.CSS("main form button")),
+		chromedp.Click(chromedp.CSS("main form button")),
+		chromedp.WaitVisible(chromedp.CSS("a.button")))
+	do("sign in with the key",
+		signIn,
+		chromedp.WaitVisible(chromedp.CSS("#webauthn-login")),
+		chromedp.Click(chromedp.CSS("#webauthn-login")),
+		chromedp.WaitVisible(chromedp.CSS("#method")),
+		screenshot("keys-3-admin"))
+	if h1() != "/admin/panel" || read(chromedp.Text(chromedp.CSS("#method"))) != "webauthn" {
+		t.Fatalf("after signing in with the key: %q", h1())
+	}
+}

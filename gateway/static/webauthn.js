@@ -1,0 +1,89 @@
+// Security keys and passkeys for caddy-mfa's pages: the browser's own WebAuthn JSON helpers, no
+// framework. Buttons carry data-prefix, data-csrf and data-return; messages go to #webauthn-message.
+(function () {
+  "use strict";
+  var message = document.getElementById("webauthn-message");
+
+  function say(text, isError) {
+    if (!message) return;
+    message.textContent = text;
+    message.className = isError ? "error" : "notice";
+    message.hidden = false;
+  }
+
+  // Why this browser or origin cannot do WebAuthn, or "" when it can.
+  function cannot() {
+    if (!window.isSecureContext) {
+      return "Security keys need a secure page: open this site over HTTPS (or on localhost).";
+    }
+    if (!window.PublicKeyCredential || !navigator.credentials) {
+      return "This browser cannot use security keys or passkeys.";
+    }
+    if (!PublicKeyCredential.parseCreationOptionsFromJSON || !PublicKeyCredential.parseRequestOptionsFromJSON) {
+      return "This browser is too old for security keys here; update it.";
+    }
+    return "";
+  }
+
+  function post(button, path, body) {
+    return fetch(button.dataset.prefix + path, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": button.dataset.csrf },
+      body: JSON.stringify(body)
+    }).then(function (resp) {
+      return resp.json().then(function (data) {
+        if (!resp.ok) throw new Error(data.error ? data.error.message : resp.statusText);
+        return data;
+      });
+    });
+  }
+
+  function explain(err) {
+    if (err && err.name === "NotAllowedError") return "The security key did not answer, or the request was cancelled.";
+    if (err && err.name === "InvalidStateError") return "This key is registered already.";
+    return (err && err.message) || "Something went wrong.";
+  }
+
+  function done(button) {
+    window.location.assign(button.dataset.return || (button.dataset.prefix + "/devices"));
+  }
+
+  var register = document.getElementById("webauthn-register");
+  if (register) {
+    register.addEventListener("click", function () {
+      var why = cannot();
+      if (why) return say(why, true);
+      var name = document.getElementById("key-name").value;
+      register.disabled = true;
+      say("Touch your security key, or confirm with your device…", false);
+      post(register, "/api/webauthn/register/begin", { name: name })
+        .then(function (begin) {
+          return navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(begin.publicKey) });
+        })
+        .then(function (cred) { return post(register, "/api/webauthn/register/finish", cred.toJSON()); })
+        .then(function () { done(register); })
+        .catch(function (err) { register.disabled = false; say(explain(err), true); });
+    });
+  }
+
+  var login = document.getElementById("webauthn-login");
+  if (login) {
+    login.addEventListener("click", function () {
+      var why = cannot();
+      if (why) return say(why, true);
+      login.disabled = true;
+      say("Touch your security key, or confirm with your device…", false);
+      post(login, "/api/webauthn/login/begin", {})
+        .then(function (begin) {
+          return navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(begin.publicKey) });
+        })
+        .then(function (cred) { return post(login, "/api/webauthn/login/finish", cred.toJSON()); })
+        .then(function () { done(login); })
+        .catch(function (err) { login.disabled = false; say(explain(err), true); });
+    });
+  }
+
+  var why = cannot();
+  if (why && (register || login)) say(why, true);
+})();

@@ -1,0 +1,188 @@
+package gateway
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-mfa/caddy-mfa/factors"
+)
+
+// WebAuthnSite is the operator's relying party: its id (a host name) and the origins that may
+// use it. Empty: both are derived from each request's own site.
+type WebAuthnSite struct {
+	ID      string
+	Origins []string
+}
+
+// relyingParty is the relying party of one ceremony: the configured one, or the request's site.
+func (g *Gate) relyingParty(r *http.Request) factors.RelyingParty {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	origin := scheme + "://" + r.Host
+	site := g.svc.WebAuthnSite
+	if site.ID == "" {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		return factors.RelyingParty{ID: host, Origin: origin}
+	}
+	if !slices.Contains(site.Origins, origin) && len(site.Origins) > 0 {
+		origin = site.Origins[0]
+	}
+	return factors.RelyingParty{ID: site.ID, Origin: origin}
+}
+
+// keyCaller is the signed-in caller of a WebAuthn call with their random user handle.
+func (g *Gate) keyCaller(w http.ResponseWriter, r *http.Request) (*Caller, []byte, bool) {
+	if g.svc.WebAuthn == nil {
+		writeError(w, apiErr(CodeNoSuchEntity, "Security keys are not enabled on this site."))
+		return nil, nil, false
+	}
+	c, ok := g.signedIn(w, r, csrfHeader(r))
+	if !ok {
+		return nil, nil, false
+	}
+	u, err := g.svc.Users.EnsureExternal(r.Context(), c.User())
+	if err != nil {
+		g.svc.fail(w, err)
+		return nil, nil, false
+	}
+	return c, u.Handle, true
+}
+
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *APIError) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodySize))
+	if err != nil {
+		return nil, apiErr(CodeInvalidInput, "The request body is too large or could not be read.")
+	}
+	return body, nil
+}
+
+func (g *Gate) apiKeyRegisterBegin(w http.ResponseWriter, r *http.Request) {
+	c, handle, ok := g.keyCaller(w, r)
+	if !ok {
+		return
+	}
+	var req createVirtualRequest
+	if e := decodeJSON(w, r, &req); e != nil {
+		writeError(w, e)
+		return
+	}
+	if err := g.svc.requireFactorIfEnrolled(r.Context(), &c.Claims); err != nil {
+		g.svc.fail(w, err)
+		return
+	}
+	creation, err := g.svc.WebAuthn.BeginRegistration(r.Context(), c.User(), handle, req.Name, g.relyingParty(r))
+	if err != nil {
+		g.svc.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, creation)
+}
+
+// apiKeyRegisterFinish keeps the new key. Registering proves the user holds it, so the session
+// carries a webauthn factor from now on, as enabling a TOTP device does.
+func (g *Gate) apiKeyRegisterFinish(w http.ResponseWriter, r *http.Request) {
+	c, handle, ok := g.keyCaller(w, r)
+	if !ok {
+		return
+	}
+	body, e := readBody(w, r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	dev, err := g.svc.WebAuthn.FinishRegistration(r.Context(), c.User(), handle, body)
+	if err != nil {
+		g.svc.Log.Info("security key registration refused", zap.String("user", c.User()), zap.Error(err))
+		g.svc.fail(w, err)
+		return
+	}
+	g.svc.audit("device_created", zap.String("user", c.User()), zap.String("serial", dev.Serial), zap.String("type", dev.Type))
+	g.svc.audit("device_enabled", zap.String("user", c.User()), zap.String("serial", dev.Serial))
+	g.finishKey(w, r, c, dev)
+}
+
+func (g *Gate) apiKeyLoginBegin(w http.ResponseWriter, r *http.Request) {
+	c, handle, ok := g.keyCaller(w, r)
+	if !ok {
+		return
+	}
+	if err := g.svc.checkLock(r.Context(), c.User()); err != nil {
+		g.svc.fail(w, err)
+		return
+	}
+	assertion, err := g.svc.WebAuthn.BeginLogin(r.Context(), c.User(), handle, g.relyingParty(r))
+	if err != nil {
+		g.svc.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, assertion)
+}
+
+// apiKeyLoginFinish passes a factor with a security key. A refused assertion counts toward the
+// lockout; a counter that went backwards (a cloned key) is refused and logged.
+func (g *Gate) apiKeyLoginFinish(w http.ResponseWriter, r *http.Request) {
+	c, handle, ok := g.keyCaller(w, r)
+	if !ok {
+		return
+	}
+	body, e := readBody(w, r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	ctx := r.Context()
+	if err := g.svc.checkLock(ctx, c.User()); err != nil {
+		g.svc.fail(w, err)
+		return
+	}
+	dev, err := g.svc.WebAuthn.FinishLogin(ctx, c.User(), handle, body)
+	if err != nil {
+		if errors.Is(err, factors.ErrClonedKey) {
+			g.svc.Log.Warn("security key counter went backwards: the key may be cloned", zap.String("user", c.User()), zap.Error(err))
+			g.svc.audit("webauthn_clone_detected", zap.String("user", c.User()))
+		}
+		if errors.Is(err, factors.ErrKeyRefused) || errors.Is(err, factors.ErrClonedKey) {
+			if ferr := g.svc.countFailure(ctx, c.User(), factors.TypeWebAuthn, factors.ErrInvalidCode); ferr != nil {
+				g.svc.fail(w, ferr)
+				return
+			}
+		}
+		g.svc.fail(w, err)
+		return
+	}
+	if err := g.svc.Lockout.Succeed(ctx, c.User()); err != nil {
+		g.svc.fail(w, err)
+		return
+	}
+	g.svc.audit("factor_passed", zap.String("user", c.User()), zap.String("method", factors.TypeWebAuthn), zap.String("serial", dev.Serial))
+	g.svc.metrics().Verification(factors.TypeWebAuthn, "passed")
+	g.finishKey(w, r, c, dev)
+}
+
+// finishKey answers a finished ceremony: browser sessions get a cookie with the key's factor.
+func (g *Gate) finishKey(w http.ResponseWriter, r *http.Request, c *Caller, dev *factors.Device) {
+	resp := struct {
+		Serial    string   `json:"serial"`
+		MFA       mfaState `json:"mfa"`
+		CSRFToken string   `json:"csrf_token,omitempty"`
+	}{Serial: dev.Serial}
+	if c.AuthType == "session" || c.AuthType == "external" {
+		next, err := g.startFactorSession(w, r, c, factors.TypeWebAuthn, dev.Serial)
+		if err != nil {
+			g.svc.fail(w, err)
+			return
+		}
+		resp.MFA, resp.CSRFToken = g.mfaStateOf(&Caller{Claims: next}), g.svc.Cookies.CSRFToken(&next)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
