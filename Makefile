@@ -2,13 +2,15 @@
 GO       ?= go
 # Tools the end-to-end tests run. Missing ones are installed from Debian's packages when this
 # runs as root (CI does); otherwise the target says what to install and stops.
-TOOLS    := oathtool chromium curl jq
-PACKAGES := oathtool chromium curl jq
+TOOLS    := oathtool chromium curl jq redis-server redis-cli openssl
+PACKAGES := oathtool chromium curl jq redis-server openssl
 
 .PHONY: test deps vet bench demo clean
 
+# Every test, with a real redis-server on a free port (scripts/with-redis.sh) for the Redis
+# backend and the two-node cluster test.
 test: deps vet
-	$(GO) test -race -count=1 -timeout 20m ./...
+	scripts/with-redis.sh $(GO) test -race -count=1 -timeout 20m ./...
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: the files above need formatting"; exit 1; }

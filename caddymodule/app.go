@@ -21,6 +21,7 @@ import (
 	"github.com/caddy-mfa/caddy-mfa/session"
 	"github.com/caddy-mfa/caddy-mfa/store"
 	"github.com/caddy-mfa/caddy-mfa/store/caddystore"
+	"github.com/caddy-mfa/caddy-mfa/store/redisstore"
 )
 
 func init() {
@@ -79,6 +80,7 @@ type App struct {
 
 	svc    *gateway.Services
 	admin  *gateway.Admin
+	redis  *redisstore.Store // closed in Cleanup
 	ctx    caddy.Context
 	store  store.Store
 	logger *zap.Logger
@@ -87,8 +89,11 @@ type App struct {
 
 // StorageConfig chooses the storage backend.
 type StorageConfig struct {
-	// Backend is "caddy" (Caddy's configured storage). Default: "caddy".
+	// Backend is "caddy" (Caddy's configured storage) or "redis". Default: "caddy".
 	Backend string `json:"backend,omitempty"`
+	// URL of the Redis server, for the redis backend: redis://[user:password@]host:port[/db],
+	// rediss:// for TLS, ?master_name=NAME for Sentinel, ?mode=cluster for Cluster.
+	URL string `json:"url,omitempty"`
 }
 
 // TOTPConfig tunes TOTP checks.
@@ -181,7 +186,20 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	repl := caddy.NewReplacer()
 
-	a.store = caddystore.New(ctx.Storage(), "mfa")
+	switch a.Storage.Backend {
+	case "redis":
+		// Keys never live beside the data they protect: every node must be given them.
+		if a.EncryptionKey == "" || len(a.SigningKeys) == 0 {
+			return fmt.Errorf("mfa: storage redis needs encryption_key and signing_keys in the config (the same on every node); generated keys would differ per node")
+		}
+		rs, err := redisstore.Open(ctx, repl.ReplaceAll(a.Storage.URL, ""), "mfa")
+		if err != nil {
+			return fmt.Errorf("mfa: storage redis: %w", err)
+		}
+		a.redis, a.store = rs, rs
+	default:
+		a.store = caddystore.New(ctx.Storage(), "mfa")
+	}
 	encKey, err := a.encryptionKey(repl)
 	if err != nil {
 		return err
@@ -396,8 +414,10 @@ func (a *App) bcryptCost() int {
 // Validate checks the configuration without side effects.
 func (a *App) Validate() error {
 	switch {
-	case a.Storage != nil && a.Storage.Backend != "" && a.Storage.Backend != "caddy":
-		return fmt.Errorf("mfa: storage: unknown backend %q (want caddy)", a.Storage.Backend)
+	case a.Storage != nil && a.Storage.Backend != "" && a.Storage.Backend != "caddy" && a.Storage.Backend != "redis":
+		return fmt.Errorf("mfa: storage: unknown backend %q (want caddy or redis)", a.Storage.Backend)
+	case a.Storage != nil && a.Storage.Backend == "redis" && a.Storage.URL == "":
+		return fmt.Errorf("mfa: storage redis: a URL is needed (redis://host:port)")
 	case a.MaxDevices < 0 || a.MaxDevices > 100:
 		return fmt.Errorf("mfa: max_devices: %d is not between 1 and 100", a.MaxDevices)
 	case a.Enrollment != "" && a.Enrollment != "required" && a.Enrollment != "optional":
@@ -477,14 +497,23 @@ func (a *App) Stop() error {
 	return nil
 }
 
+// Cleanup closes what Provision opened.
+func (a *App) Cleanup() error {
+	if a.redis != nil {
+		return a.redis.Close()
+	}
+	return nil
+}
+
 // Services returns what the handlers share.
 func (a *App) Services() *gateway.Services { return a.svc }
 
 // Interface guards
 var (
-	_ caddy.App         = (*App)(nil)
-	_ caddy.Provisioner = (*App)(nil)
-	_ caddy.Validator   = (*App)(nil)
+	_ caddy.App          = (*App)(nil)
+	_ caddy.Provisioner  = (*App)(nil)
+	_ caddy.Validator    = (*App)(nil)
+	_ caddy.CleanerUpper = (*App)(nil)
 )
 
 // validate checks that the origins are URLs whose hosts sit under rp_id, as browsers demand.

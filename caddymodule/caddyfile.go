@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -28,7 +29,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 //
 //	mfa {
 //		issuer <name>
-//		storage caddy
+//		storage caddy|redis <url>
 //		encryption_key <base64 or placeholder>
 //		signing_keys <key> [<key>...]
 //		max_devices <n>
@@ -78,12 +79,14 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "issuer":
 			err = oneString(d, &a.Issuer)
 		case "storage":
-			var backend string
-			if err = oneString(d, &backend); err == nil {
-				if backend != "caddy" {
-					return d.Errf("storage: unknown backend %q (want caddy)", backend)
-				}
-				a.Storage = &StorageConfig{Backend: backend}
+			args := d.RemainingArgs()
+			switch {
+			case len(args) == 1 && args[0] == "caddy":
+				a.Storage = &StorageConfig{Backend: "caddy"}
+			case len(args) == 2 && args[0] == "redis":
+				a.Storage = &StorageConfig{Backend: "redis", URL: args[1]}
+			default:
+				return d.Errf("storage: want caddy, or redis <url>; got %q", strings.Join(args, " "))
 			}
 		case "encryption_key":
 			err = oneString(d, &a.EncryptionKey)
