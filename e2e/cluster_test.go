@@ -76,7 +76,6 @@ http://localhost:%d {
 	return startNode(t, cfg, dataDir, site, admin)
 }
 
-
 func (n *node) signIn(t *testing.T, user string) *apiClient {
 	t.Helper()
 	c := newAPIClient(t, n.url)
