@@ -264,7 +264,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 		Cookies: session.NewCookies(ring, session.CookieOptions{
 			Name: a.Session.CookieName, Idle: time.Duration(a.Session.Idle), Absolute: time.Duration(a.Session.Absolute),
 		}, now),
-		Revocations:        revocations,
+		Revocations: revocations,
+		// 30 password or factor attempts at once per source address, then one every 2 s.
+		Throttle:           gateway.NewThrottle(30, 2*time.Second, now),
 		Now:                now,
 		Issuer:             a.Issuer,
 		EnrollmentRequired: a.Enrollment == "required",

@@ -36,6 +36,9 @@ type Services struct {
 	Tokens             TokenLifetimes
 
 	// Audit records a security event (SPEC section 9). Fields never hold a secret or a code.
+	// Throttle limits password and factor attempts per source address; nil: no limit.
+	Throttle *Throttle
+
 	Audit   func(event string, fields ...zap.Field)
 	Metrics Metrics // nil: not counted
 	Log     *zap.Logger

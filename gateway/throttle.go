@@ -1,0 +1,83 @@
+package gateway
+
+import (
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+)
+
+// Throttle limits how often one source address may try a password or a factor, whichever user
+// it names: the per-user lockout stops guessing one account's codes, this stops one address
+// from guessing many accounts' passwords. A token bucket per address, in a bounded LRU, so a
+// flood of distinct addresses costs bounded memory (the oldest are forgotten first).
+type Throttle struct {
+	mu      sync.Mutex
+	buckets *lru.Cache[netip.Addr, *bucket]
+	burst   float64
+	every   time.Duration // one more attempt per every
+	now     func() time.Time
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// ThrottleAddresses is how many source addresses the throttle remembers: ~100 bytes each.
+const ThrottleAddresses = 100_000
+
+// NewThrottle allows burst attempts at once per address, then one per every.
+func NewThrottle(burst int, every time.Duration, now func() time.Time) *Throttle {
+	c, _ := lru.New[netip.Addr, *bucket](ThrottleAddresses)
+	return &Throttle{buckets: c, burst: float64(burst), every: every, now: now}
+}
+
+// Allow takes one attempt for addr, or says how long to wait for the next.
+func (t *Throttle) Allow(addr netip.Addr) (bool, time.Duration) {
+	if t == nil {
+		return true, 0
+	}
+	if addr.Is6() { // one IPv6 client owns a whole /64
+		addr = netip.PrefixFrom(addr, 64).Masked().Addr()
+	}
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b, ok := t.buckets.Get(addr)
+	if !ok {
+		b = &bucket{tokens: t.burst, last: now}
+		t.buckets.Add(addr, b)
+	}
+	b.tokens = min(t.burst, b.tokens+float64(now.Sub(b.last))/float64(t.every))
+	b.last = now
+	if b.tokens < 1 {
+		return false, time.Duration((1 - b.tokens) * float64(t.every))
+	}
+	b.tokens--
+	return true, 0
+}
+
+// Len is how many addresses the throttle holds now.
+func (t *Throttle) Len() int { return t.buckets.Len() }
+
+// throttled wraps a handler that checks a password or a factor.
+func (g *Gate) throttled(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ok, wait := g.svc.Throttle.Allow(g.clientIP(r))
+		if ok {
+			next(w, r)
+			return
+		}
+		e := &APIError{Code: CodeThrottled, Message: "Too many attempts from your address; try again later.", RetryAfter: wait}
+		if strings.Contains(r.URL.Path, "/api/") {
+			writeError(w, e)
+			return
+		}
+		setRetryAfter(w, e)
+		g.renderStatus(w, r, http.StatusTooManyRequests, "Too many attempts", e.Message)
+	}
+}
