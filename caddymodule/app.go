@@ -260,7 +260,8 @@ func (a *App) Provision(ctx caddy.Context) error {
 		Lockout: factors.NewLockout(a.store, now, factors.LockoutPolicy{
 			MaxFailures: a.Lockout.MaxFailures, BaseDelay: time.Duration(a.Lockout.BaseDelay), MaxDelay: time.Duration(a.Lockout.MaxDelay),
 		}),
-		Ring: ring,
+		Ring:       ring,
+		TokenCache: session.NewTokenCache(ring),
 		Cookies: session.NewCookies(ring, session.CookieOptions{
 			Name: a.Session.CookieName, Idle: time.Duration(a.Session.Idle), Absolute: time.Duration(a.Session.Absolute),
 		}, now),

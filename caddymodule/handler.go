@@ -164,11 +164,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.gate.ServeSite(w, r)
 		return nil
 	}
-	caller, ok := h.gate.Check(w, r)
+	user, ok := h.gate.Check(w, r)
 	if !ok {
 		return nil
 	}
-	if user := caller.User(); user != "" {
+	if user != "" {
 		if repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); repl != nil {
 			repl.Set("http.auth.user.id", user) // Caddy's access log shows the user
 		}

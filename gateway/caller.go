@@ -30,26 +30,36 @@ func (e *credentialError) Error() string { return e.reason }
 // identify works out the caller from the request's credential, without touching storage:
 // signatures, expiry and the in-memory revocation list decide.
 func (g *Gate) identify(r *http.Request) (*Caller, error) {
-	now := g.svc.Now()
+	c := new(Caller)
+	if err := g.identifyInto(r, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// identifyInto is identify writing into c, which the request path keeps on its stack.
+func (g *Gate) identifyInto(r *http.Request, out *Caller) error {
 	if auth := r.Header.Get("Authorization"); auth != "" && g.identity == nil {
 		scheme, cred, _ := strings.Cut(auth, " ")
 		switch {
 		case strings.EqualFold(scheme, "Bearer"):
-			c, err := g.svc.Ring.Verify(strings.TrimSpace(cred), now)
+			c, err := g.svc.verifyToken(strings.TrimSpace(cred))
 			if err != nil || g.svc.Revocations.Revoked(&c) {
-				return nil, &credentialError{reason: "the session token is invalid, expired or revoked"}
+				return &credentialError{reason: "the session token is invalid, expired or revoked"}
 			}
-			return &Caller{AuthType: policy.AuthToken, Claims: c}, nil
+			*out = Caller{AuthType: policy.AuthToken, Claims: c}
+			return nil
 		case strings.EqualFold(scheme, "Basic"):
 			id, secret, ok := r.BasicAuth()
 			if !ok || !identity.IsAccessKeyID(id) {
-				return nil, &credentialError{reason: "Basic credentials must be an access key id and secret"}
+				return &credentialError{reason: "Basic credentials must be an access key id and secret"}
 			}
 			k, ok := g.svc.KeyIndex.Lookup(id, secret)
 			if !ok {
-				return nil, &credentialError{reason: "the access key id or secret is not valid"}
+				return &credentialError{reason: "the access key id or secret is not valid"}
 			}
-			return &Caller{AuthType: policy.AuthAccessKey, Claims: session.Claims{User: k.User, Groups: k.Groups}}, nil
+			*out = Caller{AuthType: policy.AuthAccessKey, Claims: session.Claims{User: k.User, Groups: k.Groups}}
+			return nil
 		}
 	}
 	claims, ok := g.svc.Cookies.Read(r)
@@ -59,17 +69,21 @@ func (g *Gate) identify(r *http.Request) (*Caller, error) {
 	if g.identity != nil {
 		user := g.identity(r)
 		if user == "" {
-			return &Caller{AuthType: policy.AuthAnonymous}, nil
+			*out = Caller{AuthType: policy.AuthAnonymous}
+			return nil
 		}
 		if !ok || claims.User != user {
 			// Signed in by the earlier handler, no factor passed here yet.
 			claims = session.Claims{User: user}
 			ok = false
 		}
-		return &Caller{AuthType: policy.AuthExternal, Claims: claims, fromCookie: ok}, nil
+		*out = Caller{AuthType: policy.AuthExternal, Claims: claims, fromCookie: ok}
+		return nil
 	}
 	if ok {
-		return &Caller{AuthType: policy.AuthSession, Claims: claims, fromCookie: true}, nil
+		*out = Caller{AuthType: policy.AuthSession, Claims: claims, fromCookie: true}
+		return nil
 	}
-	return &Caller{AuthType: policy.AuthAnonymous}, nil
+	*out = Caller{AuthType: policy.AuthAnonymous}
+	return nil
 }

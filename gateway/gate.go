@@ -33,6 +33,7 @@ type Gate struct {
 	policy   *policy.Set
 	clientIP func(*http.Request) netip.Addr
 	site     http.Handler
+	users    userValues
 }
 
 // New makes a gate.
@@ -70,20 +71,22 @@ func (g *Gate) OwnsPath(r *http.Request) bool {
 func (g *Gate) ServeSite(w http.ResponseWriter, r *http.Request) { g.site.ServeHTTP(w, r) }
 
 // Check decides whether r may go on. When it may, the client's X-MFA-* headers are replaced
-// by the gateway's and the caller is returned; when not, the answer (a challenge or a refusal)
-// has been written and ok is false.
-func (g *Gate) Check(w http.ResponseWriter, r *http.Request) (caller *Caller, ok bool) {
+// by the gateway's and the caller's user name is returned ("" for an anonymous caller the
+// policy let through); when not, the answer (a challenge or a refusal) has been written and ok
+// is false.
+func (g *Gate) Check(w http.ResponseWriter, r *http.Request) (user string, ok bool) {
 	m := g.svc.metrics()
-	caller, err := g.identify(r)
-	if err != nil {
+	var c Caller
+	caller := &c
+	if err := g.identifyInto(r, caller); err != nil {
 		m.Decision("bad_credential")
 		g.refuseCredential(w, err)
-		return nil, false
+		return "", false
 	}
 	if caller.Claims.Enrolling {
 		m.Decision("challenged")
 		g.challengeEnrolment(w, r)
-		return nil, false
+		return "", false
 	}
 	ctx := g.requestContext(r, caller)
 	if res := g.policy.Evaluate(&ctx); res.Decision != policy.Allowed {
@@ -94,22 +97,19 @@ func (g *Gate) Check(w http.ResponseWriter, r *http.Request) (caller *Caller, ok
 			m.Decision("challenged")
 		}
 		g.challenge(w, r, caller, ch)
-		return nil, false
+		return "", false
 	}
 	m.Decision("allowed")
 	if caller.fromCookie && g.svc.Cookies.NeedsRefresh(&caller.Claims) {
 		_ = g.svc.Cookies.Write(w, r, caller.Claims) // the idle deadline moves; failing to move it is harmless now
 	}
-	setIdentityHeaders(r.Header, caller, &ctx)
-	return caller, true
+	g.setIdentityHeaders(r.Header, caller, &ctx)
+	return caller.User(), true
 }
 
 // requestContext is the policy's view of the request.
 func (g *Gate) requestContext(r *http.Request, c *Caller) policy.Context {
-	host := r.Host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
+	host := hostOnly(r.Host)
 	ctx := policy.Context{
 		AuthType: c.AuthType,
 		Method:   r.Method,
@@ -124,32 +124,6 @@ func (g *Gate) requestContext(r *http.Request, c *Caller) policy.Context {
 		ctx.MFAPresent, ctx.MFATime, ctx.MFAMethod = c.Claims.MFAPresent(), c.Claims.MFATime, c.Claims.Method
 	}
 	return ctx
-}
-
-// setIdentityHeaders tells the upstream who is calling. Whatever the client sent under these
-// names is removed first, so nobody can claim an identity by sending the header.
-func setIdentityHeaders(h http.Header, c *Caller, ctx *policy.Context) {
-	for name := range h {
-		if len(name) >= 6 && strings.EqualFold(name[:6], "X-Mfa-") {
-			delete(h, name)
-		}
-	}
-	h.Set("X-MFA-Auth-Type", c.AuthType)
-	if c.AuthType == policy.AuthAnonymous {
-		return
-	}
-	h.Set("X-MFA-User", c.Claims.User)
-	if len(c.Claims.Groups) > 0 {
-		h.Set("X-MFA-Groups", strings.Join(c.Claims.Groups, ","))
-	}
-	if c.AuthType == policy.AuthAccessKey {
-		return // mfa:Present is absent for long-term keys, and so is the header
-	}
-	h.Set("X-MFA-Present", strconv.FormatBool(ctx.MFAPresent))
-	if ctx.MFAPresent {
-		h.Set("X-MFA-Age", strconv.FormatInt(int64(ctx.Time.Sub(ctx.MFATime).Seconds()), 10))
-		h.Set("X-MFA-Method", ctx.MFAMethod)
-	}
 }
 
 // wantsHTML tells a browser navigation (answered with redirects to pages) from an API call
@@ -210,4 +184,14 @@ func (g *Gate) refuseCredential(w http.ResponseWriter, err error) {
 	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+err.Error()+`"`)
 	w.Header().Add("WWW-Authenticate", `Basic realm="caddy-mfa"`)
 	writeError(w, apiErr(CodeAuthRequired, "The credential is invalid, expired or revoked: "+err.Error()+"."))
+}
+
+// hostOnly drops the port of a Host header ("example.com:8443", "[::1]:80"), without the error
+// value net.SplitHostPort allocates when there is none.
+func hostOnly(host string) string {
+	i := strings.LastIndexByte(host, ':')
+	if i < 0 || strings.IndexByte(host[i:], ']') >= 0 {
+		return strings.Trim(host, "[]")
+	}
+	return strings.Trim(host[:i], "[]")
 }

@@ -72,6 +72,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		Recovery:           factors.NewRecoveryCodes(st, sealer, c.now),
 		Lockout:            factors.NewLockout(st, c.now, factors.LockoutPolicy{MaxFailures: 3, BaseDelay: 30 * time.Second, MaxDelay: time.Hour}),
 		Ring:               ring,
+		TokenCache:         session.NewTokenCache(ring),
 		Cookies:            session.NewCookies(ring, session.CookieOptions{Name: "mfa", Idle: 30 * time.Minute, Absolute: 12 * time.Hour}, c.now),
 		Revocations:        session.NewRevocations(st, c.now, 48*time.Hour),
 		Now:                c.now,

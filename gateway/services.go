@@ -27,6 +27,7 @@ type Services struct {
 	WebAuthnSite WebAuthnSite
 	Lockout      *factors.Lockout
 	Ring         *session.KeyRing
+	TokenCache   *session.TokenCache // verified Bearer tokens; nil: verify every time
 	Cookies      *session.Cookies
 	Revocations  *session.Revocations
 	Now          func() time.Time
@@ -304,4 +305,12 @@ func (s *Services) deleteAccessKey(ctx context.Context, k *identity.AccessKey) e
 	}
 	s.audit("access_key_deleted", zap.String("user", k.User), zap.String("access_key_id", k.ID))
 	return s.KeyIndex.Reload(ctx)
+}
+
+// verifyToken checks a Bearer token, through the cache when there is one.
+func (s *Services) verifyToken(token string) (session.Claims, error) {
+	if s.TokenCache != nil {
+		return s.TokenCache.Verify(token, s.Now())
+	}
+	return s.Ring.Verify(token, s.Now())
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -52,12 +53,12 @@ const tokenValue = "t"
 // Read returns the verified claims of the request's session cookie. Revocation is the caller's
 // next check.
 func (s *Cookies) Read(r *http.Request) (Claims, bool) {
-	c, err := r.Cookie(s.CookieName(r))
-	if err != nil {
+	value, found := cookieValue(r.Header["Cookie"], s.CookieName(r))
+	if !found {
 		return Claims{}, false
 	}
 	now := s.now()
-	if claims, ok := s.decoded.Get(c.Value); ok {
+	if claims, ok := s.decoded.Get(value); ok {
 		return claims, now.Before(claims.Expires)
 	}
 	sess, err := s.store.New(r, s.CookieName(r))
@@ -69,8 +70,24 @@ func (s *Cookies) Read(r *http.Request) (Claims, bool) {
 	if err != nil {
 		return Claims{}, false
 	}
-	s.decoded.Add(c.Value, claims)
+	s.decoded.Add(value, claims)
 	return claims, true
+}
+
+// cookieValue finds one cookie in Cookie headers without parsing the others, as r.Cookie does
+// on every request. A value that is not in the decode cache is parsed in full by gorilla/sessions.
+func cookieValue(headers []string, name string) (string, bool) {
+	for _, line := range headers {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimSpace(part)
+			if v, ok := strings.CutPrefix(part, name); ok && len(v) > 0 && v[0] == '=' {
+				return strings.Trim(v[1:], `"`), true
+			}
+		}
+	}
+	return "", false
 }
 
 // Start begins a new session for user, signed in now.

@@ -21,7 +21,13 @@ type KeyRing struct {
 type ringKey struct {
 	id     [4]byte // first bytes of SHA-256(key): tells a verifier which key to try
 	secret []byte
-	macs   sync.Pool // of hash.Hash: HMAC set-up costs more than the short messages it signs
+	macs   sync.Pool // of *macState: HMAC set-up costs more than the short messages it signs
+}
+
+// macState is a keyed HMAC with room for its sum, so checking a MAC allocates nothing.
+type macState struct {
+	h   hash.Hash
+	sum [sha256.Size]byte
 }
 
 // NewKeyRing makes a ring from one or more keys of at least MinKeySize bytes.
@@ -38,20 +44,30 @@ func NewKeyRing(secrets ...[]byte) (*KeyRing, error) {
 		sum := sha256.Sum256(s)
 		copy(k.id[:], sum[:])
 		k.secret = append([]byte(nil), s...)
-		k.macs.New = func() any { return hmac.New(sha256.New, k.secret) }
+		k.macs.New = func() any { return &macState{h: hmac.New(sha256.New, k.secret)} }
 	}
 	return r, nil
 }
 
 func (k *ringKey) mac(parts ...[]byte) []byte {
-	h := k.macs.Get().(hash.Hash)
-	h.Reset()
+	m := k.macs.Get().(*macState)
+	m.h.Reset()
 	for _, p := range parts {
-		h.Write(p)
+		m.h.Write(p)
 	}
-	sum := h.Sum(nil)
-	k.macs.Put(h)
+	sum := m.h.Sum(nil)
+	k.macs.Put(m)
 	return sum
+}
+
+// verifyMAC reports in constant time whether mac is the MAC of msg.
+func (k *ringKey) verifyMAC(msg, mac []byte) bool {
+	m := k.macs.Get().(*macState)
+	m.h.Reset()
+	m.h.Write(msg)
+	ok := hmac.Equal(m.h.Sum(m.sum[:0]), mac)
+	k.macs.Put(m)
+	return ok
 }
 
 func (r *KeyRing) signer() *ringKey { return &r.keys[0] }
