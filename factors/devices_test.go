@@ -18,11 +18,11 @@ type clock struct{ t time.Time }
 func (c *clock) now() time.Time          { return c.t }
 func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
-func newTestStore(t *testing.T) store.Store {
+func newTestStore(t testing.TB) store.Store {
 	return caddystore.New(&certmagic.FileStorage{Path: t.TempDir()}, "mfa")
 }
 
-func newRegistry(t *testing.T) (*Devices, *clock, store.Store) {
+func newRegistry(t testing.TB) (*Devices, *clock, store.Store) {
 	st := newTestStore(t)
 	sealer, _ := store.NewSealer(bytes.Repeat([]byte{9}, store.KeySize))
 	c := &clock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
