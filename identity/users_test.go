@@ -2,6 +2,7 @@ package identity
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -87,5 +88,35 @@ func TestUnknownUserCostsABcrypt(t *testing.T) {
 	_, _ = d.Authenticate(t.Context(), "nobody", "pw")
 	if cost, err := bcrypt.Cost(d.dummyHash); err != nil || cost != 8 {
 		t.Fatalf("dummy hash cost %d, %v", cost, err)
+	}
+}
+
+// TestUnknownAndKnownUsersTakeAlike measures both sign-in paths: an unknown name and a wrong
+// password each cost one bcrypt at the users' cost, so their medians stay close.
+func TestUnknownAndKnownUsersTakeAlike(t *testing.T) {
+	ctx := t.Context()
+	const cost = 8
+	st := caddystore.New(&certmagic.FileStorage{Path: t.TempDir()}, "mfa")
+	d := NewDirectory(st, time.Now, cost)
+	h, _ := bcrypt.GenerateFromPassword([]byte("right"), cost)
+	if _, err := d.Create(ctx, "alice", string(h), nil); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = d.Authenticate(ctx, "warm-up", "x") // makes the dummy hash
+	var unknown, wrong []time.Duration
+	for range 11 {
+		start := time.Now()
+		_, _ = d.Authenticate(ctx, "nobody", "guess")
+		unknown = append(unknown, time.Since(start))
+		start = time.Now()
+		_, _ = d.Authenticate(ctx, "alice", "guess")
+		wrong = append(wrong, time.Since(start))
+	}
+	slices.Sort(unknown)
+	slices.Sort(wrong)
+	mu, mw := unknown[5], wrong[5]
+	t.Logf("median sign-in: unknown user %v, wrong password %v", mu, mw)
+	if ratio := float64(mu) / float64(mw); ratio < 0.6 || ratio > 1.6 {
+		t.Fatalf("unknown users take %v and wrong passwords %v: a timing oracle", mu, mw)
 	}
 }
