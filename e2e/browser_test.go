@@ -51,26 +51,36 @@ func screenshot(name string) chromedp.Action[chromedp.Void] {
 	})
 }
 
+// tab drives one browser tab through a test's steps; a failed step ends the test.
+type tab struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+func (b tab) do(step string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		b.t.Fatalf("%s: %v", step, err)
+	}
+}
+
+func (b tab) read(a chromedp.Action[string]) string {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, a)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return v
+}
+
+func (b tab) h1() string { return b.read(chromedp.Text(chromedp.CSS("h1"))) }
+
 // TestDemoPagesInChromium clicks through the demo as a newcomer would: sign in, enrol an
 // authenticator (codes from oathtool), reach the app, sign out, sign in again with a code.
 func TestDemoPagesInChromium(t *testing.T) {
 	n := startDemo(t)
-	ctx := newBrowser(t)
-	do := func(step string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	read := func(a chromedp.Action[string]) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-	h1 := func() string { return read(chromedp.Text(chromedp.CSS("h1"))) }
+	b := tab{t, newBrowser(t)}
+	do, read, h1 := b.do, b.read, b.h1
 
 	do("open the site",
 		chromedp.Navigate(n.url+"/"),

@@ -44,22 +44,8 @@ http://localhost:%d {
 // factor to the key, sign out, sign in again with the key.
 func TestSecurityKeysInChromium(t *testing.T) {
 	n := startKeysSite(t)
-	ctx := newBrowser(t)
-	do := func(step string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	read := func(a chromedp.Action[string]) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-	h1 := func() string { return read(chromedp.Text(chromedp.CSS("h1"))) }
+	b := tab{t, newBrowser(t)}
+	ctx, do, read, h1 := b.ctx, b.do, b.read, b.h1
 	signIn := chromedp.Steps(
 		chromedp.Navigate(n.url+"/.mfa/login?return=/admin/panel"),
 		chromedp.WaitVisible(chromedp.CSS("#username")),

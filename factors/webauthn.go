@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -174,25 +175,12 @@ func (w *WebAuthn) take(ctx context.Context, user, kind string) (*ceremony, erro
 // FinishRegistration checks the browser's answer (the JSON of PublicKeyCredential.toJSON()) and
 // keeps the new credential as an enabled webauthn device.
 func (w *WebAuthn) FinishRegistration(ctx context.Context, user string, handle []byte, body []byte) (*Device, error) {
-	cer, err := w.take(ctx, user, "register")
+	cer, _, cred, err := finish(ctx, w, user, handle, "register", body, protocol.ParseCredentialCreationResponseBody,
+		func(wa *webauthn.WebAuthn, u *KeyUser, s webauthn.SessionData, p *protocol.ParsedCredentialCreationData) (*webauthn.Credential, error) {
+			return wa.CreateCredential(u, s, p)
+		})
 	if err != nil {
 		return nil, err
-	}
-	parsed, err := protocol.ParseCredentialCreationResponseBody(bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKeyRefused, keyProblem(err))
-	}
-	u, err := w.keyUser(ctx, user, handle)
-	if err != nil {
-		return nil, err
-	}
-	wa, err := w.instance(cer.RP)
-	if err != nil {
-		return nil, err
-	}
-	cred, err := wa.CreateCredential(u, cer.Session, parsed)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKeyRefused, keyProblem(err))
 	}
 	raw, err := json.Marshal(cred)
 	if err != nil {
@@ -238,25 +226,12 @@ func (w *WebAuthn) BeginLogin(ctx context.Context, user string, handle []byte, r
 // FinishLogin checks a key's assertion and records its new signature counter. A counter that
 // went backwards (a cloned key) fails the sign-in and is reported as ErrClonedKey.
 func (w *WebAuthn) FinishLogin(ctx context.Context, user string, handle []byte, body []byte) (*Device, error) {
-	cer, err := w.take(ctx, user, "login")
+	_, u, cred, err := finish(ctx, w, user, handle, "login", body, protocol.ParseCredentialRequestResponseBody,
+		func(wa *webauthn.WebAuthn, u *KeyUser, s webauthn.SessionData, p *protocol.ParsedCredentialAssertionData) (*webauthn.Credential, error) {
+			return wa.ValidateLogin(u, s, p)
+		})
 	if err != nil {
 		return nil, err
-	}
-	parsed, err := protocol.ParseCredentialRequestResponseBody(bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKeyRefused, keyProblem(err))
-	}
-	u, err := w.keyUser(ctx, user, handle)
-	if err != nil {
-		return nil, err
-	}
-	wa, err := w.instance(cer.RP)
-	if err != nil {
-		return nil, err
-	}
-	cred, err := wa.ValidateLogin(u, cer.Session, parsed)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKeyRefused, keyProblem(err))
 	}
 	var used *Device
 	for _, d := range u.keys {
@@ -285,6 +260,34 @@ func (w *WebAuthn) FinishLogin(ctx context.Context, user string, handle []byte, 
 		return d, nil
 	})
 	return out, err
+}
+
+// finish is the common end of a ceremony: take its state (once), parse the browser's answer,
+// rebuild the user and the relying party the ceremony began with, and let check verify it.
+func finish[P any](ctx context.Context, w *WebAuthn, user string, handle []byte, kind string, body []byte,
+	parse func(io.Reader) (P, error), check func(*webauthn.WebAuthn, *KeyUser, webauthn.SessionData, P) (*webauthn.Credential, error),
+) (*ceremony, *KeyUser, *webauthn.Credential, error) {
+	cer, err := w.take(ctx, user, kind)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	parsed, err := parse(bytes.NewReader(body))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %v", ErrKeyRefused, keyProblem(err))
+	}
+	u, err := w.keyUser(ctx, user, handle)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	wa, err := w.instance(cer.RP)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cred, err := check(wa, u, cer.Session, parsed)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %v", ErrKeyRefused, keyProblem(err))
+	}
+	return cer, u, cred, nil
 }
 
 // keyProblem describes why go-webauthn refused an answer, with its developer detail when it has

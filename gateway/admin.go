@@ -49,6 +49,16 @@ func NewAdmin(svc *Services) *Admin {
 
 func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
 
+// pathUser returns the {user} of the path when that user exists, or answers NoSuchEntity.
+func (a *Admin) pathUser(w http.ResponseWriter, r *http.Request) (string, bool) {
+	name := r.PathValue("user")
+	if _, err := a.svc.Users.Get(r.Context(), name); err != nil {
+		a.svc.fail(w, err)
+		return "", false
+	}
+	return name, true
+}
+
 type userView struct {
 	Name            string    `json:"name"`
 	Groups          []string  `json:"groups"`
@@ -205,9 +215,8 @@ func (a *Admin) deleteUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Admin) userDevices(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("user")
-	if _, err := a.svc.Users.Get(r.Context(), name); err != nil {
-		a.svc.fail(w, err)
+	name, ok := a.pathUser(w, r)
+	if !ok {
 		return
 	}
 	ds, err := a.svc.Devices.ForUser(r.Context(), name)
@@ -228,9 +237,8 @@ type adminDeviceView struct {
 }
 
 func (a *Admin) createAccessKey(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("user")
-	if _, err := a.svc.Users.Get(r.Context(), name); err != nil {
-		a.svc.fail(w, err)
+	name, ok := a.pathUser(w, r)
+	if !ok {
 		return
 	}
 	nk, err := a.svc.createAccessKey(r.Context(), name)
@@ -242,9 +250,8 @@ func (a *Admin) createAccessKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Admin) revokeSessions(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("user")
-	if _, err := a.svc.Users.Get(r.Context(), name); err != nil {
-		a.svc.fail(w, err)
+	name, ok := a.pathUser(w, r)
+	if !ok {
 		return
 	}
 	if err := a.svc.Revocations.RevokeUser(r.Context(), name); err != nil {

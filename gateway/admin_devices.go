@@ -116,14 +116,13 @@ func (a *Admin) deleteDevice(w http.ResponseWriter, r *http.Request) {
 
 // createVirtual is CreateVirtualMFADevice by an operator, for a user who will load the seed.
 func (a *Admin) createVirtual(w http.ResponseWriter, r *http.Request) {
-	user := r.PathValue("user")
+	user, ok := a.pathUser(w, r)
+	if !ok {
+		return
+	}
 	var req createVirtualRequest
 	if e := decodeJSON(w, r, &req); e != nil {
 		writeError(w, e)
-		return
-	}
-	if _, err := a.svc.Users.Get(r.Context(), user); err != nil {
-		a.svc.fail(w, err)
 		return
 	}
 	nv, err := a.svc.Devices.CreateVirtual(r.Context(), user, req.Name)
@@ -141,14 +140,14 @@ func (a *Admin) createVirtual(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Admin) userCodes(w http.ResponseWriter, r *http.Request, change func(user, serial, c1, c2 string) (*factors.Device, error)) {
-	user, serial := r.PathValue("user"), r.PathValue("serial")
+	user, ok := a.pathUser(w, r)
+	if !ok {
+		return
+	}
+	serial := r.PathValue("serial")
 	var req twoCodes
 	if e := decodeJSON(w, r, &req); e != nil {
 		writeError(w, e)
-		return
-	}
-	if _, err := a.svc.Users.Get(r.Context(), user); err != nil {
-		a.svc.fail(w, err)
 		return
 	}
 	if req.Code1 == req.Code2 {

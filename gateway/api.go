@@ -76,13 +76,8 @@ func (g *Gate) mfaStateOf(c *Caller) mfaState {
 }
 
 func (g *Gate) apiVerify(w http.ResponseWriter, r *http.Request) {
-	c, ok := g.signedIn(w, r, csrfHeader(r))
+	c, req, ok := signedInJSON[verifyRequest](g, w, r)
 	if !ok {
-		return
-	}
-	var req verifyRequest
-	if e := decodeJSON(w, r, &req); e != nil {
-		writeError(w, e)
 		return
 	}
 	next, err := g.passCode(w, r, c, req.Serial, req.Code)
@@ -229,13 +224,8 @@ func qrPNG(key *otp.Key) (string, error) {
 }
 
 func (g *Gate) apiCreateVirtual(w http.ResponseWriter, r *http.Request) {
-	c, ok := g.signedIn(w, r, csrfHeader(r))
+	c, req, ok := signedInJSON[createVirtualRequest](g, w, r)
 	if !ok {
-		return
-	}
-	var req createVirtualRequest
-	if e := decodeJSON(w, r, &req); e != nil {
-		writeError(w, e)
 		return
 	}
 	resp, err := g.newVirtual(r, c, req.Name)
@@ -252,13 +242,8 @@ type twoCodes struct {
 }
 
 func (g *Gate) apiEnable(w http.ResponseWriter, r *http.Request) {
-	c, ok := g.signedIn(w, r, csrfHeader(r))
+	c, req, ok := signedInJSON[twoCodes](g, w, r)
 	if !ok {
-		return
-	}
-	var req twoCodes
-	if e := decodeJSON(w, r, &req); e != nil {
-		writeError(w, e)
 		return
 	}
 	next, err := g.enableDevice(w, r, c, r.PathValue("serial"), req.Code1, req.Code2)

@@ -15,13 +15,8 @@ import (
 const DeactivateWithin = time.Hour
 
 func (g *Gate) apiResync(w http.ResponseWriter, r *http.Request) {
-	c, ok := g.signedIn(w, r, csrfHeader(r))
+	c, req, ok := signedInJSON[twoCodes](g, w, r)
 	if !ok {
-		return
-	}
-	var req twoCodes
-	if e := decodeJSON(w, r, &req); e != nil {
-		writeError(w, e)
 		return
 	}
 	dev, err := g.resyncDevice(r, c, r.PathValue("serial"), req.Code1, req.Code2)

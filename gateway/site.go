@@ -129,6 +129,20 @@ func jsonProblem(err error) string {
 	return "malformed"
 }
 
+// signedInJSON starts a JSON call of a signed-in user: the caller, and the body read into a T.
+func signedInJSON[T any](g *Gate, w http.ResponseWriter, r *http.Request) (*Caller, *T, bool) {
+	c, ok := g.signedIn(w, r, csrfHeader(r))
+	if !ok {
+		return nil, nil, false
+	}
+	req := new(T)
+	if e := decodeJSON(w, r, req); e != nil {
+		writeError(w, e)
+		return nil, nil, false
+	}
+	return c, req, true
+}
+
 // signedIn returns the caller of a site request that needs a signed-in user, or writes the
 // refusal. State changes by a cookie session must carry the session's CSRF token.
 func (g *Gate) signedIn(w http.ResponseWriter, r *http.Request, csrf string) (*Caller, bool) {

@@ -33,13 +33,8 @@ type smsDeviceRequest struct {
 }
 
 func (g *Gate) apiCreateSMS(w http.ResponseWriter, r *http.Request) {
-	c, ok := g.signedIn(w, r, csrfHeader(r))
+	c, req, ok := signedInJSON[smsDeviceRequest](g, w, r)
 	if !ok {
-		return
-	}
-	var req smsDeviceRequest
-	if e := decodeJSON(w, r, &req); e != nil {
-		writeError(w, e)
 		return
 	}
 	dev, err := g.createSMS(r.Context(), c, req.Name, req.Phone)
@@ -73,13 +68,8 @@ type smsSendRequest struct {
 }
 
 func (g *Gate) apiSMSSend(w http.ResponseWriter, r *http.Request) {
-	c, ok := g.signedIn(w, r, csrfHeader(r))
+	c, req, ok := signedInJSON[smsSendRequest](g, w, r)
 	if !ok {
-		return
-	}
-	var req smsSendRequest
-	if e := decodeJSON(w, r, &req); e != nil {
-		writeError(w, e)
 		return
 	}
 	if err := g.sendSMS(r.Context(), c, req.Serial); err != nil {

@@ -110,18 +110,8 @@ func (x *KeyIndex) Reload(ctx context.Context) error {
 	return nil
 }
 
-// Run reloads on change every interval until ctx ends; failures keep the last index.
+// Run reloads every interval until ctx ends (store.Poll), so changes made on other nodes take
+// effect here within that interval.
 func (x *KeyIndex) Run(ctx context.Context, interval time.Duration, onError func(error)) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := x.Reload(ctx); err != nil && ctx.Err() == nil {
-				onError(err)
-			}
-		}
-	}
+	store.Poll(ctx, interval, x.Reload, onError)
 }

@@ -106,19 +106,8 @@ func (r *Revocations) Reload(ctx context.Context) error {
 	return nil
 }
 
-// Run reloads the list every interval until ctx ends, so revocations made on other nodes take
-// effect here within that interval. A failed reload keeps the last list and is reported to onError.
+// Run reloads every interval until ctx ends (store.Poll), so changes made on other nodes take
+// effect here within that interval.
 func (r *Revocations) Run(ctx context.Context, interval time.Duration, onError func(error)) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := r.Reload(ctx); err != nil && ctx.Err() == nil {
-				onError(err)
-			}
-		}
-	}
+	store.Poll(ctx, interval, r.Reload, onError)
 }

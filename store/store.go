@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 )
@@ -29,4 +30,27 @@ type Store interface {
 	// aborts the update, changes nothing and is returned as is. fn may run more than once (optimistic
 	// backends retry on conflict), so it must have no side effects.
 	Update(ctx context.Context, key string, fn func(old []byte) ([]byte, error)) error
+}
+
+// Change is what an Update should do with the value its function returned.
+type Change int
+
+const (
+	Unchanged Change = iota // nothing to write
+	Write                   // store next
+	Remove                  // delete the key
+)
+
+// Decide tells a backend what to do after an Update function turned old into next: nil deletes,
+// an equal value writes nothing.
+func Decide(old, next []byte) Change {
+	switch {
+	case next == nil && old == nil:
+		return Unchanged
+	case next == nil:
+		return Remove
+	case old != nil && bytes.Equal(old, next):
+		return Unchanged
+	}
+	return Write
 }

@@ -5,7 +5,6 @@
 package caddystore
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -106,15 +105,13 @@ func (s *Store) Update(ctx context.Context, key string, fn func(old []byte) ([]b
 	if err != nil {
 		return err
 	}
-	switch {
-	case next == nil && old == nil:
-		return nil
-	case next == nil:
+	switch store.Decide(old, next) {
+	case store.Remove:
 		return s.Delete(ctx, key)
-	case old != nil && bytes.Equal(old, next):
-		return nil
+	case store.Write:
+		return s.Put(ctx, key, next)
 	}
-	return s.Put(ctx, key, next)
+	return nil
 }
 
 // keyedMutex serialises work per key within this process, holding entries only while in use.

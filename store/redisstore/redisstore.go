@@ -157,14 +157,12 @@ func (s *Store) Update(ctx context.Context, key string, fn func(old []byte) ([]b
 			if err != nil {
 				return err
 			}
-			if next == nil && old == nil {
-				return nil
-			}
-			if old != nil && next != nil && string(old) == string(next) {
+			change := store.Decide(old, next)
+			if change == store.Unchanged {
 				return nil
 			}
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				if next == nil {
+				if change == store.Remove {
 					p.Del(ctx, k)
 				} else {
 					p.Set(ctx, k, next, 0)
