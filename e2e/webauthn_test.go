@@ -90,8 +90,11 @@ func TestSecurityKeysInChromium(t *testing.T) {
 		chromedp.Navigate(n.url+"/admin/panel"),
 		chromedp.WaitVisible(chromedp.CSS("#webauthn-login")),
 		screenshot("keys-2-step-up"))
-	if loc := read(chromedp.Location()); !strings.Contains(loc, "/.mfa/verify?return=%2Fadmin%2Fpanel") {
+	if loc := read(chromedp.Location()); !strings.Contains(loc, "/.mfa/verify?return=%2Fadmin%2Fpanel&need=webauthn") {
 		t.Fatalf("no step-up to the key: %s", loc)
+	}
+	if n := read(chromedp.Evaluate[string](`String(document.querySelectorAll("#code").length)`)); n != "0" {
+		t.Fatalf("the step-up page offers a code field where only a key will do")
 	}
 	do("use the key", chromedp.Click(chromedp.CSS("#webauthn-login")), chromedp.WaitVisible(chromedp.CSS("#method")))
 	if h1() != "/admin/panel" {

@@ -132,8 +132,8 @@ func wantsHTML(r *http.Request) bool {
 	return (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
-func (g *Gate) redirectTo(w http.ResponseWriter, r *http.Request, page string) {
-	target := g.prefix + "/" + page + "?return=" + url.QueryEscape(safeReturn(r.URL.RequestURI()))
+func (g *Gate) redirectTo(w http.ResponseWriter, r *http.Request, page string, extra ...string) {
+	target := g.prefix + "/" + page + "?return=" + url.QueryEscape(safeReturn(r.URL.RequestURI())) + strings.Join(extra, "")
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, target, http.StatusFound)
 }
@@ -149,6 +149,10 @@ func (g *Gate) challenge(w http.ResponseWriter, r *http.Request, c *Caller, ch p
 		writeError(w, apiErr(CodeAuthRequired, "Sign in first."))
 	case policy.RemedyMFA:
 		if wantsHTML(r) {
+			if len(ch.Methods) == 1 && ch.Methods[0] == "webauthn" {
+				g.redirectTo(w, r, "verify", "&need=webauthn") // the page offers only what will do
+				return
+			}
 			g.redirectTo(w, r, "verify")
 			return
 		}

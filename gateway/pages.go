@@ -54,6 +54,7 @@ type page struct {
 	SMSDevices              []*factors.Device     // verify
 	Selected                string                // verify
 	HasKeys                 bool                  // verify
+	KeyOnly                 bool                  // verify: only a security key will do
 	SuggestedKeyName        string                // devices
 }
 
@@ -182,13 +183,17 @@ func (g *Gate) showVerify(w http.ResponseWriter, r *http.Request, c *Caller, sta
 		g.renderStatus(w, r, http.StatusServiceUnavailable, "Try again", userMessage(err))
 		return
 	}
-	if len(devices) == 0 && !keys {
+	keyOnly := r.FormValue("need") == "webauthn"
+	if keyOnly {
+		devices, sms = nil, nil
+	}
+	if len(devices) == 0 && !keys && !keyOnly {
 		http.Redirect(w, r, g.prefix+"/devices?return="+url.QueryEscape(safeReturn(r.FormValue("return"))), http.StatusFound)
 		return
 	}
 	p := g.newPage(r, "Second factor", c)
 	p.Devices, p.SMSDevices, p.Error, p.Notice, p.Selected = devices, sms, problem, notice, r.PostFormValue("serial")
-	p.HasKeys = keys
+	p.HasKeys, p.KeyOnly = keys, keyOnly
 	g.render(w, status, "verify", p)
 }
 
