@@ -285,6 +285,11 @@ func (a *App) Provision(ctx caddy.Context) error {
 		setDuration(&a.SMS.CodeTTL, 5*time.Minute)
 		a.svc.SMS = factors.NewSMS(a.svc.Devices, &factors.Webhook{URL: repl.ReplaceAll(a.SMS.Webhook, "")}, time.Duration(a.SMS.CodeTTL), a.Issuer)
 	}
+	if n, err := a.svc.Devices.RollBackImports(ctx); err != nil {
+		return fmt.Errorf("mfa: undoing interrupted imports: %w", err)
+	} else if n > 0 {
+		a.logger.Warn("removed the tokens of hardware imports a crash interrupted; import those files again", zap.Int("tokens", n))
+	}
 	a.admin = gateway.NewAdmin(a.svc)
 	a.admin.PasswordCost = a.bcryptCost()
 	a.admin.PoliciesFor = a.policiesFor

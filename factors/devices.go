@@ -130,13 +130,13 @@ func (r *Devices) ForUser(ctx context.Context, user string) ([]*Device, error) {
 	var out []*Device
 	for _, k := range keys {
 		d, err := r.Get(ctx, store.LastPart(k))
-		if errors.Is(err, ErrNoSuchDevice) {
+		if errors.Is(err, ErrNoSuchDevice) || errors.Is(err, store.ErrUnreadable) {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		if d.User == user {
+		if d.User == user && d.Serial == store.LastPart(k) {
 			out = append(out, d)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/store"
 )
@@ -290,7 +291,8 @@ func decryptPSKC(d *pskcCipherData, psk []byte) ([]byte, error) {
 }
 
 // ImportHardware adds hardware tokens as unassigned devices, all or none: a serial that exists
-// refuses the batch, and a failure half way removes what was written.
+// refuses the batch, and a failure half way removes what was written. A crash half way is undone
+// at the next start by RollBackImports, from the batch record written before the first device.
 func (r *Devices) ImportHardware(ctx context.Context, seeds []HardwareSeed) ([]string, error) {
 	for _, s := range seeds {
 		if _, err := r.Get(ctx, s.Serial); err == nil {
@@ -299,9 +301,16 @@ func (r *Devices) ImportHardware(ctx context.Context, seeds []HardwareSeed) ([]s
 			return nil, err
 		}
 	}
+	serials := make([]string, len(seeds))
+	for i, s := range seeds {
+		serials[i] = s.Serial
+	}
+	batch := store.Key("imports", fmt.Sprintf("%d", r.now().UnixNano()))
+	if err := store.PutJSON(ctx, r.store, batch, serials); err != nil {
+		return nil, err
+	}
 	now := r.now().UTC()
-	serials := make([]string, 0, len(seeds))
-	for _, s := range seeds {
+	for i, s := range seeds {
 		dev := &Device{Serial: s.Serial, Type: TypeHardware, Name: s.Name, Created: now, TOTP: s.TOTP,
 			SealedSeed: r.sealer.Seal(s.Seed, sealAAD(s.Serial))}
 		err := store.UpdateJSON(ctx, r.store, deviceKey(s.Serial), func(old *Device) (*Device, error) {
@@ -311,14 +320,56 @@ func (r *Devices) ImportHardware(ctx context.Context, seeds []HardwareSeed) ([]s
 			return dev, nil
 		})
 		if err != nil {
-			for _, done := range serials {
-				_ = r.store.Delete(context.WithoutCancel(ctx), deviceKey(done))
+			// Undo what was written; if the store fails that too, the batch record stays for
+			// RollBackImports.
+			if r.removeUnassigned(context.WithoutCancel(ctx), serials[:i]) == i {
+				_ = r.store.Delete(context.WithoutCancel(ctx), batch)
 			}
 			return nil, err
 		}
-		serials = append(serials, s.Serial)
 	}
-	return serials, nil
+	return serials, r.store.Delete(ctx, batch)
+}
+
+// StaleImport is how old an unfinished import must be before RollBackImports undoes it: older
+// than any import still running on another node sharing the store.
+const StaleImport = 2 * time.Minute
+
+// RollBackImports undoes imports that a crash interrupted: their tokens go, unless a user has
+// enabled one since. Call it at start.
+func (r *Devices) RollBackImports(ctx context.Context) (int, error) {
+	batches, err := r.store.List(ctx, "imports/")
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	for _, b := range batches {
+		started, err := strconv.ParseInt(store.LastPart(b), 10, 64)
+		if err == nil && r.now().Sub(time.Unix(0, started)) < StaleImport {
+			continue // perhaps still running elsewhere
+		}
+		serials, err := store.GetJSON[[]string](ctx, r.store, b)
+		if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrUnreadable) {
+			return removed, err
+		}
+		if serials != nil {
+			removed += r.removeUnassigned(ctx, *serials)
+		}
+		if err := r.store.Delete(ctx, b); err != nil {
+			return removed, err
+		}
+	}
+	return removed, nil
+}
+
+func (r *Devices) removeUnassigned(ctx context.Context, serials []string) int {
+	n := 0
+	for _, serial := range serials {
+		if r.Delete(ctx, serial) == nil {
+			n++
+		}
+	}
+	return n
 }
 
 // All lists every device, assigned or not (ListVirtualMFADevices).
@@ -330,13 +381,15 @@ func (r *Devices) All(ctx context.Context) ([]*Device, error) {
 	out := make([]*Device, 0, len(keys))
 	for _, k := range keys {
 		d, err := r.Get(ctx, store.LastPart(k))
-		if errors.Is(err, ErrNoSuchDevice) {
-			continue
+		if errors.Is(err, ErrNoSuchDevice) || errors.Is(err, store.ErrUnreadable) {
+			continue // deleted meanwhile, or a crashed writer's leftover
 		}
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, d)
+		if d.Serial == store.LastPart(k) { // a whole temporary file is not a device either
+			out = append(out, d)
+		}
 	}
 	sortDevices(out)
 	return out, nil

@@ -166,13 +166,15 @@ func (d *Directory) List(ctx context.Context) ([]*User, error) {
 	users := make([]*User, 0, len(keys))
 	for _, k := range keys {
 		u, err := d.Get(ctx, store.LastPart(k))
-		if errors.Is(err, ErrNoSuchUser) {
-			continue // deleted while listing
+		if errors.Is(err, ErrNoSuchUser) || errors.Is(err, store.ErrUnreadable) {
+			continue // deleted while listing, or a crashed writer's leftover
 		}
 		if err != nil {
 			return nil, err
 		}
-		users = append(users, u)
+		if u.Name == store.LastPart(k) {
+			users = append(users, u)
+		}
 	}
 	slices.SortFunc(users, func(a, b *User) int { return cmp.Compare(a.Name, b.Name) })
 	return users, nil

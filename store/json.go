@@ -3,8 +3,13 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 )
+
+// ErrUnreadable means a record is not whole JSON: a crashed writer's temporary file, say. Code
+// that lists records skips such entries; code that reads one record reports it.
+var ErrUnreadable = errors.New("record is unreadable")
 
 // GetJSON reads the record at key into a new T.
 func GetJSON[T any](ctx context.Context, st Store, key string) (*T, error) {
@@ -14,7 +19,7 @@ func GetJSON[T any](ctx context.Context, st Store, key string) (*T, error) {
 	}
 	v := new(T)
 	if err := json.Unmarshal(raw, v); err != nil {
-		return nil, fmt.Errorf("record %s is unreadable: %w", key, err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrUnreadable, key, err)
 	}
 	return v, nil
 }
