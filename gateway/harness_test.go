@@ -234,3 +234,11 @@ func (c *client) enrol(name string) (serial, secret string) {
 }
 
 func (e *env) events(name string) int { return e.logs.FilterMessage(name).Len() }
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
