@@ -2,7 +2,10 @@ package gateway
 
 import (
 	"encoding/binary"
+	"encoding/hex"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"runtime"
 	"testing"
@@ -74,5 +77,40 @@ func TestSignInIsThrottledPerAddress(t *testing.T) {
 	e.clock.advance(time.Minute)
 	if r := e.client().login("alice", testPassword); r.StatusCode != http.StatusOK {
 		t.Fatalf("after a minute: %d", r.StatusCode)
+	}
+}
+
+// TestBogusTokenFloodIsBounded: made-up Bearer tokens and unknown access keys leave nothing
+// behind (only verified credentials are cached), so a flood costs no memory that stays.
+func TestBogusTokenFloodIsBounded(t *testing.T) {
+	e := newEnv(t)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	const n = 100_000
+	var b [16]byte
+	r := httptest.NewRequest("GET", "/app", nil)
+	w := httptest.NewRecorder()
+	for i := range n {
+		binary.BigEndian.PutUint64(b[:], uint64(i))
+		r.Header.Set("Authorization", "Bearer AQ"+hex.EncodeToString(b[:])+"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+		if _, ok := e.gate.Check(w, r); ok {
+			t.Fatal("a made-up token passed")
+		}
+		if i%1000 == 0 {
+			w = httptest.NewRecorder()
+		}
+		id := fmt.Sprintf("MKIA%016X", i)[:20]
+		r.SetBasicAuth(id, "secret-secret-secret-secret-secret-secre")
+		if _, ok := e.gate.Check(w, r); ok {
+			t.Fatal("a made-up access key passed")
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	grown := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("%d made-up tokens and %d made-up access keys: heap grew %.1f MiB", n, n, float64(grown)/(1<<20))
+	if grown > 8<<20 {
+		t.Fatalf("heap grew %d bytes for credentials that verified nothing", grown)
 	}
 }
