@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -220,5 +221,53 @@ http://localhost:%d {
 	code, body = admin("GET", "/mfa/users", "")
 	if code != http.StatusOK || !strings.Contains(body, `"name":"dave"`) || !strings.Contains(body, `"mfa_active":true`) {
 		t.Fatalf("admin list users: %d %s", code, body)
+	}
+}
+
+// TestIdentityFromBasicAuth: Caddy's basic_auth signs the user in, the mfa handler adds the
+// second factor to that sign-in (identity mode).
+func TestIdentityFromBasicAuth(t *testing.T) {
+	startCaddy(t, fmt.Sprintf(`{
+	admin localhost:2999
+	http_port %d
+	storage file_system %s
+}
+http://localhost:%d {
+	basic_auth {
+		erin $2a$04$yDkr1gRCtNQojfOxyVfbx.uKfwuhdsC.MfBohx1nJLI5Gn91mCrgS
+	}
+	mfa {
+		identity {http.auth.user.id}
+	}
+	respond "user={http.auth.user.id} type={http.request.header.X-MFA-Auth-Type}"
+}
+`, integrationPort, dataDir, integrationPort))
+	b := newBrowser(t)
+	auth := []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte("erin:integration"))}
+	if code, _, _ := b.do("GET", "/", ""); code != http.StatusUnauthorized {
+		t.Fatalf("without basic auth: %d", code)
+	}
+	code, _, body := b.do("GET", "/", "", auth...)
+	if code != http.StatusUnauthorized || !strings.Contains(body, "MultiFactorAuthenticationRequired") {
+		t.Fatalf("basic auth alone: %d %s", code, body)
+	}
+	code, _, body = b.do("GET", "/.mfa/api/whoami", "", auth...)
+	if code != http.StatusOK || field(t, body, "auth_type") != "external" || field(t, body, "user") != "erin" {
+		t.Fatalf("whoami: %d %s", code, body)
+	}
+	b.csrf = field(t, body, "csrf_token")
+	_, _, body = b.do("POST", "/.mfa/api/devices/virtual", `{"name":"phone"}`, auth...)
+	seed, err := factors.DecodeSecret(field(t, body, "secret"))
+	if err != nil {
+		t.Fatalf("create: %s", body)
+	}
+	now := factors.VirtualTOTP.Step(time.Now())
+	c1, _ := factors.VirtualTOTP.Code(seed, now-1)
+	c2, _ := factors.VirtualTOTP.Code(seed, now)
+	if code, _, body := b.do("POST", "/.mfa/api/devices/"+field(t, body, "serial")+"/enable", fmt.Sprintf(`{"code1":%q,"code2":%q}`, c1, c2), auth...); code != http.StatusOK {
+		t.Fatalf("enable: %d %s", code, body)
+	}
+	if code, _, body := b.do("GET", "/", "", auth...); code != http.StatusOK || body != "user=erin type=external" {
+		t.Fatalf("after the factor: %d %q", code, body)
 	}
 }
