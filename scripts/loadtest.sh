@@ -42,7 +42,13 @@ http://localhost:$gated {
 	reverse_proxy localhost:$upstream
 }
 CADDY
-XDG_DATA_HOME=$dir "$dir/caddy" run --config "$dir/Caddyfile" >"$dir/caddy.log" 2>&1 &
+# Caddy on one core, wrk on the other: the two would otherwise fight over both, and the noise
+# would drown the difference being measured.
+pin_caddy="" pin_wrk=""
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+	pin_caddy="taskset -c 1" pin_wrk="taskset -c 0"
+fi
+XDG_DATA_HOME=$dir GOMAXPROCS=1 $pin_caddy "$dir/caddy" run --config "$dir/Caddyfile" >"$dir/caddy.log" 2>&1 &
 caddy_pid=$!
 for _ in $(seq 100); do curl -sf "http://localhost:$admin/config/" >/dev/null && break; sleep 0.1; done
 
@@ -60,7 +66,7 @@ eval "$(cli get-session-token --url "http://localhost:$gated" --serial "$serial"
 
 run() { # name url [header]
 	local out
-	if [ $# -eq 3 ]; then out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -H "$3" "$2"); else out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$2"); fi
+	if [ $# -eq 3 ]; then out=$($pin_wrk wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -H "$3" "$2"); else out=$($pin_wrk wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "$2"); fi
 	local rps p50 p99
 	rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
 	p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
@@ -68,11 +74,23 @@ run() { # name url [header]
 	printf '%-6s %10s req/s   p50 %8s   p99 %8s\n' "$1" "$rps" "$p50" "$p99"
 	echo "$rps" >>"$dir/$1.rps"
 }
-echo "wrk: $ROUNDS rounds of $DURATION, $CONNECTIONS connections, alternating"
-for _ in $(seq "$ROUNDS"); do
-	run plain "http://localhost:$plain/"
-	run gated "http://localhost:$gated/" "Authorization: Bearer $MFA_SESSION_TOKEN"
+echo "wrk: $ROUNDS rounds of $DURATION, $CONNECTIONS connections, alternating${pin_caddy:+ (caddy on core 1, wrk on core 0)}"
+# Both sites get the same request, token included (the plain site proxies it unread), and the
+# order alternates (plain-gated, gated-plain ...) so neither always runs on a warmer process.
+auth="Authorization: Bearer $MFA_SESSION_TOKEN"
+for round in $(seq "$ROUNDS"); do
+	if [ $((round % 2)) = 1 ]; then
+		run plain "http://localhost:$plain/" "$auth"
+		run gated "http://localhost:$gated/" "$auth"
+	else
+		run gated "http://localhost:$gated/" "$auth"
+		run plain "http://localhost:$plain/" "$auth"
+	fi
 done
 avg() { awk '{s += $1} END {printf "%.0f", s / NR}' "$1"; }
 plain_avg=$(avg "$dir/plain.rps") gated_avg=$(avg "$dir/gated.rps")
-echo "plain $plain_avg req/s, gated $gated_avg req/s: gated/plain = $(awk "BEGIN {printf \"%.3f\", $gated_avg / $plain_avg}")"
+echo "plain $plain_avg req/s, gated $gated_avg req/s: gated/plain = $(awk "BEGIN {printf \"%.3f\", $gated_avg / $plain_avg}") (means)"
+# Each round's pair ran back to back, under the same conditions: the median of their ratios
+# is the figure least moved by the machine's own swings.
+paste "$dir/gated.rps" "$dir/plain.rps" | awk '{print $1 / $2}' | sort -n |
+	awk '{r[NR] = $1} END {m = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2; printf "gated/plain per round: median %.3f (from %.3f to %.3f)\n", m, r[1], r[NR]}'
