@@ -101,6 +101,8 @@ func toAPIError(err error) *APIError {
 		return apiErr(CodeLimitExceeded, err.Error())
 	case errors.Is(err, identity.ErrNoSuchAccessKey), errors.Is(err, identity.ErrNoSuchUser):
 		return apiErr(CodeNoSuchEntity, err.Error())
+	case errors.Is(err, identity.ErrInvalidName):
+		return apiErr(CodeInvalidInput, err.Error())
 	case errors.Is(err, identity.ErrUserExists):
 		return apiErr(CodeEntityAlreadyExists, err.Error())
 	}

@@ -365,6 +365,10 @@ func TestIdentityFromAnEarlierHandler(t *testing.T) {
 	if r.StatusCode != http.StatusOK || h["X-Mfa-Auth-Type"] != "external" || h["X-Mfa-Present"] != "true" {
 		t.Fatalf("after the factor: %d %s", r.StatusCode, r.body)
 	}
+	// A name the gateway cannot hold is refused clearly, not as a failure of the service.
+	if r := e.client().do("GET", "/.mfa/api/whoami", nil, "X-Test-User", "carol smith"); r.StatusCode != http.StatusBadRequest || r.errorCode() != CodeInvalidInput {
+		t.Fatalf("an invalid external name: %d %s", r.StatusCode, r.body)
+	}
 	// The cookie is carol's: another identity from the earlier handler does not inherit it.
 	if r := c.do("GET", "/app", nil, "X-Test-User", "dave"); r.StatusCode != http.StatusUnauthorized || r.errorCode() != CodeMFARequired {
 		t.Fatalf("dave with carol's cookie: %d %s", r.StatusCode, r.body)

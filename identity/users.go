@@ -23,6 +23,8 @@ var (
 	ErrUserExists = errors.New("user already exists")
 	// ErrBadCredentials is the one answer to an unknown user and to a wrong password.
 	ErrBadCredentials = errors.New("the user name or password is incorrect")
+	// ErrInvalidName means a user name breaks IAM's rules.
+	ErrInvalidName = errors.New("invalid user name")
 )
 
 // userNamePattern is IAM's userNameType.
@@ -31,7 +33,7 @@ var userNamePattern = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 // ValidateName checks a user name against IAM's rules.
 func ValidateName(name string) error {
 	if !userNamePattern.MatchString(name) {
-		return fmt.Errorf("user name %q: must be 1-64 characters of letters, digits and +=,.@_-", name)
+		return fmt.Errorf("%w %q: must be 1-64 characters of letters, digits and +=,.@_-", ErrInvalidName, name)
 	}
 	return nil
 }
