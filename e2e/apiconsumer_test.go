@@ -27,26 +27,10 @@ func TestSampleScript(t *testing.T) {
 // of the step of at and the one before are spent. It returns serial -> secret, in order.
 func enrolDevices(t *testing.T, n *node, at time.Time, names ...string) (serials, secrets []string) {
 	t.Helper()
-	c := newAPIClient(t, n.url)
-	var login struct {
-		CSRFToken string `json:"csrf_token"`
-	}
-	c.call("POST", "/.mfa/api/login", map[string]string{"username": "demo", "password": "demo"}, &login)
-	c.csrf = login.CSRFToken
+	c := n.signIn(t, "demo")
 	for _, name := range names {
-		var created struct{ Serial, Secret string }
-		if code := c.call("POST", "/.mfa/api/devices/virtual", map[string]string{"name": name}, &created); code != http.StatusOK {
-			t.Fatalf("create %s: %d", name, code)
-		}
-		var enabled struct {
-			CSRFToken string `json:"csrf_token"`
-		}
-		if code := c.call("POST", "/.mfa/api/devices/"+created.Serial+"/enable", map[string]string{
-			"code1": oathtool(t, created.Secret, at.Add(-30*time.Second)), "code2": oathtool(t, created.Secret, at)}, &enabled); code != http.StatusOK {
-			t.Fatalf("enable %s: %d", name, code)
-		}
-		c.csrf = enabled.CSRFToken
-		serials, secrets = append(serials, created.Serial), append(secrets, created.Secret)
+		serial, secret := c.enrol(t, name, at)
+		serials, secrets = append(serials, serial), append(secrets, secret)
 	}
 	return serials, secrets
 }

@@ -76,36 +76,6 @@ http://localhost:%d {
 	return startNode(t, cfg, dataDir, site, admin)
 }
 
-func (n *node) signIn(t *testing.T, user string) *apiClient {
-	t.Helper()
-	c := newAPIClient(t, n.url)
-	var login struct {
-		CSRFToken string `json:"csrf_token"`
-	}
-	if code := c.call("POST", "/.mfa/api/login", map[string]string{"username": user, "password": "integration"}, &login); code != http.StatusOK {
-		t.Fatalf("login %s on %s: %d", user, n.url, code)
-	}
-	c.csrf = login.CSRFToken
-	return c
-}
-
-func (c *apiClient) enrol(t *testing.T, name string, at time.Time) (serial, secret string) {
-	t.Helper()
-	var created struct{ Serial, Secret string }
-	if code := c.call("POST", "/.mfa/api/devices/virtual", map[string]string{"name": name}, &created); code != http.StatusOK {
-		t.Fatalf("create: %d", code)
-	}
-	var enabled struct {
-		CSRFToken string `json:"csrf_token"`
-	}
-	if code := c.call("POST", "/.mfa/api/devices/"+created.Serial+"/enable", map[string]string{
-		"code1": oathtool(t, created.Secret, at.Add(-30*time.Second)), "code2": oathtool(t, created.Secret, at)}, &enabled); code != http.StatusOK {
-		t.Fatalf("enable: %d", code)
-	}
-	c.csrf = enabled.CSRFToken
-	return created.Serial, created.Secret
-}
-
 // TestTwoNodesOneRedis: two Caddy nodes share one Redis and act as one gateway.
 func TestTwoNodesOneRedis(t *testing.T) {
 	redisURL, stopRedis := startRedis(t)

@@ -56,6 +56,8 @@ type node struct {
 	dataDir string
 	log     *logBuffer
 	cmd     *exec.Cmd
+	// password of the config's users: "demo" in Caddyfile.example, "integration" in the tests' own configs.
+	password string
 }
 
 // logBuffer collects a process's output while tests read it.
@@ -91,7 +93,9 @@ func startDemo(t *testing.T) *node {
 		"localhost:8081", fmt.Sprintf("localhost:%d", upstream),
 	).Replace(string(src))
 	cfg = strings.Replace(cfg, "{\n", fmt.Sprintf("{\n\tadmin localhost:%d\n\tstorage file_system %s\n", admin, filepath.Join(dataDir, "storage")), 1)
-	return startNode(t, cfg, dataDir, site, admin)
+	n := startNode(t, cfg, dataDir, site, admin)
+	n.password = "demo"
+	return n
 }
 
 func startNode(t *testing.T, caddyfile, dataDir string, site, admin int) *node {
@@ -101,7 +105,7 @@ func startNode(t *testing.T, caddyfile, dataDir string, site, admin int) *node {
 		t.Fatal(err)
 	}
 	n := &node{t: t, url: fmt.Sprintf("http://localhost:%d", site), admin: fmt.Sprintf("http://localhost:%d", admin),
-		dataDir: dataDir, log: new(logBuffer)}
+		dataDir: dataDir, log: new(logBuffer), password: "integration"}
 	n.cmd = exec.Command(binary, "run", "--config", file, "--adapter", "caddyfile")
 	n.cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+filepath.Join(dataDir, "data"), "XDG_CONFIG_HOME="+filepath.Join(dataDir, "config"))
 	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
@@ -205,4 +209,37 @@ func (c *apiClient) call(method, path string, body any, out any, header ...strin
 		}
 	}
 	return resp.StatusCode
+}
+
+// signIn signs user in on the node through the API, keeping the session's CSRF token.
+func (n *node) signIn(t *testing.T, user string) *apiClient {
+	t.Helper()
+	c := newAPIClient(t, n.url)
+	var login struct {
+		CSRFToken string `json:"csrf_token"`
+	}
+	if code := c.call("POST", "/.mfa/api/login", map[string]string{"username": user, "password": n.password}, &login); code != http.StatusOK {
+		t.Fatalf("login %s on %s: %d", user, n.url, code)
+	}
+	c.csrf = login.CSRFToken
+	return c
+}
+
+// enrol creates and enables a virtual device in the session, with oathtool codes of the step of
+// at and the one before; the client keeps the new session's CSRF token.
+func (c *apiClient) enrol(t *testing.T, name string, at time.Time) (serial, secret string) {
+	t.Helper()
+	var created struct{ Serial, Secret string }
+	if code := c.call("POST", "/.mfa/api/devices/virtual", map[string]string{"name": name}, &created); code != http.StatusOK {
+		t.Fatalf("create: %d", code)
+	}
+	var enabled struct {
+		CSRFToken string `json:"csrf_token"`
+	}
+	if code := c.call("POST", "/.mfa/api/devices/"+created.Serial+"/enable", map[string]string{
+		"code1": oathtool(t, created.Secret, at.Add(-30*time.Second)), "code2": oathtool(t, created.Secret, at)}, &enabled); code != http.StatusOK {
+		t.Fatalf("enable: %d", code)
+	}
+	c.csrf = enabled.CSRFToken
+	return created.Serial, created.Secret
 }

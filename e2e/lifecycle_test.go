@@ -34,12 +34,8 @@ func TestDeviceLifecycle(t *testing.T) {
 	eight := []string{"--totp=SHA256", "--digits=8", "--time-step-size=60s"}
 
 	// The user enables the 8-digit token themselves.
-	c := newAPIClient(t, n.url)
-	var login struct {
-		CSRFToken string `json:"csrf_token"`
-	}
-	c.call("POST", "/.mfa/api/login", map[string]string{"username": "demo", "password": "demo"}, &login)
-	c.csrf = login.CSRFToken
+	c := n.signIn(t, "demo")
+	signedInCSRF := c.csrf
 	var enabled struct {
 		CSRFToken string `json:"csrf_token"`
 	}
@@ -55,9 +51,7 @@ func TestDeviceLifecycle(t *testing.T) {
 		t.Fatalf("demo's devices: %s", out)
 	}
 	// Sign in again with the 60 s token's next code.
-	c2 := newAPIClient(t, n.url)
-	c2.call("POST", "/.mfa/api/login", map[string]string{"username": "demo", "password": "demo"}, &login)
-	c2.csrf = login.CSRFToken
+	c2 := n.signIn(t, "demo")
 	nextA := oathtool(t, secretA, now.Add(time.Minute), eight...)
 	if code := c2.call("POST", "/.mfa/api/verify", map[string]string{"serial": "GAHT10000001", "code": nextA}, nil); code != http.StatusOK {
 		t.Fatalf("verify with the 8-digit token: %d", code)
@@ -68,9 +62,7 @@ func TestDeviceLifecycle(t *testing.T) {
 	if code := c.call("POST", "/.mfa/api/recovery-codes", nil, &rc); code != http.StatusOK || len(rc.Codes) != 10 {
 		t.Fatalf("recovery codes: %d", code)
 	}
-	lost := newAPIClient(t, n.url)
-	lost.call("POST", "/.mfa/api/login", map[string]string{"username": "demo", "password": "demo"}, &login)
-	lost.csrf = login.CSRFToken
+	lost := n.signIn(t, "demo")
 	var who struct {
 		MFA struct{ Method string } `json:"mfa"`
 	}
@@ -103,5 +95,5 @@ func TestDeviceLifecycle(t *testing.T) {
 		}
 	}
 	n.stop()
-	assertNoSecrets(t, n, append([]string{secretA, secretB, nextA, codesA[0], codesA[1], codesB[0], codesB[1], login.CSRFToken}, rc.Codes...)...)
+	assertNoSecrets(t, n, append([]string{secretA, secretB, nextA, codesA[0], codesA[1], codesB[0], codesB[1], signedInCSRF, c2.csrf, lost.csrf}, rc.Codes...)...)
 }

@@ -183,19 +183,24 @@ func (r *Devices) CreateVirtual(ctx context.Context, user, name string) (*NewVir
 		Serial: serial, Type: TypeVirtual, Name: name, User: user, Created: now,
 		TOTP: VirtualTOTP, SealedSeed: r.sealer.Seal(seed, sealAAD(serial)),
 	}
-	if err := r.store.Put(ctx, userIndexKey(user, serial), []byte{}); err != nil {
-		return nil, err
-	}
-	err := store.UpdateJSON(ctx, r.store, deviceKey(serial), func(old *Device) (*Device, error) {
-		if old != nil && (old.Enabled || old.User != user) {
-			return nil, fmt.Errorf("%w: %s", ErrDeviceExists, serial)
-		}
-		return dev, nil
-	})
-	if err != nil {
+	if err := r.add(ctx, dev); err != nil {
 		return nil, err
 	}
 	return &NewVirtual{Device: dev, Seed: seed}, nil
+}
+
+// add writes a new device of dev.User: the index entry first, then the record, which may replace
+// only a device of the same user that was never enabled (an abandoned enrolment).
+func (r *Devices) add(ctx context.Context, dev *Device) error {
+	if err := r.store.Put(ctx, userIndexKey(dev.User, dev.Serial), []byte{}); err != nil {
+		return err
+	}
+	return store.UpdateJSON(ctx, r.store, deviceKey(dev.Serial), func(old *Device) (*Device, error) {
+		if old != nil && (old.Enabled || old.User != dev.User) {
+			return nil, fmt.Errorf("%w: %s", ErrDeviceExists, dev.Serial)
+		}
+		return dev, nil
+	})
 }
 
 // checkRoom refuses a new device beyond MaxDevices; replacing serial does not count.

@@ -62,8 +62,7 @@ func ParseSeedsCSV(r io.Reader) ([]HardwareSeed, error) {
 	if b32 == hx {
 		return nil, &ImportError{Where: "header", Err: fmt.Errorf("%w: want one of the columns secret (Base32) and secret_hex", ErrInvalidInput)}
 	}
-	var out []HardwareSeed
-	seen := map[string]bool{}
+	var out seedList
 	for row := 2; ; row++ {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -73,7 +72,7 @@ func ParseSeedsCSV(r io.Reader) ([]HardwareSeed, error) {
 		if err != nil {
 			return nil, &ImportError{Where: where, Err: fmt.Errorf("%w: %v", ErrInvalidInput, err)}
 		}
-		if len(out) >= maxImport {
+		if len(out.seeds) >= maxImport {
 			return nil, &ImportError{Where: where, Err: fmt.Errorf("%w: more than %d tokens in one file", ErrInvalidInput, maxImport)}
 		}
 		field := func(name, def string) string {
@@ -82,21 +81,39 @@ func ParseSeedsCSV(r io.Reader) ([]HardwareSeed, error) {
 			}
 			return def
 		}
-		s, err := seedFromFields(field("serial", ""), field("name", ""), field("secret", ""), field("secret_hex", ""),
-			field("algorithm", "SHA1"), field("digits", "6"), field("period", "30"))
-		if err == nil && seen[s.Serial] {
+		if err := out.add(where)(seedFromFields(field("serial", ""), field("name", ""), field("secret", ""), field("secret_hex", ""),
+			field("algorithm", "SHA1"), field("digits", "6"), field("period", "30"))); err != nil {
+			return nil, err
+		}
+	}
+	if len(out.seeds) == 0 {
+		return nil, &ImportError{Where: "file", Err: fmt.Errorf("%w: no tokens", ErrInvalidInput)}
+	}
+	return out.seeds, nil
+}
+
+// seedList collects the seeds of one file, refusing a serial the file already named.
+type seedList struct {
+	seeds []HardwareSeed
+	seen  map[string]bool
+}
+
+// add takes the outcome of reading one row or key package; where names it in errors.
+func (l *seedList) add(where string) func(HardwareSeed, error) error {
+	return func(s HardwareSeed, err error) error {
+		if err == nil && l.seen[s.Serial] {
 			err = fmt.Errorf("%w: serial %s appears twice", ErrInvalidInput, s.Serial)
 		}
 		if err != nil {
-			return nil, &ImportError{Where: where, Err: err}
+			return &ImportError{Where: where, Err: err}
 		}
-		seen[s.Serial] = true
-		out = append(out, s)
+		if l.seen == nil {
+			l.seen = map[string]bool{}
+		}
+		l.seen[s.Serial] = true
+		l.seeds = append(l.seeds, s)
+		return nil
 	}
-	if len(out) == 0 {
-		return nil, &ImportError{Where: "file", Err: fmt.Errorf("%w: no tokens", ErrInvalidInput)}
-	}
-	return out, nil
 }
 
 func seedFromFields(serial, name, secretB32, secretHex, alg, digits, period string) (HardwareSeed, error) {
@@ -193,8 +210,7 @@ func ParseSeedsPSKC(data []byte, psk []byte) ([]HardwareSeed, error) {
 			return nil, &ImportError{Where: "MACMethod", Err: err}
 		}
 	}
-	out := make([]HardwareSeed, 0, len(c.Packages))
-	seen := map[string]bool{}
+	var out seedList
 	for i, p := range c.Packages {
 		where := fmt.Sprintf("KeyPackage %d (serial %q)", i+1, p.SerialNo)
 		k := p.Key
@@ -237,18 +253,13 @@ func ParseSeedsPSKC(data []byte, psk []byte) ([]HardwareSeed, error) {
 		if s := strings.TrimSpace(k.Suite); s != "" {
 			alg = s
 		}
-		s, err := seedFromFields(strings.TrimSpace(p.SerialNo), "", base32Of(seed), "", alg, digits, period)
+		err = out.add(where)(seedFromFields(strings.TrimSpace(p.SerialNo), "", base32Of(seed), "", alg, digits, period))
 		clear(seed)
-		if err == nil && seen[s.Serial] {
-			err = fmt.Errorf("%w: serial %s appears twice", ErrInvalidInput, s.Serial)
-		}
 		if err != nil {
-			return nil, &ImportError{Where: where, Err: err}
+			return nil, err
 		}
-		seen[s.Serial] = true
-		out = append(out, s)
 	}
-	return out, nil
+	return out.seeds, nil
 }
 
 func base32Of(b []byte) string { return b32.EncodeToString(b) }

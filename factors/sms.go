@@ -106,16 +106,7 @@ func (s *SMS) Create(ctx context.Context, user, name, phone string) (*Device, er
 		return nil, err
 	}
 	dev := &Device{Serial: serial, Type: TypeSMS, Name: name, User: user, Created: s.devices.now().UTC(), Phone: phone}
-	if err := s.devices.store.Put(ctx, userIndexKey(user, serial), []byte{}); err != nil {
-		return nil, err
-	}
-	err := store.UpdateJSON(ctx, s.devices.store, deviceKey(serial), func(old *Device) (*Device, error) {
-		if old != nil && (old.Enabled || old.User != user) {
-			return nil, fmt.Errorf("%w: %s", ErrDeviceExists, serial)
-		}
-		return dev, nil
-	})
-	if err != nil {
+	if err := s.devices.add(ctx, dev); err != nil {
 		return nil, err
 	}
 	return dev, s.Send(ctx, user, serial)

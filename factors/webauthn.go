@@ -190,16 +190,7 @@ func (w *WebAuthn) FinishRegistration(ctx context.Context, user string, handle [
 	now := w.devices.now().UTC()
 	dev := &Device{Serial: serial, Type: TypeWebAuthn, Name: cer.Name, User: user, Enabled: true, Created: now,
 		EnableDate: now, Credential: raw}
-	if err := w.devices.store.Put(ctx, userIndexKey(user, serial), []byte{}); err != nil {
-		return nil, err
-	}
-	err = store.UpdateJSON(ctx, w.devices.store, deviceKey(serial), func(old *Device) (*Device, error) {
-		if old != nil && old.Enabled {
-			return nil, fmt.Errorf("%w: %s", ErrDeviceExists, serial)
-		}
-		return dev, nil
-	})
-	return dev, err
+	return dev, w.devices.add(ctx, dev)
 }
 
 // BeginLogin starts a sign-in with one of the user's keys ({"publicKey": ...RequestOptions}).

@@ -165,9 +165,8 @@ func (a *Admin) createUser(w http.ResponseWriter, r *http.Request) {
 // way leaves a user who still exists and can be deleted again.
 func (a *Admin) deleteUser(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	name := r.PathValue("user")
-	if _, err := a.svc.Users.Get(ctx, name); err != nil {
-		a.svc.fail(w, err)
+	name, ok := a.pathUser(w, r)
+	if !ok {
 		return
 	}
 	ds, err := a.svc.Devices.ForUser(ctx, name)

@@ -44,7 +44,7 @@ func New(svc *Services, o Options) (*Gate, error) {
 	if o.Policy == nil {
 		return nil, fmt.Errorf("gate: no policy")
 	}
-	g := &Gate{svc: svc, prefix: o.Prefix, identity: o.Identity, policy: o.Policy, clientIP: o.ClientIP}
+	g := &Gate{svc: svc, prefix: o.Prefix, identity: o.Identity, policy: o.Policy, clientIP: o.ClientIP, users: newUserValues()}
 	if g.clientIP == nil {
 		g.clientIP = remoteAddr
 	}

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
@@ -46,7 +45,6 @@ func init() {
 // userValues caches each user's X-MFA-User and X-MFA-Groups values, so a request from a known
 // caller sets them without allocating. Bounded: the least recent users are forgotten.
 type userValues struct {
-	once  sync.Once
 	cache *lru.Cache[string, *userHeader]
 }
 
@@ -58,8 +56,12 @@ type userHeader struct {
 
 const userValuesSize = 4096
 
+func newUserValues() userValues {
+	c, _ := lru.New[string, *userHeader](userValuesSize)
+	return userValues{cache: c}
+}
+
 func (u *userValues) get(user string, groups []string) *userHeader {
-	u.once.Do(func() { u.cache, _ = lru.New[string, *userHeader](userValuesSize) })
 	if h, ok := u.cache.Get(user); ok && slices.Equal(h.groups, groups) {
 		return h
 	}

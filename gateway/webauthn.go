@@ -58,12 +58,18 @@ func (g *Gate) keyCaller(w http.ResponseWriter, r *http.Request) (*Caller, []byt
 	return c, u.Handle, true
 }
 
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *APIError) {
+// keyAnswer starts a ceremony's finish: the caller and the browser's answer (toJSON()'s body).
+func (g *Gate) keyAnswer(w http.ResponseWriter, r *http.Request) (*Caller, []byte, []byte, bool) {
+	c, handle, ok := g.keyCaller(w, r)
+	if !ok {
+		return nil, nil, nil, false
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodySize))
 	if err != nil {
-		return nil, apiErr(CodeInvalidInput, "The request body is too large or could not be read.")
+		writeError(w, apiErr(CodeInvalidInput, "The request body is too large or could not be read."))
+		return nil, nil, nil, false
 	}
-	return body, nil
+	return c, handle, body, true
 }
 
 func (g *Gate) apiKeyRegisterBegin(w http.ResponseWriter, r *http.Request) {
@@ -91,13 +97,8 @@ func (g *Gate) apiKeyRegisterBegin(w http.ResponseWriter, r *http.Request) {
 // apiKeyRegisterFinish keeps the new key. Registering proves the user holds it, so the session
 // carries a webauthn factor from now on, as enabling a TOTP device does.
 func (g *Gate) apiKeyRegisterFinish(w http.ResponseWriter, r *http.Request) {
-	c, handle, ok := g.keyCaller(w, r)
+	c, handle, body, ok := g.keyAnswer(w, r)
 	if !ok {
-		return
-	}
-	body, e := readBody(w, r)
-	if e != nil {
-		writeError(w, e)
 		return
 	}
 	dev, err := g.svc.WebAuthn.FinishRegistration(r.Context(), c.User(), handle, body)
@@ -131,13 +132,8 @@ func (g *Gate) apiKeyLoginBegin(w http.ResponseWriter, r *http.Request) {
 // apiKeyLoginFinish passes a factor with a security key. A refused assertion counts toward the
 // lockout; a counter that went backwards (a cloned key) is refused and logged.
 func (g *Gate) apiKeyLoginFinish(w http.ResponseWriter, r *http.Request) {
-	c, handle, ok := g.keyCaller(w, r)
+	c, handle, body, ok := g.keyAnswer(w, r)
 	if !ok {
-		return
-	}
-	body, e := readBody(w, r)
-	if e != nil {
-		writeError(w, e)
 		return
 	}
 	ctx := r.Context()
