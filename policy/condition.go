@@ -14,6 +14,7 @@ import (
 type operator struct {
 	typ     keyType                     // the key type it compares; string operators take every key
 	negated bool                        // true when the key is absent; otherwise the positive form's negation
+	like    bool                        // its values are patterns: * and ? are wildcards
 	str     func(got, want string) bool // string operators
 	order   func(cmp int) bool          // numeric and date operators, given compare(got, want)
 }
@@ -25,7 +26,7 @@ func is(want ...int) func(int) bool {
 var operators = map[string]*operator{
 	"StringEquals":             {str: func(g, w string) bool { return g == w }},
 	"StringEqualsIgnoreCase":   {str: strings.EqualFold},
-	"StringLike":               {str: func(g, w string) bool { return glob(w, g) }},
+	"StringLike":               {str: func(g, w string) bool { return glob(w, g) }, like: true},
 	"NumericEquals":            {typ: typeNumber, order: is(0)},
 	"NumericLessThan":          {typ: typeNumber, order: is(-1)},
 	"NumericLessThanEquals":    {typ: typeNumber, order: is(-1, 0)},
@@ -123,7 +124,7 @@ func (c *condition) addValue(v string) error {
 		}
 		c.prefixes = append(c.prefixes, p)
 	case typeString:
-		t, err := parseTemplate(v)
+		t, err := parseTemplate(v, c.op.like)
 		if err != nil {
 			return err
 		}
@@ -195,14 +196,8 @@ func (c *condition) matchAny(ctx *Context) bool {
 }
 
 func (c *condition) matchString(ctx *Context, got string) bool {
-	for i, want := range c.values {
-		if c.vars[i].hasVars() {
-			var ok bool
-			if want, ok = c.vars[i].expand(ctx); !ok {
-				continue
-			}
-		}
-		if c.op.str(got, want) {
+	for i := range c.vars {
+		if want, ok := c.vars[i].expand(ctx); ok && c.op.str(got, want) {
 			return true
 		}
 	}

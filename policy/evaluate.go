@@ -102,7 +102,7 @@ func compileStatement(st *Statement) (compiled, error) {
 			c.actions = nil // every method: skip the loop at evaluation
 			break
 		}
-		c.actions = append(c.actions, strings.ToUpper(a))
+		c.actions = append(c.actions, wildcards(strings.ToUpper(a)))
 	}
 	resources, field := st.Resource, "Resource"
 	if len(st.NotResource) > 0 {
@@ -171,11 +171,8 @@ func ageLimit(c compiled) int64 {
 }
 
 func (c *compiled) applies(ctx *Context) bool {
-	if c.actions != nil {
-		hit := slices.ContainsFunc(c.actions, func(a string) bool { return glob(a, ctx.Method) })
-		if hit == c.notActions {
-			return false
-		}
+	if c.actions != nil && c.actionHit(ctx.Method) == c.notActions {
+		return false
 	}
 	if c.resources != nil {
 		hit := false
@@ -195,6 +192,18 @@ func (c *compiled) applies(ctx *Context) bool {
 		}
 	}
 	return true
+}
+
+// actionHit reports whether the statement's actions name the method. HEAD is GET without a
+// body, so statements on GET govern it too (as nginx's limit_except GET does): a Deny on GET
+// denies HEAD, an Allow on GET allows it.
+func (c *compiled) actionHit(method string) bool {
+	for _, a := range c.actions {
+		if glob(a, method) || method == "HEAD" && glob(a, "GET") {
+			return true
+		}
+	}
+	return false
 }
 
 // Result is a decision and the statement that made it.

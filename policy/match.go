@@ -5,18 +5,54 @@ import (
 	"strings"
 )
 
-// glob matches IAM wildcards: * any run of characters (including none), ? exactly one.
+// A compiled pattern holds its wildcards as bytes that no pattern, path, host or method may
+// contain, so that IAM's ${*} and ${?} and the values of variables stay literal characters: an
+// Allow on /files/${user:Id}/* covers no more than its author wrote, whatever the name holds.
+const (
+	anyRun byte = 0 // IAM's *
+	anyOne byte = 1 // IAM's ?
+)
+
+// wildcards compiles a pattern's * and ? into the matcher's wildcard bytes.
+func wildcards(s string) string {
+	if !strings.ContainsAny(s, "*?") {
+		return s
+	}
+	b := []byte(s)
+	for i, c := range b {
+		switch c {
+		case '*':
+			b[i] = anyRun
+		case '?':
+			b[i] = anyOne
+		}
+	}
+	return string(b)
+}
+
+// hasControl reports a control character, which a pattern may not hold (they are the wildcards).
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// glob matches a compiled pattern: anyRun any run of characters (including none), anyOne
+// exactly one; every other byte only itself.
 func glob(pattern, s string) bool {
 	p, i := 0, 0
 	star, mark := -1, 0
 	for i < len(s) {
 		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
-			p++
-			i++
-		case p < len(pattern) && pattern[p] == '*':
+		case p < len(pattern) && pattern[p] == anyRun:
 			star, mark = p, i
 			p++
+		case p < len(pattern) && (pattern[p] == anyOne || pattern[p] == s[i]):
+			p++
+			i++
 		case star >= 0:
 			p = star + 1
 			mark++
@@ -25,7 +61,7 @@ func glob(pattern, s string) bool {
 			return false
 		}
 	}
-	for p < len(pattern) && pattern[p] == '*' {
+	for p < len(pattern) && pattern[p] == anyRun {
 		p++
 	}
 	return p == len(pattern)
@@ -43,28 +79,34 @@ type templatePart struct {
 	isVar   bool
 }
 
-// parseTemplate splits s at ${...}; IAM's ${*}, ${?} and ${$} stand for those characters
-// literally.
-func parseTemplate(s string) (template, error) {
+// parseTemplate splits s at ${...}. When pattern is set, * and ? are wildcards, compiled for
+// glob; IAM's ${*}, ${?} and ${$} always stand for those characters literally.
+func parseTemplate(s string, pattern bool) (template, error) {
+	if hasControl(s) {
+		return template{}, fmt.Errorf("%q holds a control character", s)
+	}
+	lit := func(s string) string { return s }
+	if pattern {
+		lit = wildcards
+	}
 	if !strings.Contains(s, "${") {
-		return template{plain: s}, nil
+		return template{plain: lit(s)}, nil
 	}
 	var t template
 	for {
 		i := strings.Index(s, "${")
 		if i < 0 {
-			t.parts = append(t.parts, templatePart{literal: s})
+			t.parts = append(t.parts, templatePart{literal: lit(s)})
 			return t, nil
 		}
 		j := strings.IndexByte(s[i:], '}')
 		if j < 0 {
 			return t, fmt.Errorf("unclosed variable in %q", s)
 		}
-		t.parts = append(t.parts, templatePart{literal: s[:i]})
+		t.parts = append(t.parts, templatePart{literal: lit(s[:i])})
 		name := s[i+2 : i+j]
 		switch name {
 		case "*", "?", "$":
-			// IAM's escapes; glob still reads * and ? as wildcards, which paths rarely hold.
 			t.parts = append(t.parts, templatePart{literal: name})
 		default:
 			k, ok := lookupKey(name)
@@ -123,10 +165,10 @@ func parseResource(s string) (resource, error) {
 	}
 	r := resource{}
 	var err error
-	if r.host, err = parseTemplate(host); err != nil {
+	if r.host, err = parseTemplate(strings.ToLower(host), true); err != nil {
 		return r, err
 	}
-	if r.path, err = parseTemplate(path); err != nil {
+	if r.path, err = parseTemplate(path, true); err != nil {
 		return r, err
 	}
 	return r, nil

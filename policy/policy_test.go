@@ -356,7 +356,7 @@ func TestGlob(t *testing.T) {
 		{"**", "abc", true}, {"abc", "abc", true}, {"abc", "abd", false},
 	}
 	for _, c := range cases {
-		if got := glob(c.p, c.s); got != c.want {
+		if got := glob(wildcards(c.p), c.s); got != c.want {
 			t.Errorf("glob(%q, %q) = %v", c.p, c.s, got)
 		}
 	}
