@@ -160,11 +160,7 @@ func clientIP(r *http.Request) netip.Addr {
 
 // ServeHTTP serves the gateway's site under the prefix and gates everything else.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	if h.gate.OwnsPath(r) {
-		h.gate.ServeSite(w, r)
-		return nil
-	}
-	user, ok := h.gate.Check(w, r)
+	user, ok := h.gate.Serve(w, r)
 	if !ok {
 		return nil
 	}

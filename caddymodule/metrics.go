@@ -27,10 +27,10 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 	}
 	decisions := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy", Subsystem: "mfa", Name: "decisions_total",
-		Help: "Gate decisions, by outcome (allowed, challenged, denied, bad_credential).",
+		Help: "Gate decisions, by outcome (allowed, challenged, denied, bad_credential, bad_request).",
 	}, []string{"outcome"})
 	m.decisions = map[string]prometheus.Counter{}
-	for _, o := range []string{"allowed", "challenged", "denied", "bad_credential"} {
+	for _, o := range []string{"allowed", "challenged", "denied", "bad_credential", "bad_request"} {
 		m.decisions[o] = decisions.WithLabelValues(o)
 	}
 	if reg == nil {

@@ -32,7 +32,7 @@ func FuzzSiteAPI(f *testing.F) {
 			req.AddCookie(ck)
 		}
 		w := httptest.NewRecorder()
-		e.gate.ServeSite(w, req)
+		e.gate.Serve(w, req)
 		if w.Code >= 500 && w.Code != http.StatusServiceUnavailable {
 			t.Fatalf("%s %q: %d %s", req.URL.Path, body, w.Code, w.Body)
 		}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -34,6 +35,8 @@ type Gate struct {
 	clientIP func(*http.Request) netip.Addr
 	site     http.Handler
 	users    userValues
+	// cookieName is the session cookie's name; hostCookieName the name it has on HTTPS.
+	cookieName, hostCookieName string
 }
 
 // New makes a gate.
@@ -44,7 +47,8 @@ func New(svc *Services, o Options) (*Gate, error) {
 	if o.Policy == nil {
 		return nil, fmt.Errorf("gate: no policy")
 	}
-	g := &Gate{svc: svc, prefix: o.Prefix, identity: o.Identity, policy: o.Policy, clientIP: o.ClientIP, users: newUserValues()}
+	g := &Gate{svc: svc, prefix: o.Prefix, identity: o.Identity, policy: o.Policy, clientIP: o.ClientIP, users: newUserValues(),
+		cookieName: svc.Cookies.CookieName(&http.Request{}), hostCookieName: svc.Cookies.CookieName(&http.Request{TLS: &tls.ConnectionState{}})}
 	if g.clientIP == nil {
 		g.clientIP = remoteAddr
 	}
@@ -61,20 +65,35 @@ func remoteAddr(r *http.Request) netip.Addr {
 	return a.Unmap()
 }
 
-// OwnsPath reports whether the request is for the gateway's own site.
-func (g *Gate) OwnsPath(r *http.Request) bool {
-	p := r.URL.Path
+// Serve is the gate's whole part in a request: it puts the request into canonical form, serves
+// the gateway's site under the prefix, and decides everything else with Check. pass reports
+// whether the request goes on to the next handler, as the caller user ("" when anonymous).
+func (g *Gate) Serve(w http.ResponseWriter, r *http.Request) (user string, pass bool) {
+	if err := canonicalize(r); err != nil {
+		g.refuseRequest(w, r, err)
+		return "", false
+	}
+	if g.ownsPath(r.URL.Path) {
+		g.site.ServeHTTP(w, r)
+		return "", false
+	}
+	return g.Check(w, r)
+}
+
+// ownsPath reports whether a canonical path is the gateway's own site.
+func (g *Gate) ownsPath(p string) bool {
 	return strings.HasPrefix(p, g.prefix) && (len(p) == len(g.prefix) || p[len(g.prefix)] == '/')
 }
 
-// ServeSite serves the gateway's pages and API.
-func (g *Gate) ServeSite(w http.ResponseWriter, r *http.Request) { g.site.ServeHTTP(w, r) }
-
-// Check decides whether r may go on. When it may, the client's X-MFA-* headers are replaced
-// by the gateway's and the caller's user name is returned ("" for an anonymous caller the
+// Check decides whether r may go on. When it may, the request is made ready for the upstream
+// (prepareUpstream) and the caller's user name is returned ("" for an anonymous caller the
 // policy let through); when not, the answer (a challenge or a refusal) has been written and ok
-// is false.
+// is false. Check canonicalizes r itself, so no caller can judge one path and serve another.
 func (g *Gate) Check(w http.ResponseWriter, r *http.Request) (user string, ok bool) {
+	if err := canonicalize(r); err != nil {
+		g.refuseRequest(w, r, err)
+		return "", false
+	}
 	m := g.svc.metrics()
 	var c Caller
 	caller := &c
@@ -103,17 +122,16 @@ func (g *Gate) Check(w http.ResponseWriter, r *http.Request) (user string, ok bo
 	if caller.fromCookie && g.svc.Cookies.NeedsRefresh(&caller.Claims) {
 		_ = g.svc.Cookies.Write(w, r, caller.Claims) // the idle deadline moves; failing to move it is harmless now
 	}
-	g.setIdentityHeaders(r.Header, caller, &ctx)
+	g.prepareUpstream(r.Header, caller, &ctx)
 	return caller.User(), true
 }
 
 // requestContext is the policy's view of the request.
 func (g *Gate) requestContext(r *http.Request, c *Caller) policy.Context {
-	host := hostOnly(r.Host)
 	ctx := policy.Context{
 		AuthType: c.AuthType,
 		Method:   r.Method,
-		Host:     strings.ToLower(host),
+		Host:     canonicalHost(r.Host),
 		Path:     r.URL.Path,
 		SourceIP: g.clientIP(r),
 		Secure:   r.TLS != nil,
@@ -182,6 +200,18 @@ func (g *Gate) challengeEnrolment(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_user_authentication", error_description="Enrol an MFA device first"`)
 	writeError(w, apiErr(CodeMFARequired, "Enrol an MFA device at "+g.prefix+"/devices first."))
+}
+
+// refuseRequest answers a request whose path has no canonical form: 400, as a page for a
+// browser's navigation and as JSON for everything else.
+func (g *Gate) refuseRequest(w http.ResponseWriter, r *http.Request, err error) {
+	g.svc.metrics().Decision("bad_request")
+	msg := "The request path was refused: " + err.Error() + ", which the site behind this gateway may read as another path."
+	if wantsHTML(r) {
+		g.renderStatus(w, r, http.StatusBadRequest, "Bad request", msg)
+		return
+	}
+	writeError(w, apiErr(CodeInvalidInput, msg))
 }
 
 func (g *Gate) refuseCredential(w http.ResponseWriter, err error) {

@@ -47,6 +47,28 @@ type env struct {
 	gate   *Gate
 	server *httptest.Server
 	logs   *observer.ObservedLogs
+	seen   *upstreamLog
+}
+
+// upstreamLog keeps the last request the upstream received, as it received it.
+type upstreamLog struct {
+	mu   sync.Mutex
+	last *http.Request
+}
+
+func (u *upstreamLog) record(r *http.Request) {
+	u.mu.Lock()
+	u.last = r.Clone(r.Context())
+	u.mu.Unlock()
+}
+
+// take returns the last request the upstream got and forgets it; nil when none came.
+func (u *upstreamLog) take() *http.Request {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	r := u.last
+	u.last = nil
+	return r
 }
 
 const testPassword = "correct horse battery staple"
@@ -99,7 +121,9 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	seen := new(upstreamLog)
 	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.record(r)
 		headers := map[string]string{}
 		for k := range r.Header {
 			if strings.HasPrefix(k, "X-Mfa-") {
@@ -109,16 +133,12 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		writeJSON(w, http.StatusOK, headers)
 	})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if g.OwnsPath(r) {
-			g.ServeSite(w, r)
-			return
-		}
-		if _, ok := g.Check(w, r); ok {
+		if _, ok := g.Serve(w, r); ok {
 			upstream.ServeHTTP(w, r)
 		}
 	}))
 	t.Cleanup(srv.Close)
-	return &env{t: t, clock: c, svc: svc, gate: g, server: srv, logs: logs}
+	return &env{t: t, clock: c, svc: svc, gate: g, server: srv, logs: logs, seen: seen}
 }
 
 // client is one browser or API client, with its own cookies and CSRF token.

@@ -1,0 +1,212 @@
+package gateway
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// The gate decides on the request the upstream will act on. Before anything looks at a request,
+// canonicalize puts its method and path into one canonical spelling and writes that spelling
+// back into the request, so the policy, the gateway's own site and every handler after the gate
+// (file_server, reverse_proxy, php_fastcgi) see the same bytes. What has no canonical spelling
+// that every upstream agrees on is refused. docs/security.md says why.
+
+// errNotCanonical is a request path that cannot be made canonical without guessing how the
+// upstream reads it.
+type errNotCanonical struct{ what string }
+
+func (e *errNotCanonical) Error() string { return "the request path holds " + e.what }
+
+var errNoPath = errors.New("the request path does not start with /")
+
+// canonicalize rewrites r's method and path to their canonical forms, or says why it cannot.
+// A request already canonical is left untouched, without allocating.
+func canonicalize(r *http.Request) error {
+	if !isUpperToken(r.Method) {
+		r.Method = strings.ToUpper(r.Method)
+	}
+	escaped := r.URL.EscapedPath()
+	switch {
+	case escaped == "*" && r.Method == http.MethodOptions, r.Method == http.MethodConnect:
+		return nil // OPTIONS * and CONNECT name no path
+	case escaped == "":
+		r.URL.Path, r.URL.RawPath = "/", "" // http://host with no path asks for /
+		return nil
+	case escaped[0] != '/':
+		return errNoPath
+	}
+	canon, err := canonicalPath(escaped)
+	if err != nil || canon == escaped {
+		return err
+	}
+	decoded, err := url.PathUnescape(canon)
+	if err != nil {
+		return &errNotCanonical{what: "a malformed escape"}
+	}
+	r.URL.Path, r.URL.RawPath = decoded, ""
+	if r.URL.EscapedPath() != canon {
+		r.URL.RawPath = canon // escapes of reserved characters (%3F, %23 ...) stay as they came
+	}
+	r.RequestURI = canon
+	if r.URL.RawQuery != "" || r.URL.ForceQuery {
+		r.RequestURI += "?" + r.URL.RawQuery
+	}
+	return nil
+}
+
+// isUpperToken reports a method already in upper case (methods are ASCII tokens).
+func isUpperToken(m string) bool {
+	for i := 0; i < len(m); i++ {
+		if 'a' <= m[i] && m[i] <= 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// canonicalPath is the canonical form of an escaped path that starts with "/": escapes of
+// unreserved characters decoded (%2e is "."), other escapes in upper case, dot segments
+// resolved as RFC 3986 section 5.2.4 does, and runs of slashes collapsed. It refuses what an
+// upstream may read as a separator or a terminator: an escaped slash or backslash, a
+// backslash, a semicolon (Tomcat's and Spring's path parameters: /admin;x/ is /admin/ there),
+// and escaped control characters.
+func canonicalPath(p string) (string, error) {
+	if isCanonical(p) {
+		return p, nil
+	}
+	var segs []string
+	trailing := false
+	for rest := p[1:]; ; {
+		seg, more, found := strings.Cut(rest, "/")
+		seg, err := decodeSegment(seg)
+		if err != nil {
+			return "", err
+		}
+		trailing = !found && (seg == "" || seg == "." || seg == "..")
+		switch seg {
+		case "", ".":
+		case "..":
+			if len(segs) > 0 {
+				segs = segs[:len(segs)-1]
+			}
+		default:
+			segs = append(segs, seg)
+		}
+		if !found {
+			break
+		}
+		rest = more
+	}
+	out := "/" + strings.Join(segs, "/")
+	if trailing && len(segs) > 0 {
+		out += "/"
+	}
+	return out, nil
+}
+
+// isCanonical is the fast path: no escape to change, no dot segment, no empty segment and
+// nothing to refuse.
+func isCanonical(p string) bool {
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; c {
+		case '/':
+			if i+1 < len(p) && (p[i+1] == '/' || p[i+1] == '.' && dotSegmentAt(p, i+1)) {
+				return false
+			}
+		case '%':
+			if i+2 >= len(p) || !isUpperHex(p[i+1]) || !isUpperHex(p[i+2]) || escapeChanges(unhex(p[i+1])<<4|unhex(p[i+2])) {
+				return false
+			}
+			i += 2
+		case ';', '\\':
+			return false
+		}
+	}
+	return true
+}
+
+// dotSegmentAt reports a "." or ".." segment starting at i.
+func dotSegmentAt(p string, i int) bool {
+	end := strings.IndexByte(p[i:], '/')
+	if end < 0 {
+		end = len(p) - i
+	}
+	seg := p[i : i+end]
+	return seg == "." || seg == ".."
+}
+
+// decodeSegment decodes the escapes of unreserved characters in one segment and upper-cases
+// the others, refusing what canonicalPath refuses.
+func decodeSegment(seg string) (string, error) {
+	if strings.ContainsAny(seg, ";\\") {
+		return "", &errNotCanonical{what: "a semicolon or a backslash"}
+	}
+	if !strings.Contains(seg, "%") {
+		return seg, nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(seg); i++ {
+		if seg[i] != '%' {
+			b.WriteByte(seg[i])
+			continue
+		}
+		if i+2 >= len(seg) || !isHex(seg[i+1]) || !isHex(seg[i+2]) {
+			return "", &errNotCanonical{what: "a malformed escape"}
+		}
+		c := unhex(seg[i+1])<<4 | unhex(seg[i+2])
+		switch {
+		case c == '/' || c == '\\':
+			return "", &errNotCanonical{what: "an escaped slash or backslash"}
+		case c == ';':
+			return "", &errNotCanonical{what: "a semicolon or a backslash"}
+		case c < 0x20 || c == 0x7f:
+			return "", &errNotCanonical{what: "an escaped control character"}
+		case isUnreserved(c):
+			b.WriteByte(c)
+		default:
+			const hexdigits = "0123456789ABCDEF"
+			b.WriteByte('%')
+			b.WriteByte(hexdigits[c>>4])
+			b.WriteByte(hexdigits[c&15])
+		}
+		i += 2
+	}
+	return b.String(), nil
+}
+
+// escapeChanges reports an escaped byte that canonicalPath decodes or refuses.
+func escapeChanges(c byte) bool {
+	return isUnreserved(c) || c == '/' || c == '\\' || c == ';' || c < 0x20 || c == 0x7f
+}
+
+// isUnreserved is RFC 3986's unreserved set: ALPHA DIGIT - . _ ~
+func isUnreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+func isHex(c byte) bool      { return isUpperHex(c) || 'a' <= c && c <= 'f' }
+func isUpperHex(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= 'F' }
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
+}
+
+// canonicalHost is a Host header as req:Host and host-qualified Resources see it: lower case,
+// without port, brackets or trailing dots ("Admin.Example.COM.:443" is "admin.example.com").
+func canonicalHost(host string) string {
+	h := strings.TrimRight(hostOnly(host), ".")
+	for i := 0; i < len(h); i++ {
+		if 'A' <= h[i] && h[i] <= 'Z' {
+			return strings.ToLower(h)
+		}
+	}
+	return h
+}
