@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"net/textproto"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,11 +74,28 @@ func (u *userValues) get(user string, groups []string) *userHeader {
 	return h
 }
 
+// prepareUpstream makes the request ready for the upstream: the gateway's own credential
+// removed (dropCredentials), no header that would make a proxy drop what the gate sets
+// (dropConnectionTokens), and the identity headers set (setIdentityHeaders).
+func (g *Gate) prepareUpstream(h http.Header, c *Caller, ctx *policy.Context) {
+	g.dropCredentials(h, c)
+	dropConnectionTokens(h)
+	g.setIdentityHeaders(h, c, ctx)
+}
+
+// isIdentityHeader reports a name that is one of the gate's X-MFA-* headers, or that an
+// upstream reads as one: CGI, FastCGI, WSGI and Rack turn both X-MFA-User and X_MFA_User into
+// HTTP_X_MFA_USER, so a client's X_MFA_User could stand in for the gate's header there.
+func isIdentityHeader(name string) bool {
+	return len(name) >= 6 && name[0]|0x20 == 'x' && (name[1] == '-' || name[1] == '_') &&
+		strings.EqualFold(name[2:5], "mfa") && (name[5] == '-' || name[5] == '_')
+}
+
 // setIdentityHeaders tells the upstream who is calling. Whatever the client sent under these
-// names is removed first, so nobody can claim an identity by sending the header.
+// names (in any spelling) is removed first, so nobody can claim an identity by sending the header.
 func (g *Gate) setIdentityHeaders(h http.Header, c *Caller, ctx *policy.Context) {
 	for name := range h {
-		if len(name) >= 6 && strings.EqualFold(name[:6], "X-Mfa-") {
+		if isIdentityHeader(name) {
 			delete(h, name)
 		}
 	}
@@ -102,4 +120,88 @@ func (g *Gate) setIdentityHeaders(h http.Header, c *Caller, ctx *policy.Context)
 	if m, ok := methodValues[ctx.MFAMethod]; ok {
 		h[headerMethod] = m
 	}
+}
+
+// dropConnectionTokens removes the identity headers' names from Connection. A proxy deletes
+// every header that Connection names (RFC 9110 section 7.6.1), so a client's
+// "Connection: X-MFA-User" would have reverse_proxy strip what the gate set, and the upstream
+// see no identity, or an older one (the class of Traefik's CVE-2024-45410).
+func dropConnectionTokens(h http.Header) {
+	values := h["Connection"]
+	for i, v := range values {
+		if !namesIdentityHeader(v) {
+			continue
+		}
+		var kept []string
+		for _, token := range strings.Split(v, ",") {
+			if t := textproto.TrimString(token); t != "" && !isIdentityHeader(t) {
+				kept = append(kept, t)
+			}
+		}
+		values[i] = strings.Join(kept, ", ")
+	}
+}
+
+func namesIdentityHeader(connection string) bool {
+	for rest := connection; rest != ""; {
+		var token string
+		token, rest, _ = strings.Cut(rest, ",")
+		if isIdentityHeader(textproto.TrimString(token)) {
+			return true
+		}
+	}
+	return false
+}
+
+// dropCredentials removes what the gateway itself reads as a credential from the request the
+// upstream gets: its session cookie (in both spellings, whatever the scheme, for a TLS proxy in
+// front may have changed it) and, when the caller signed with it, the Authorization header of
+// an access key or session token. Anything behind the gate could otherwise replay them; the
+// identity headers say all the upstream needs. Every other cookie keeps its bytes.
+func (g *Gate) dropCredentials(h http.Header, c *Caller) {
+	if c.AuthType == policy.AuthToken || c.AuthType == policy.AuthAccessKey {
+		delete(h, "Authorization")
+	}
+	lines := h["Cookie"]
+	if len(lines) == 0 {
+		return
+	}
+	kept := lines[:0:0]
+	changed := false
+	for _, line := range lines {
+		if !strings.Contains(line, g.cookieName) {
+			kept = append(kept, line)
+			continue
+		}
+		changed = true
+		if rest := g.withoutOwnCookies(line); rest != "" {
+			kept = append(kept, rest)
+		}
+	}
+	switch {
+	case !changed:
+	case len(kept) == 0:
+		delete(h, "Cookie")
+	default:
+		h["Cookie"] = kept
+	}
+}
+
+// withoutOwnCookies is one Cookie line without the gateway's cookies; a line that held only
+// those costs no allocation.
+func (g *Gate) withoutOwnCookies(line string) string {
+	var b strings.Builder
+	for rest := line; rest != ""; {
+		var pair string
+		pair, rest, _ = strings.Cut(rest, ";")
+		name, _, _ := strings.Cut(textproto.TrimString(pair), "=")
+		if name == g.cookieName || name == g.hostCookieName || textproto.TrimString(pair) == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(textproto.TrimString(pair))
+	}
+	return b.String()
 }

@@ -1,0 +1,173 @@
+package gateway
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/session"
+)
+
+// memberCredentials are an MFA session token and session cookie ("name=value") for alice.
+func memberCredentials(t *testing.T, e *env) (token, cookie string) {
+	t.Helper()
+	now := e.clock.now()
+	claims := session.Claims{User: "alice", Groups: []string{"dev"}, Issued: now, SignedIn: now, Expires: now.Add(time.Hour),
+		MFATime: now, Method: "virtual", SessionID: session.NewSessionID()}
+	token, err := e.svc.Ring.Sign(&claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	if err := e.svc.Cookies.Write(w, httptest.NewRequest("GET", "/", nil), claims); err != nil {
+		t.Fatal(err)
+	}
+	c := w.Result().Cookies()[0]
+	return token, c.Name + "=" + c.Value
+}
+
+// TestForgedIdentityHeadersNeverReachTheUpstream: whatever spelling a client uses, the
+// upstream sees only the gate's identity headers, under every name a CGI-style upstream
+// would read as them.
+func TestForgedIdentityHeadersNeverReachTheUpstream(t *testing.T) {
+	e := walkEnv(t)
+	token, _ := memberCredentials(t, e)
+	forged := []string{"X-MFA-User", "x-mfa-user", "X-Mfa-User", "X_MFA_User", "x_mfa_user", "X-Mfa_User", "X_Mfa-User",
+		"X-MFA-Present", "X_MFA_PRESENT", "X-MFA-Groups", "X-Mfa-Age", "X-MFA-Method", "X-MFA-Auth-Type", "X-MFA-Anything"}
+	for _, auth := range [][]string{nil, {"Authorization", "Bearer " + token}} {
+		for _, name := range forged {
+			headers := append([]string{name, "mallory"}, auth...)
+			resp := rawRequest(t, e, "GET", "/public/a", "app.example.com", headers...)
+			up := e.seen.take()
+			if resp.StatusCode != 200 || up == nil {
+				t.Fatalf("%s: %d", name, resp.StatusCode)
+			}
+			for k, v := range up.Header {
+				if isIdentityHeader(k) && strings.Contains(strings.Join(v, ","), "mallory") {
+					t.Errorf("%s with %d credential headers: the upstream got %s: %v", name, len(auth)/2, k, v)
+				}
+			}
+			if want := map[bool]string{true: "alice", false: ""}[auth != nil]; up.Header.Get("X-Mfa-User") != want {
+				t.Errorf("%s: X-Mfa-User %q, want %q", name, up.Header.Get("X-Mfa-User"), want)
+			}
+		}
+	}
+}
+
+// TestConnectionCannotDropTheIdentityHeaders: a proxy removes the headers Connection names, so
+// the gate takes its own headers' names out of Connection, in every spelling and position.
+func TestConnectionCannotDropTheIdentityHeaders(t *testing.T) {
+	e := walkEnv(t)
+	token, _ := memberCredentials(t, e)
+	cases := map[string]string{
+		"keep-alive, X-Mfa-User, X-Mfa-Present": "keep-alive",
+		"X-MFA-User":                            "",
+		"x-mfa-user,x-mfa-groups":               "",
+		"X_MFA_User, Upgrade":                   "Upgrade",
+		" keep-alive ,\tX-Mfa-Method , close":   "keep-alive, close",
+		"X-Mfa-Age, X-Mfa-Auth-Type, X-Custom":  "X-Custom",
+		"keep-alive":                            "keep-alive",
+		"X-Mfa":                                 "X-Mfa", // not one of the gate's names
+	}
+	for connection, want := range cases {
+		h := http.Header{"Connection": {connection}}
+		dropConnectionTokens(h)
+		if got := strings.Join(h["Connection"], ","); got != want {
+			t.Errorf("Connection %q became %q, want %q", connection, got, want)
+		}
+	}
+	// Through the server: a second Connection line is cleaned too.
+	resp := rawRequest(t, e, "GET", "/public/a", "app.example.com", "Authorization", "Bearer "+token,
+		"Connection", "X-Mfa-User", "Connection", "x-mfa-present, X-Other")
+	up := e.seen.take()
+	if resp.StatusCode != 200 || up == nil {
+		t.Fatalf("%d", resp.StatusCode)
+	}
+	for _, v := range up.Header.Values("Connection") {
+		if strings.Contains(strings.ToLower(v), "mfa") {
+			t.Errorf("the upstream got Connection %q", v)
+		}
+	}
+	if up.Header.Get("X-Mfa-User") != "alice" || up.Header.Get("X-Mfa-Present") != "true" {
+		t.Errorf("identity headers: %v", up.Header)
+	}
+}
+
+// TestTheGatewaysCredentialsStayAtTheGateway: the session cookie, a session token and an
+// access key are not passed on; every other cookie reaches the upstream byte for byte.
+func TestTheGatewaysCredentialsStayAtTheGateway(t *testing.T) {
+	e := walkEnv(t)
+	token, own := memberCredentials(t, e)
+	name, value, _ := strings.Cut(own, "=")
+	cases := []struct{ sent, want string }{
+		{own, ""},
+		{"theme=dark; " + own, "theme=dark"},
+		{own + "; theme=dark", "theme=dark"},
+		{"a=1; " + own + "; b=\"x y\"", "a=1; b=\"x y\""},
+		{"a=1;" + own + ";b=2", "a=1; b=2"},
+		{"__Host-" + own + "; a=1", "a=1"},
+		{own + "; __Host-" + name + "=forged; " + name + "=again", ""},
+		{name + "_other=1; x" + name + "=2; " + own, name + "_other=1; x" + name + "=2"},
+		{name + "=\"" + value + "\"; keep=me", "keep=me"},
+	}
+	for _, c := range cases {
+		resp := rawRequest(t, e, "GET", "/public/x", "app.example.com", "Cookie", c.sent)
+		up := e.seen.take()
+		if resp.StatusCode != 200 || up == nil {
+			t.Errorf("Cookie %q: %d", c.sent, resp.StatusCode)
+			continue
+		}
+		if got := strings.Join(up.Header.Values("Cookie"), " | "); got != c.want {
+			t.Errorf("Cookie %q reached the upstream as %q, want %q", c.sent, got, c.want)
+		}
+	}
+	// The cookie signs the caller in, and still does not reach the upstream.
+	rawRequest(t, e, "GET", "/members/x", "app.example.com", "Cookie", "theme=dark; "+own)
+	if up := e.seen.take(); up == nil || up.Header.Get("Cookie") != "theme=dark" || up.Header.Get("X-Mfa-User") != "alice" {
+		t.Errorf("signed in by cookie: the upstream got %v", up)
+	}
+	// Two Cookie lines, as HTTP/2 may send them.
+	rawRequest(t, e, "GET", "/members/x", "app.example.com", "Cookie", own, "Cookie", "a=1")
+	if up := e.seen.take(); up == nil || strings.Join(up.Header.Values("Cookie"), "|") != "a=1" {
+		t.Errorf("two Cookie lines: %s", strings.Join(up.Header.Values("Cookie"), "|"))
+	}
+	// A session token is the gateway's credential too; another scheme is the app's own.
+	rawRequest(t, e, "GET", "/members/x", "app.example.com", "Authorization", "Bearer "+token)
+	if up := e.seen.take(); up == nil || up.Header.Get("Authorization") != "" {
+		t.Errorf("the upstream got the session token")
+	}
+	rawRequest(t, e, "GET", "/public/x", "app.example.com", "Authorization", "Digest username=app")
+	if up := e.seen.take(); up == nil || up.Header.Get("Authorization") != "Digest username=app" {
+		t.Errorf("the app's own Authorization was dropped")
+	}
+}
+
+// TestExternalNamesCreateNoRecords: names an earlier handler passes cost no storage until the
+// user enrols, however many arrive on pages, whoami and the gate.
+func TestExternalNamesCreateNoRecords(t *testing.T) {
+	e := newEnv(t, func(o *Options, _ *Services) {
+		o.Identity = func(r *http.Request) string { return r.Header.Get("Remote-User") }
+	})
+	before, err := e.svc.Users.List(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		name := "sprayed" + strings.Repeat("x", i%5) + string(rune('a'+i%26)) + string(rune('a'+i/26))
+		c := e.client()
+		for _, path := range []string{"/.mfa/api/whoami", "/.mfa/devices", "/.mfa/verify", "/app", "/.mfa/api/devices"} {
+			if r := c.do("GET", path, nil, "Remote-User", name); r.StatusCode >= 500 {
+				t.Fatalf("%s as %s: %d %s", path, name, r.StatusCode, r.body)
+			}
+		}
+	}
+	after, err := e.svc.Users.List(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Fatalf("%d user records before, %d after 50 unseen names looked around", len(before), len(after))
+	}
+}
