@@ -14,7 +14,9 @@ import (
 func init() {
 	httpcaddyfile.RegisterGlobalOption("mfa", parseGlobalOption)
 	httpcaddyfile.RegisterHandlerDirective("mfa", parseHandlerDirective)
-	httpcaddyfile.RegisterDirectiveOrder("mfa", httpcaddyfile.After, "basic_auth")
+	// After forward_auth (and so after basic_auth): the identity an earlier handler sets must be
+	// in place before the gate reads it, for the gate and for the gateway's own pages alike.
+	httpcaddyfile.RegisterDirectiveOrder("mfa", httpcaddyfile.After, "forward_auth")
 }
 
 func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {

@@ -128,3 +128,52 @@ func TestValidateNamesTheKey(t *testing.T) {
 		t.Errorf("a missing policy file: %v", err)
 	}
 }
+
+// TestMFARunsAfterForwardAuth: whatever order a site block lists them in, forward_auth (a
+// reverse_proxy with handle_response) and basic_auth run before mfa, so the identity they set
+// is in place before the gate and its own pages read it.
+func TestMFARunsAfterForwardAuth(t *testing.T) {
+	out, err := adapt(t, `:8080 {
+		mfa {
+			identity {http.request.header.Remote-User}
+		}
+		basic_auth /basic/* {
+			bob $2a$14$Zkx19XLiW6VYouLHR5NmfOFU0z2GTNmpkT/5qqR7hx4IjWJPDhjvG
+		}
+		forward_auth 127.0.0.1:9091 {
+			uri /api/verify
+			copy_headers Remote-User
+		}
+		reverse_proxy 127.0.0.1:9000
+	}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Apps struct {
+			HTTP struct {
+				Servers map[string]struct {
+					Routes []struct {
+						Handle []map[string]any `json:"handle"`
+					} `json:"routes"`
+				} `json:"servers"`
+			} `json:"http"`
+		} `json:"apps"`
+	}
+	if err := json.Unmarshal(out, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, r := range cfg.Apps.HTTP.Servers["srv0"].Routes {
+		for _, h := range r.Handle {
+			name, _ := h["handler"].(string)
+			if _, ok := h["handle_response"]; ok {
+				name = "forward_auth"
+			}
+			order = append(order, name)
+		}
+	}
+	if got := strings.Join(order, " "); got != "authentication forward_auth mfa reverse_proxy" {
+		t.Fatalf("handler order %q", got)
+	}
+}

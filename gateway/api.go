@@ -313,9 +313,10 @@ func (g *Gate) apiWhoami(w http.ResponseWriter, r *http.Request) {
 }
 
 // externalSession gives a user signed in by an earlier handler a session cookie of this site.
+// It creates no record: that waits for enrolment.
 func (g *Gate) externalSession(w http.ResponseWriter, r *http.Request, c *Caller) (*Caller, error) {
 	claims := g.svc.Cookies.Start(c.User())
-	u, err := g.svc.Users.EnsureExternal(r.Context(), c.User())
+	u, err := g.svc.Users.LookupExternal(r.Context(), c.User())
 	if err != nil {
 		return nil, err
 	}

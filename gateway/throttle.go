@@ -64,7 +64,8 @@ func (t *Throttle) Allow(addr netip.Addr) (bool, time.Duration) {
 // Len is how many addresses the throttle holds now.
 func (t *Throttle) Len() int { return t.buckets.Len() }
 
-// throttled wraps a handler that checks a password or a factor.
+// throttled wraps a handler that checks a password or a factor, or that may make an external
+// user's first record (the names an earlier handler passes are not the gateway's to bound).
 func (g *Gate) throttled(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ok, wait := g.svc.Throttle.Allow(g.clientIP(r))

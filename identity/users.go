@@ -135,6 +135,20 @@ func (d *Directory) newUser(name, passwordHash string, groups []string) (*User, 
 	return &User{Name: name, PasswordHash: passwordHash, Groups: groups, Created: d.now().UTC(), Handle: handle}, nil
 }
 
+// LookupExternal returns the user an earlier handler signed in, without creating a record: a
+// name the gateway has never seen is a user with no groups and no record, so merely presenting
+// a name (on a page, whoami, the gate) costs no storage. The record comes with enrolment.
+func (d *Directory) LookupExternal(ctx context.Context, name string) (*User, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	u, err := d.Get(ctx, name)
+	if errors.Is(err, ErrNoSuchUser) {
+		return &User{Name: name}, nil
+	}
+	return u, err
+}
+
 // EnsureExternal returns the user an earlier handler signed in, creating a record (no password)
 // the first time the gateway sees the name.
 func (d *Directory) EnsureExternal(ctx context.Context, name string) (*User, error) {
