@@ -1,11 +1,13 @@
 package gateway
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -364,13 +366,20 @@ func simulateAll(sets []*policy.Set, ctx *policy.Context) simulateResponse {
 // simulatedContext builds a request context from the simulator's description. A key left out
 // is absent; user:AuthType, when not given, follows from which keys are there.
 func simulatedContext(req simulatedRequest, keys map[string]json.RawMessage, now time.Time) (policy.Context, error) {
-	ctx := policy.Context{Method: strings.ToUpper(req.Method), Host: strings.ToLower(req.Host), Path: req.Path, Time: now}
-	if ctx.Method == "" {
-		ctx.Method = http.MethodGet
-	}
-	if ctx.Path == "" || ctx.Path[0] != '/' {
+	ctx := policy.Context{Host: canonicalHost(req.Host), Time: now}
+	if req.Path == "" || req.Path[0] != '/' {
 		return ctx, fmt.Errorf("request.path: want a path starting with /, got %q", req.Path)
 	}
+	// The gate's own canonical form, so the simulator decides what the gate would.
+	u, err := url.ParseRequestURI(req.Path)
+	sent := &http.Request{Method: cmp.Or(req.Method, http.MethodGet), URL: u}
+	if err == nil {
+		err = canonicalize(sent)
+	}
+	if err != nil {
+		return ctx, fmt.Errorf("request.path: %q: %w", req.Path, err)
+	}
+	ctx.Method, ctx.Path = sent.Method, sent.URL.Path
 	if req.SourceIP != "" {
 		ip, err := netip.ParseAddr(req.SourceIP)
 		if err != nil {

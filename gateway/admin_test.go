@@ -120,6 +120,10 @@ func TestAdminSimulateAndLint(t *testing.T) {
 		{"write with fresh MFA", map[string]string{"method": "POST", "path": "/api/x"}, map[string]any{"user:Id": "alice", "mfa:Present": "true", "mfa:Age": "60"}, "allowed", "none", -1},
 		{"anonymous", map[string]string{"method": "GET", "path": "/api/x"}, map[string]any{}, "implicitDeny", "login", 899},
 		{"elsewhere", map[string]string{"method": "GET", "path": "/other"}, map[string]any{"user:Id": "alice", "mfa:Present": true}, "implicitDeny", "forbidden", 899},
+		// The simulator sees the request as the gate does: canonical method, path and host.
+		{"lower-case method", map[string]string{"method": "post", "path": "/api/x"}, map[string]any{"user:Id": "alice"}, "implicitDeny", "mfa", 899},
+		{"dot segments", map[string]string{"method": "GET", "path": "/api/../other"}, map[string]any{"user:Id": "alice", "mfa:Present": true}, "implicitDeny", "forbidden", 899},
+		{"escaped dots", map[string]string{"method": "GET", "path": "/other/%2e%2e/api/x"}, map[string]any{"user:Id": "alice"}, "allowed", "none", -1},
 	}
 	for _, c := range cases {
 		code, m, raw := adminCall(t, e, a, "POST", "/mfa/policy/simulate", map[string]any{
@@ -135,6 +139,8 @@ func TestAdminSimulateAndLint(t *testing.T) {
 	for _, bad := range []map[string]any{
 		{"policies": []json.RawMessage{json.RawMessage(`{"Statement": []}`)}, "request": map[string]string{"path": "/"}},
 		{"policies": []json.RawMessage{doc}, "request": map[string]string{"path": "no-slash"}},
+		{"policies": []json.RawMessage{doc}, "request": map[string]string{"path": "/api/..%2fx"}},
+		{"policies": []json.RawMessage{doc}, "request": map[string]string{"path": "/api;x/y"}},
 		{"policies": []json.RawMessage{doc}, "request": map[string]string{"path": "/"}, "context": map[string]any{"aws:username": "x"}},
 		{"policies": []json.RawMessage{doc}, "request": map[string]string{"path": "/"}, "context": map[string]any{"mfa:Present": "true"}},
 		{"request": map[string]string{"path": "/"}},
