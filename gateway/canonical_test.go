@@ -139,9 +139,14 @@ func TestTheGateCannotBeWalkedAround(t *testing.T) {
 		{"GET", "/public/%00", "app.example.com", refused, ""},
 		{"GET", "/public/%0a", "app.example.com", refused, ""},
 		{"GET", "/public/%7f", "app.example.com", refused, ""},
-		// Paths are case-sensitive, as file systems behind the gate are.
+		// Case: a Deny covers every case of its paths (many upstreams fold case), an Allow
+		// only the case it names.
 		{"GET", "/PUBLIC/a", "app.example.com", challenged, "/PUBLIC/a"},
-		{"GET", "/Admin/x", "app.example.com", challenged, "/Admin/x"},
+		{"GET", "/Admin/x", "app.example.com", denied, ""},
+		{"GET", "/ADMIN/x", "app.example.com", denied, ""},
+		{"GET", "/%41DMIN/x", "app.example.com", denied, ""},
+		{"GET", "/public/REPORTS/x", "app.example.com", pass, "/public/REPORTS/x"},
+		{"POST", "/public/REPORTS/x", "app.example.com", denied, ""},
 		// Methods: every spelling of POST is POST, for the policy and for the upstream.
 		{"POST", "/public/reports/x", "app.example.com", denied, ""},
 		{"post", "/public/reports/x", "app.example.com", denied, ""},

@@ -34,6 +34,10 @@ type compiled struct {
 	notActions  bool
 	resources   []resource
 	notResource bool
+	// foldPaths: paths are compared ignoring case where that reading is the stricter one (a
+	// Deny's Resource, an Allow's NotResource), since many upstreams (Windows and macOS file
+	// systems, IIS, Caddy's own path matcher) serve /ADMIN/x as /admin/x.
+	foldPaths bool
 	conditions  []*condition
 }
 
@@ -111,6 +115,7 @@ func compileStatement(st *Statement) (compiled, error) {
 		}
 		resources, field, c.notResource = st.NotResource, "NotResource", true
 	}
+	c.foldPaths = c.deny != c.notResource
 	for _, r := range resources {
 		pr, err := parseResource(r)
 		if err != nil {
@@ -177,7 +182,7 @@ func (c *compiled) applies(ctx *Context) bool {
 	if c.resources != nil {
 		hit := false
 		for i := range c.resources {
-			if c.resources[i].match(ctx) {
+			if c.resources[i].match(ctx, c.foldPaths) {
 				hit = true
 				break
 			}

@@ -107,3 +107,31 @@ func TestHeadFollowsGet(t *testing.T) {
 		})
 	}
 }
+
+// TestCaseTakesTheStricterReading: a Deny's Resource and an Allow's NotResource ignore case (an
+// upstream may serve /ADMIN as /admin); an Allow's Resource and a Deny's NotResource do not.
+func TestCaseTakesTheStricterReading(t *testing.T) {
+	cases := []struct {
+		name, statements, path string
+		want                   Decision
+	}{
+		{"deny covers other cases", `{"Sid": "A", "Effect": "Allow", "Resource": "*"}, {"Sid": "D", "Effect": "Deny", "Resource": "/admin/*"}`, "/ADMIN/x", ExplicitDeny},
+		{"deny covers mixed case", `{"Sid": "A", "Effect": "Allow", "Resource": "*"}, {"Sid": "D", "Effect": "Deny", "Resource": "/admin/*"}`, "/aDmIn/x", ExplicitDeny},
+		{"allow is exact", `{"Sid": "A", "Effect": "Allow", "Resource": "/public/*"}`, "/PUBLIC/x", ImplicitDeny},
+		{"allow in its own case", `{"Sid": "A", "Effect": "Allow", "Resource": "/public/*"}`, "/public/x", Allowed},
+		{"deny all but public is exact", `{"Sid": "A", "Effect": "Allow", "Resource": "*"}, {"Sid": "D", "Effect": "Deny", "NotResource": "/public/*"}`, "/PUBLIC/x", ExplicitDeny},
+		{"deny all but public spares public", `{"Sid": "A", "Effect": "Allow", "Resource": "*"}, {"Sid": "D", "Effect": "Deny", "NotResource": "/public/*"}`, "/public/x", Allowed},
+		{"allow all but admin folds", `{"Sid": "A", "Effect": "Allow", "NotResource": "/admin/*"}`, "/Admin/x", ImplicitDeny},
+		{"allow all but admin allows others", `{"Sid": "A", "Effect": "Allow", "NotResource": "/admin/*"}`, "/app/x", Allowed},
+		{"hosts ignore case", `{"Sid": "A", "Effect": "Allow", "Resource": "App.Example.com/*"}`, "/x", Allowed},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := mustSet(t, `{"Statement": [`+c.statements+`]}`)
+			ctx := &Context{UserID: "alice", AuthType: AuthSession, Method: "GET", Host: "app.example.com", Path: c.path, Time: now}
+			if got := s.Evaluate(ctx).Decision; got != c.want {
+				t.Errorf("%s: %v, want %v", c.path, got, c.want)
+			}
+		})
+	}
+}

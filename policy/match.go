@@ -42,7 +42,19 @@ func hasControl(s string) bool {
 
 // glob matches a compiled pattern: anyRun any run of characters (including none), anyOne
 // exactly one; every other byte only itself.
-func glob(pattern, s string) bool {
+func glob(pattern, s string) bool { return wildMatch(pattern, s, false) }
+
+// globFold is glob ignoring ASCII case.
+func globFold(pattern, s string) bool { return wildMatch(pattern, s, true) }
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+func wildMatch(pattern, s string, fold bool) bool {
 	p, i := 0, 0
 	star, mark := -1, 0
 	for i < len(s) {
@@ -50,7 +62,7 @@ func glob(pattern, s string) bool {
 		case p < len(pattern) && pattern[p] == anyRun:
 			star, mark = p, i
 			p++
-		case p < len(pattern) && (pattern[p] == anyOne || pattern[p] == s[i]):
+		case p < len(pattern) && (pattern[p] == anyOne || pattern[p] == s[i] || fold && lowerASCII(pattern[p]) == lowerASCII(s[i])):
 			p++
 			i++
 		case star >= 0:
@@ -174,16 +186,18 @@ func parseResource(s string) (resource, error) {
 	return r, nil
 }
 
-func (r *resource) match(c *Context) bool {
+// match reports whether the request is the resource. Hosts never depend on case; paths do when
+// foldPath is false.
+func (r *resource) match(c *Context, foldPath bool) bool {
 	if r.any {
 		return true
 	}
 	if r.host.plain != "" || r.host.hasVars() {
 		h, ok := r.host.expand(c)
-		if !ok || !glob(strings.ToLower(h), strings.ToLower(c.Host)) {
+		if !ok || !globFold(h, c.Host) {
 			return false
 		}
 	}
 	p, ok := r.path.expand(c)
-	return ok && glob(p, c.Path)
+	return ok && wildMatch(p, c.Path, foldPath)
 }
