@@ -91,11 +91,58 @@ func isIdentityHeader(name string) bool {
 		strings.EqualFold(name[2:5], "mfa") && (name[5] == '-' || name[5] == '_')
 }
 
+// overrideHeaders make some upstreams act on another path or method than the request line's:
+// Symfony and IIS route by X-Original-URL and X-Rewrite-URL, Express, Laravel and Rails (Rack)
+// take the method from X-HTTP-Method-Override. The gate judged the request line, so the upstream
+// must not see them.
+var overrideHeaders = []string{"X-Original-Url", "X-Rewrite-Url", "X-Override-Url", "X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+
+// isOverrideHeader reports one of overrideHeaders in any case, with _ for - (as CGI reads it).
+func isOverrideHeader(name string) bool {
+	if len(name) < 13 || name[0]|0x20 != 'x' {
+		return false
+	}
+	for _, o := range overrideHeaders {
+		if sameHeaderName(name, o) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameHeaderName compares header names as CGI-style upstreams do: without case, _ equal to -.
+func sameHeaderName(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := lowerASCII(a[i]), lowerASCII(b[i])
+		if x == '_' {
+			x = '-'
+		}
+		if y == '_' {
+			y = '-'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
 // setIdentityHeaders tells the upstream who is calling. Whatever the client sent under these
-// names (in any spelling) is removed first, so nobody can claim an identity by sending the header.
+// names (in any spelling) is removed first, so nobody can claim an identity by sending the header,
+// and so are the headers that would make the upstream act on another path or method.
 func (g *Gate) setIdentityHeaders(h http.Header, c *Caller, ctx *policy.Context) {
 	for name := range h {
-		if isIdentityHeader(name) {
+		if isIdentityHeader(name) || isOverrideHeader(name) {
 			delete(h, name)
 		}
 	}

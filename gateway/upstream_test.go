@@ -171,3 +171,28 @@ func TestExternalNamesCreateNoRecords(t *testing.T) {
 		t.Fatalf("%d user records before, %d after 50 unseen names looked around", len(before), len(after))
 	}
 }
+
+// TestOverrideHeadersNeverReachTheUpstream: headers with which upstreams take another path or
+// method than the request line's are removed, in every spelling, so the upstream acts on what
+// the gate judged.
+func TestOverrideHeadersNeverReachTheUpstream(t *testing.T) {
+	e := walkEnv(t)
+	for _, name := range []string{"X-Original-URL", "x-original-url", "X_Original_URL", "X-Rewrite-URL", "X-Override-URL",
+		"X-HTTP-Method-Override", "X-Http-Method-Override", "x_http_method_override", "X-HTTP-Method", "X-Method-Override"} {
+		resp := rawRequest(t, e, "GET", "/public/a", "app.example.com", name, "/admin/x")
+		up := e.seen.take()
+		if resp.StatusCode != 200 || up == nil {
+			t.Fatalf("%s: %d", name, resp.StatusCode)
+		}
+		for k := range up.Header {
+			if isOverrideHeader(k) {
+				t.Errorf("%s reached the upstream as %s", name, k)
+			}
+		}
+	}
+	for _, kept := range []string{"X-Original", "X-Http-Methods", "X-Request-Id"} {
+		if isOverrideHeader(kept) {
+			t.Errorf("%s taken for an override header", kept)
+		}
+	}
+}
