@@ -78,7 +78,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("mfa handler: loading the mfa app: %w", err)
 	}
-	opts := gateway.Options{Prefix: h.Prefix, Policy: set, ClientIP: clientIP}
+	opts := gateway.Options{Prefix: h.Prefix, Policy: set, ClientIP: clientIP, Vars: requestVars}
 	if h.Identity != "" {
 		placeholder := h.Identity
 		opts.Identity = func(r *http.Request) string {
@@ -156,6 +156,12 @@ func clientIP(r *http.Request) netip.Addr {
 		return netip.Addr{}
 	}
 	return a.Unmap()
+}
+
+// requestVars is Caddy's per-request variable map, which the gates of one request share.
+func requestVars(r *http.Request) map[string]any {
+	vars, _ := r.Context().Value(caddyhttp.VarsCtxKey).(map[string]any)
+	return vars
 }
 
 // ServeHTTP serves the gateway's site under the prefix and gates everything else.

@@ -24,6 +24,9 @@ type Options struct {
 	Policy *policy.Set
 	// ClientIP is the request's source address (Caddy's, with trusted proxies); RemoteAddr when nil.
 	ClientIP func(*http.Request) netip.Addr
+	// Vars is the request's variables (Caddy's), where a gate leaves what a later gate on the
+	// same request needs; nil: one gate a request.
+	Vars func(*http.Request) map[string]any
 }
 
 // Gate decides requests and serves the gateway's site under its prefix.
@@ -33,6 +36,7 @@ type Gate struct {
 	identity func(*http.Request) string
 	policy   *policy.Set
 	clientIP func(*http.Request) netip.Addr
+	vars     func(*http.Request) map[string]any
 	site     http.Handler
 	users    userValues
 	// cookieName is the session cookie's name; hostCookieName the name it has on HTTPS.
@@ -51,6 +55,9 @@ func New(svc *Services, o Options) (*Gate, error) {
 		cookieName: svc.Cookies.CookieName(&http.Request{}), hostCookieName: svc.Cookies.CookieName(&http.Request{TLS: &tls.ConnectionState{}})}
 	if g.clientIP == nil {
 		g.clientIP = remoteAddr
+	}
+	if g.vars = o.Vars; g.vars == nil {
+		g.vars = func(*http.Request) map[string]any { return nil }
 	}
 	g.site = g.newSite()
 	return g, nil
@@ -94,6 +101,7 @@ func (g *Gate) Check(w http.ResponseWriter, r *http.Request) (user string, ok bo
 		g.refuseRequest(w, r, err)
 		return "", false
 	}
+	g.restoreCredentials(r)
 	m := g.svc.metrics()
 	var c Caller
 	caller := &c
@@ -122,7 +130,7 @@ func (g *Gate) Check(w http.ResponseWriter, r *http.Request) (user string, ok bo
 	if caller.fromCookie && g.svc.Cookies.NeedsRefresh(&caller.Claims) {
 		_ = g.svc.Cookies.Write(w, r, caller.Claims) // the idle deadline moves; failing to move it is harmless now
 	}
-	g.prepareUpstream(r.Header, caller, &ctx)
+	g.prepareUpstream(r, caller, &ctx)
 	return caller.User(), true
 }
 

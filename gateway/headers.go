@@ -77,10 +77,54 @@ func (u *userValues) get(user string, groups []string) *userHeader {
 // prepareUpstream makes the request ready for the upstream: the gateway's own credential
 // removed (dropCredentials), no header that would make a proxy drop what the gate sets
 // (dropConnectionTokens), and the identity headers set (setIdentityHeaders).
-func (g *Gate) prepareUpstream(h http.Header, c *Caller, ctx *policy.Context) {
-	g.dropCredentials(h, c)
-	dropConnectionTokens(h)
-	g.setIdentityHeaders(h, c, ctx)
+func (g *Gate) prepareUpstream(r *http.Request, c *Caller, ctx *policy.Context) {
+	kept := g.stashFor(r, c, ctx)
+	g.dropCredentials(r.Header, c, kept)
+	dropConnectionTokens(r.Header)
+	g.setIdentityHeaders(r.Header, c, ctx, kept)
+}
+
+// stashKey names, in the request's variables, the credentials an earlier gate took out.
+const stashKey = "mfa.credentials"
+
+// credentialStash keeps what a gate took out of the request, so that a later gate on the same
+// request (several mfa handlers all apply) still finds the caller's credential. It also holds
+// the X-MFA-Age value, so one allocation serves both.
+type credentialStash struct {
+	age                   [1]string
+	cookie, authorization []string
+}
+
+// stashFor is the stash of this request: where a gate on the request keeps the credentials it
+// takes out. nil when the request carries nothing to keep.
+func (g *Gate) stashFor(r *http.Request, c *Caller, ctx *policy.Context) *credentialStash {
+	vars := g.vars(r)
+	if s, ok := vars[stashKey].(*credentialStash); ok {
+		return s
+	}
+	if len(r.Header["Cookie"]) == 0 && len(r.Header["Authorization"]) == 0 && !ctx.MFAPresent {
+		return nil
+	}
+	s := new(credentialStash)
+	if vars != nil {
+		vars[stashKey] = s
+	}
+	return s
+}
+
+// restoreCredentials gives a later gate the credentials an earlier gate on the same request
+// took out.
+func (g *Gate) restoreCredentials(r *http.Request) {
+	s, ok := g.vars(r)[stashKey].(*credentialStash)
+	if !ok {
+		return
+	}
+	if s.cookie != nil {
+		r.Header["Cookie"] = s.cookie
+	}
+	if s.authorization != nil {
+		r.Header["Authorization"] = s.authorization
+	}
 }
 
 // isIdentityHeader reports a name that is one of the gate's X-MFA-* headers, or that an
@@ -140,7 +184,7 @@ func lowerASCII(c byte) byte {
 // setIdentityHeaders tells the upstream who is calling. Whatever the client sent under these
 // names (in any spelling) is removed first, so nobody can claim an identity by sending the header,
 // and so are the headers that would make the upstream act on another path or method.
-func (g *Gate) setIdentityHeaders(h http.Header, c *Caller, ctx *policy.Context) {
+func (g *Gate) setIdentityHeaders(h http.Header, c *Caller, ctx *policy.Context, s *credentialStash) {
 	for name := range h {
 		if isIdentityHeader(name) || isOverrideHeader(name) {
 			delete(h, name)
@@ -163,7 +207,8 @@ func (g *Gate) setIdentityHeaders(h http.Header, c *Caller, ctx *policy.Context)
 		return
 	}
 	h[headerPresent] = trueValue
-	h[headerAge] = []string{strconv.FormatInt(int64(ctx.Time.Sub(ctx.MFATime).Seconds()), 10)}
+	s.age[0] = strconv.FormatInt(int64(ctx.Time.Sub(ctx.MFATime).Seconds()), 10)
+	h[headerAge] = s.age[:1:1]
 	if m, ok := methodValues[ctx.MFAMethod]; ok {
 		h[headerMethod] = m
 	}
@@ -203,16 +248,18 @@ func namesIdentityHeader(connection string) bool {
 // dropCredentials removes what the gateway itself reads as a credential from the request the
 // upstream gets: its session cookie (in both spellings, whatever the scheme, for a TLS proxy in
 // front may have changed it) and, when the caller signed with it, the Authorization header of
-// an access key or session token. Anything behind the gate could otherwise replay them; the
+// an access key or session token. What it takes out goes into the stash, for a later gate. Anything behind the gate could otherwise replay them; the
 // identity headers say all the upstream needs. Every other cookie keeps its bytes.
-func (g *Gate) dropCredentials(h http.Header, c *Caller) {
-	if c.AuthType == policy.AuthToken || c.AuthType == policy.AuthAccessKey {
+func (g *Gate) dropCredentials(h http.Header, c *Caller, s *credentialStash) {
+	if auth := h["Authorization"]; auth != nil && (c.AuthType == policy.AuthToken || c.AuthType == policy.AuthAccessKey) {
+		s.authorization = auth
 		delete(h, "Authorization")
 	}
 	lines := h["Cookie"]
 	if len(lines) == 0 {
 		return
 	}
+	s.cookie = lines
 	kept := lines[:0:0]
 	changed := false
 	for _, line := range lines {

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -195,4 +196,40 @@ func TestOverrideHeadersNeverReachTheUpstream(t *testing.T) {
 			t.Errorf("%s taken for an override header", kept)
 		}
 	}
+}
+
+// TestSeveralGatesOnOneRequest: every gate on a request sees the caller's credential, though
+// each takes it out of what goes on; the upstream gets it from none of them.
+func TestSeveralGatesOnOneRequest(t *testing.T) {
+	e := walkEnv(t)
+	second, err := New(e.svc, Options{Prefix: "/.mfa", Policy: e.gate.policy, Vars: requestVarsForTest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := New(e.svc, Options{Prefix: "/.mfa", Policy: e.gate.policy, Vars: requestVarsForTest})
+	token, cookie := memberCredentials(t, e)
+	for _, cred := range [][]string{{"Authorization", "Bearer " + token}, {"Cookie", cookie + "; theme=dark"}} {
+		r := httptest.NewRequest("GET", "http://app.example.com/members/x", nil)
+		r.Header.Set(cred[0], cred[1])
+		r = r.WithContext(context.WithValue(r.Context(), testVarsKey{}, map[string]any{}))
+		for i, g := range []*Gate{first, second} {
+			w := httptest.NewRecorder()
+			if user, ok := g.Check(w, r); !ok || user != "alice" {
+				t.Fatalf("%s: gate %d: %q %v %d", cred[0], i+1, user, ok, w.Code)
+			}
+		}
+		if r.Header.Get("Authorization") != "" || r.Header.Get("Cookie") != map[string]string{"Cookie": "theme=dark"}[cred[0]] {
+			t.Errorf("%s: the upstream would get Authorization %q, Cookie %q", cred[0], r.Header.Get("Authorization"), r.Header.Get("Cookie"))
+		}
+		if r.Header.Get("X-Mfa-User") != "alice" || r.Header.Get("X-Mfa-Age") != "0" {
+			t.Errorf("%s: identity headers %v", cred[0], r.Header)
+		}
+	}
+}
+
+type testVarsKey struct{}
+
+func requestVarsForTest(r *http.Request) map[string]any {
+	vars, _ := r.Context().Value(testVarsKey{}).(map[string]any)
+	return vars
 }
