@@ -331,3 +331,34 @@ func TestSecurityKeyAnswersGoThroughTheLockout(t *testing.T) {
 		t.Fatalf("after the lock: %d %s, metrics %v", r.StatusCode, r.body, m.v)
 	}
 }
+
+// TestOneCodeSentManyTimesAtOncePassesOnce: a code raced through two doors at once (verify and
+// GetSessionToken) is accepted once; every other copy is a replay, counted as a failure.
+func TestOneCodeSentManyTimesAtOncePassesOnce(t *testing.T) {
+	m := &countingMetrics{}
+	e := newEnv(t, withLockout(t, 50, m))
+	a := e.client()
+	a.login("alice", testPassword)
+	serial, secret := a.enrol("phone")
+	nk, err := e.svc.createAccessKey(t.Context(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.advance(time.Minute)
+	code := e.code(secret, 0)
+	b, api := e.client(), e.client()
+	b.login("alice", testPassword)
+	basic := basicAuth(nk.Key.ID, nk.Secret)
+	counts := atOnce(t, 20, func(i int) (*response, error) {
+		if i%2 == 0 {
+			return b.send("POST", "/.mfa/api/verify", verifyRequest{Code: code})
+		}
+		return api.send("POST", "/.mfa/api/session-token", sessionTokenRequest{Serial: serial, Code: code}, "Authorization", basic)
+	})
+	if counts[http.StatusOK] != 1 || counts[http.StatusForbidden] != 19 {
+		t.Fatalf("one code sent 20 times at once: %v; want one 200, 19 refused", counts)
+	}
+	if e.events("code_replayed") != 19 || m.get("virtual/replayed") != 19 {
+		t.Fatalf("replays: %d audited, metrics %v", e.events("code_replayed"), m.v)
+	}
+}
