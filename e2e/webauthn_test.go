@@ -73,7 +73,8 @@ func TestSecurityKeysInChromium(t *testing.T) {
 		t.Fatalf("after registering a key: %q, method %q", got, read(chromedp.Text(chromedp.CSS("#method"))))
 	}
 
-	// Add an authenticator app too, and pass a factor with it: /admin then steps up to the key.
+	// Add an authenticator app too (a second device passes no factor), then pass one with it:
+	// /admin then steps up to the key.
 	do("add a virtual device",
 		chromedp.Navigate(n.url+"/.mfa/devices"),
 		chromedp.WaitVisible(chromedp.CSS(`form[action$="/devices/virtual"] button`)),
@@ -85,6 +86,15 @@ func TestSecurityKeysInChromium(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#code1"), oathtool(t, secret, now.Add(-30*time.Second))),
 		chromedp.SendKeys(chromedp.CSS("#code2"), oathtool(t, secret, now)),
 		chromedp.Click(chromedp.CSS(`form[action$="/enable"] button`)),
+		chromedp.WaitVisible(chromedp.CSS("#method")))
+	if m := read(chromedp.Text(chromedp.CSS("#method"))); m != "webauthn" {
+		t.Fatalf("enabling a second device changed the session's method to %q", m)
+	}
+	do("pass a factor with the app",
+		chromedp.Navigate(n.url+"/.mfa/verify?return=/"),
+		chromedp.WaitVisible(chromedp.CSS("#code")),
+		chromedp.SendKeys(chromedp.CSS("#code"), oathtool(t, secret, now.Add(30*time.Second))), // enable spent this step's code
+		chromedp.Click(chromedp.CSS(`form[action$="/verify"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS("#method")))
 	do("open the admin route with a TOTP factor",
 		chromedp.Navigate(n.url+"/admin/panel"),

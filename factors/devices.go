@@ -72,8 +72,10 @@ type Device struct {
 
 	TOTP       TOTP   `json:"totp,omitzero"`
 	SealedSeed []byte `json:"sealed_seed,omitempty"`
-	Drift      int64  `json:"drift"`     // steps the device's clock runs ahead of ours
-	LastStep   int64  `json:"last_step"` // the last accepted step: it and every earlier one are spent
+	Drift      int64  `json:"drift"`               // steps the device's clock runs ahead of ours (see follow)
+	Lean       int64  `json:"lean,omitempty"`      // -1, 0 or 1: the side of Drift the last accepted code was on
+	LeanStep   int64  `json:"lean_step,omitempty"` // our step when Lean was set
+	LastStep   int64  `json:"last_step"`           // the last accepted step: it and every earlier one are spent
 
 	Phone string `json:"phone,omitempty"` // sms devices: E.164
 
@@ -280,7 +282,7 @@ func (r *Devices) Deactivate(ctx context.Context, user, serial string) (*Device,
 			return nil, nil
 		}
 		cp := *d
-		cp.User, cp.Enabled, cp.EnableDate, cp.Drift = "", false, time.Time{}, 0
+		cp.User, cp.Enabled, cp.EnableDate, cp.Drift, cp.Lean, cp.LeanStep = "", false, time.Time{}, 0, 0, 0
 		return &cp, nil
 	})
 	if err != nil {
@@ -326,62 +328,9 @@ func (r *Devices) consecutive(ctx context.Context, user, serial, code1, code2 st
 			// None, spent, or more than one offset: ambiguous pairs prove nothing.
 			return nil, ErrInvalidCode
 		}
-		d.Drift = offsets[0] + 1
+		d.Drift, d.Lean, d.LeanStep = offsets[0]+1, 0, 0 // two codes in a row: the device's clock, found again
 		d.LastStep = now + d.Drift
 		d.LastUsed = r.now().UTC()
-		out = d
-		return d, nil
-	})
-	return out, err
-}
-
-// Verify checks one code from one of the user's enabled TOTP devices (serial "" tries each) and
-// spends its time step on success. The device that accepted it is returned.
-func (r *Devices) Verify(ctx context.Context, user, serial, code string) (*Device, error) {
-	ds, err := r.ForUser(ctx, user)
-	if err != nil {
-		return nil, err
-	}
-	result := ErrInvalidCode
-	for _, d := range ds {
-		if !d.Enabled || !d.IsTOTP() || (serial != "" && d.Serial != serial) {
-			continue
-		}
-		dev, err := r.verifyOne(ctx, user, d.Serial, code)
-		switch {
-		case err == nil:
-			return dev, nil
-		case errors.Is(err, ErrCodeReplayed):
-			result = err
-		case !errors.Is(err, ErrInvalidCode):
-			return nil, err
-		}
-	}
-	return nil, result
-}
-
-func (r *Devices) verifyOne(ctx context.Context, user, serial, code string) (*Device, error) {
-	var out *Device
-	err := store.UpdateJSON(ctx, r.store, deviceKey(serial), func(d *Device) (*Device, error) {
-		if d == nil || d.User != user || !d.Enabled {
-			return nil, ErrInvalidCode
-		}
-		seed, err := r.sealer.Open(d.SealedSeed, sealAAD(serial))
-		if err != nil {
-			return nil, fmt.Errorf("device %s: %w", serial, err)
-		}
-		defer clear(seed)
-		centre := d.TOTP.Step(r.now()) + d.Drift
-		skew := int64(r.settings.Skew)
-		step, ok := d.TOTP.MatchStep(seed, code, centre-skew, centre+skew)
-		switch {
-		case !ok:
-			return nil, ErrInvalidCode
-		case step <= d.LastStep:
-			return nil, ErrCodeReplayed
-		}
-		d.LastStep, d.LastUsed = step, r.now().UTC()
-		d.Drift = step - d.TOTP.Step(r.now())
 		out = d
 		return d, nil
 	})

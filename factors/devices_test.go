@@ -106,11 +106,21 @@ func TestSkewWindowAndDrift(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.advance(time.Hour)
-	// Each accepted code re-centres the window on the step it matched (RFC 6238 section 6).
+	// Skew 1 around the drift, one step more on the side the last code leaned to; a second code
+	// on that side, steps later, moves the drift there.
 	for _, tc := range []struct {
 		offset int64
 		ok     bool
-	}{{5 + 2, false}, {5 - 2, false}, {5 + 1, true}, {6 - 2, false}, {6 - 1, true}, {5 + 1, true}} {
+	}{
+		{5 + 2, false}, {5 - 2, false},
+		{5 + 1, true},  // leans ahead: the window is [4, 7]
+		{5 + 2, true},  // a second code ahead: drift 6, leaning on: [5, 8]
+		{6 - 2, false}, // the old drift's edge is gone
+		{6 + 2, true},  // drift 7, leaning on: [6, 9]
+		{7 - 2, false}, //
+		{7, true},      // on the drift: no lean, [6, 8]
+		{7 + 2, false}, //
+	} {
 		c.advance(2 * time.Minute) // a fresh step each time, so replay does not interfere
 		_, err := r.Verify(ctx, "alice", "", codeAt(t, nv.Seed, c.t, tc.offset))
 		if (err == nil) != tc.ok {

@@ -2,8 +2,21 @@ package factors
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/caddyserver/certmagic"
+
+	"github.com/caddy-mfa/caddy-mfa/store"
+	"github.com/caddy-mfa/caddy-mfa/store/caddystore"
+	"github.com/caddy-mfa/caddy-mfa/store/redisstore"
 )
 
 func TestLockoutDoublesAndResets(t *testing.T) {
@@ -13,11 +26,11 @@ func TestLockoutDoublesAndResets(t *testing.T) {
 	fail := func(n int) time.Duration {
 		var last time.Duration
 		for range n {
-			d, err := l.Fail(ctx, "alice")
+			a, err := l.Reserve(ctx, "alice")
 			if err != nil {
 				t.Fatal(err)
 			}
-			last = d
+			last = a.Locked()
 		}
 		return last
 	}
@@ -26,6 +39,10 @@ func TestLockoutDoublesAndResets(t *testing.T) {
 	}
 	if d := fail(1); d != 30*time.Second {
 		t.Fatalf("first lock = %v, want 30s", d)
+	}
+	var le *LockedError
+	if _, err := l.Reserve(ctx, "alice"); !errors.As(err, &le) || !errors.Is(err, ErrLocked) || le.RetryAfter != 30*time.Second {
+		t.Fatalf("an attempt while locked: %v", err)
 	}
 	if d, _ := l.LockedFor(ctx, "alice"); d != 30*time.Second {
 		t.Fatalf("LockedFor = %v", d)
@@ -40,10 +57,11 @@ func TestLockoutDoublesAndResets(t *testing.T) {
 	if d := fail(3); d != 60*time.Second {
 		t.Fatalf("second lock = %v, want 60s (doubled)", d)
 	}
+	c.advance(61 * time.Second)
 	if d := fail(3); d != 100*time.Second {
 		t.Fatalf("third lock = %v, want the 100s cap", d)
 	}
-	if err := l.Succeed(ctx, "alice"); err != nil {
+	if err := l.Clear(ctx, "alice"); err != nil {
 		t.Fatal(err)
 	}
 	if d, _ := l.LockedFor(ctx, "alice"); d != 0 {
@@ -51,5 +69,119 @@ func TestLockoutDoublesAndResets(t *testing.T) {
 	}
 	if d := fail(3); d != 30*time.Second {
 		t.Fatalf("after a success the delay starts again at the base: %v", d)
+	}
+}
+
+func TestLockoutForgivesAndReleases(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
+	l := NewLockout(newTestStore(t), c.now, LockoutPolicy{MaxFailures: 3, BaseDelay: 30 * time.Second, MaxDelay: time.Hour})
+	reserve := func() *Attempt {
+		t.Helper()
+		a, err := l.Reserve(ctx, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	reserve()
+	reserve()
+	if err := reserve().Forgive(ctx); err != nil { // the third passed: the count starts again
+		t.Fatal(err)
+	}
+	reserve()
+	unchecked := reserve()
+	if err := unchecked.Release(ctx); err != nil { // never checked: given back
+		t.Fatal(err)
+	}
+	if a := reserve(); a.Locked() != 0 {
+		t.Fatal("a released attempt still counted")
+	}
+	if a := reserve(); a.Locked() != 30*time.Second {
+		t.Fatal("the third counted attempt did not lock")
+	}
+}
+
+// checkedAtOnce sends n wrong codes for alice at once, alternating between the Lockouts (the
+// nodes), and returns how many were checked; every other must be refused as locked.
+func checkedAtOnce(t *testing.T, n int, nodes ...*Lockout) int {
+	t.Helper()
+	var checked atomic.Int32
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		l := nodes[i%len(nodes)]
+		wg.Go(func() {
+			<-start
+			_, err := l.Reserve(context.Background(), "alice")
+			if errors.Is(err, ErrLocked) {
+				return
+			}
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			checked.Add(1) // here the gateway checks the (wrong) code: nothing to forgive
+		})
+	}
+	close(start)
+	wg.Wait()
+	return int(checked.Load())
+}
+
+func TestLockoutCannotBeOutrunOnCaddyStorage(t *testing.T) {
+	root := t.TempDir()
+	c := &clock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
+	p := LockoutPolicy{MaxFailures: 5, BaseDelay: time.Minute, MaxDelay: time.Hour}
+	var nodes []*Lockout
+	for range 2 { // two Caddy instances sharing one storage folder
+		nodes = append(nodes, NewLockout(caddystore.New(&certmagic.FileStorage{Path: filepath.Join(root, "shared")}, "mfa"), c.now, p))
+	}
+	if n := checkedAtOnce(t, 40, nodes...); n != 5 {
+		t.Fatalf("40 wrong codes at once with max_failures 5: %d were checked", n)
+	}
+	c.advance(61 * time.Second)
+	if n := checkedAtOnce(t, 40, nodes...); n != 5 {
+		t.Fatalf("after the lock, 40 more at once: %d were checked", n)
+	}
+}
+
+// redisTestStore is a fresh prefix on the real redis-server that scripts/with-redis.sh starts;
+// without it the test fails: the Redis backend is tested against Redis, never skipped.
+func redisTestStore(t *testing.T, prefix string) store.Store {
+	t.Helper()
+	u := os.Getenv("MFA_TEST_REDIS")
+	if u == "" {
+		t.Fatal("MFA_TEST_REDIS is not set: run the tests with scripts/with-redis.sh (make test does)")
+	}
+	s, err := redisstore.Open(context.Background(), u, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestLockoutCannotBeOutrunOnRedis(t *testing.T) {
+	run := make([]byte, 6)
+	_, _ = rand.Read(run)
+	prefix := "mfa-lockout-" + hex.EncodeToString(run)
+	c := &clock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
+	p := LockoutPolicy{MaxFailures: 5, BaseDelay: time.Minute, MaxDelay: time.Hour}
+	// Two nodes: two clients, two Lockouts, one Redis.
+	a := NewLockout(redisTestStore(t, prefix), c.now, p)
+	b := NewLockout(redisTestStore(t, prefix), c.now, p)
+	if n := checkedAtOnce(t, 50, a, b); n != 5 {
+		t.Fatalf("50 wrong codes at once on two nodes with max_failures 5: %d were checked", n)
+	}
+	if d, err := b.LockedFor(context.Background(), "alice"); err != nil || d != time.Minute {
+		t.Fatalf("the lock as the other node reads it: %v, %v", d, err)
+	}
+	c.advance(61 * time.Second)
+	if n := checkedAtOnce(t, 50, a, b); n != 5 {
+		t.Fatalf("after the lock, 50 more: %d were checked", n)
+	}
+	if d, _ := a.LockedFor(context.Background(), "alice"); d != 2*time.Minute {
+		t.Fatalf("the second lock: %v, want 2m", d)
 	}
 }

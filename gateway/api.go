@@ -102,7 +102,7 @@ func (g *Gate) passCode(w http.ResponseWriter, r *http.Request, c *Caller, seria
 		return session.Claims{}, apiErr(CodeInvalidInput, "code is required.")
 	}
 	if g.isSMSDevice(r.Context(), serial) {
-		dev, err := g.checkSMS(r.Context(), c, serial, code, false)
+		dev, err := g.checkSMS(r.Context(), c, serial, code)
 		if err != nil {
 			return session.Claims{}, err
 		}
@@ -189,7 +189,7 @@ type createVirtualResponse struct {
 
 // newVirtual creates the device and renders what the user needs to load it into an app.
 func (g *Gate) newVirtual(r *http.Request, c *Caller, name string) (*createVirtualResponse, error) {
-	nv, err := g.svc.createVirtual(r.Context(), &c.Claims, name)
+	nv, err := g.svc.createVirtual(r.Context(), c, name)
 	if err != nil {
 		return nil, err
 	}
@@ -259,23 +259,26 @@ func (g *Gate) apiEnable(w http.ResponseWriter, r *http.Request) {
 	}{r.PathValue("serial"), true, g.mfaStateOf(&Caller{Claims: next}), g.svc.Cookies.CSRFToken(&next)})
 }
 
-// enableDevice enables a device; a browser session then carries the factor it just proved.
+// enableDevice enables a device. The user's very first device passes a factor (the session
+// now carries it); a later one leaves the session as it was.
 func (g *Gate) enableDevice(w http.ResponseWriter, r *http.Request, c *Caller, serial, code1, code2 string) (session.Claims, error) {
 	if err := factors.ValidateSerial(serial); err != nil {
 		return session.Claims{}, err
 	}
+	ctx := r.Context()
 	var dev *factors.Device
 	var err error
-	if g.isSMSDevice(r.Context(), serial) {
-		dev, err = g.checkSMS(r.Context(), c, serial, code1, true) // an SMS device proves itself with the one code it was sent
+	if g.isSMSDevice(ctx, serial) {
+		dev, err = g.enableSMS(ctx, c, serial, code1) // an SMS device proves itself with the one code it was sent
 	} else {
-		dev, err = g.svc.enable(r.Context(), &c.Claims, serial, code1, code2)
+		dev, err = g.svc.enable(ctx, c, serial, code1, code2)
 	}
 	if err != nil {
 		return session.Claims{}, err
 	}
-	if c.AuthType != policy.AuthSession && c.AuthType != policy.AuthExternal {
-		return c.Claims, nil
+	first, err := g.svc.firstEnrolment(ctx, c, dev)
+	if err != nil || !first {
+		return c.Claims, err
 	}
 	return g.startFactorSession(w, r, c, dev.Type, dev.Serial)
 }

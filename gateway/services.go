@@ -81,84 +81,29 @@ func (s *Services) signIn(ctx context.Context, name, password string) (c session
 	return c, hasDevice, nil
 }
 
-// checkLock refuses any factor check while the user is locked out, even a right code.
-func (s *Services) checkLock(ctx context.Context, user string) error {
-	d, err := s.Lockout.LockedFor(ctx, user)
-	if err != nil {
-		return err
-	}
-	if d > 0 {
-		s.metrics().Verification("any", "throttled")
-		return &APIError{Code: CodeThrottled, Message: "Too many failed attempts; try again later.", RetryAfter: d}
-	}
-	return nil
-}
-
-// countFailure adds a failed factor attempt to the user's count, locking them at the limit.
-func (s *Services) countFailure(ctx context.Context, user, method string, cause error) error {
-	s.audit("factor_failed", zap.String("user", user), zap.String("method", method))
-	outcome := "failed"
-	if errors.Is(cause, factors.ErrCodeReplayed) {
-		s.audit("code_replayed", zap.String("user", user))
-		outcome = "replayed"
-	}
-	s.metrics().Verification(method, outcome)
-	locked, err := s.Lockout.Fail(ctx, user)
-	if err != nil {
-		return err
-	}
-	if locked > 0 {
-		s.audit("user_locked", zap.String("user", user), zap.Duration("for", locked))
-		s.metrics().Lockout()
-	}
-	return nil
-}
-
 // verifyTOTP passes a factor with a code from one of the user's TOTP devices.
 func (s *Services) verifyTOTP(ctx context.Context, user, serial, code string) (*factors.Device, error) {
-	if err := s.checkLock(ctx, user); err != nil {
-		return nil, err
-	}
-	dev, err := s.Devices.Verify(ctx, user, serial, code)
+	method, err := s.totpMethod(ctx, user, serial)
 	if err != nil {
-		if errors.Is(err, factors.ErrInvalidCode) || errors.Is(err, factors.ErrCodeReplayed) {
-			if ferr := s.countFailure(ctx, user, "totp", err); ferr != nil {
-				return nil, ferr
-			}
-		}
 		return nil, err
 	}
-	if err := s.Lockout.Succeed(ctx, user); err != nil {
-		return nil, err
-	}
-	s.audit("factor_passed", zap.String("user", user), zap.String("method", dev.Type), zap.String("serial", dev.Serial))
-	s.metrics().Verification(dev.Type, "passed")
-	return dev, nil
+	return s.attempt(ctx, user, method, "factor_passed", func() (*factors.Device, error) {
+		return s.Devices.Verify(ctx, user, serial, code)
+	})
 }
 
 // useRecoveryCode passes a factor with one of the user's recovery codes, spending it.
 func (s *Services) useRecoveryCode(ctx context.Context, user, code string) error {
-	if err := s.checkLock(ctx, user); err != nil {
-		return err
+	_, err := s.attempt(ctx, user, "recovery", "factor_passed", func() (*factors.Device, error) {
+		return nil, s.Recovery.Use(ctx, user, code)
+	})
+	if err == nil {
+		s.audit("recovery_code_used", zap.String("user", user))
 	}
-	if err := s.Recovery.Use(ctx, user, code); err != nil {
-		if errors.Is(err, factors.ErrInvalidCode) {
-			if ferr := s.countFailure(ctx, user, "recovery", err); ferr != nil {
-				return ferr
-			}
-		}
-		return err
-	}
-	if err := s.Lockout.Succeed(ctx, user); err != nil {
-		return err
-	}
-	s.audit("recovery_code_used", zap.String("user", user))
-	s.audit("factor_passed", zap.String("user", user), zap.String("method", "recovery"))
-	s.metrics().Verification("recovery", "passed")
-	return nil
+	return err
 }
 
-// enableFor enables a device for user with two codes, counting failures toward the lockout.
+// enableFor enables a device for user with two codes, counting the try toward the lockout.
 func (s *Services) enableFor(ctx context.Context, user, serial, code1, code2 string) (*factors.Device, error) {
 	return s.withCodes(ctx, user, "device_enabled", serial, func() (*factors.Device, error) {
 		return s.Devices.Enable(ctx, user, serial, code1, code2)
@@ -172,27 +117,18 @@ func (s *Services) resync(ctx context.Context, user, serial, code1, code2 string
 	})
 }
 
-// withCodes runs a two-code device change under the lockout: refused while locked, a wrong pair
-// counted, a right one clearing the count.
+// withCodes runs a two-code device change as one factor attempt; a wrong pair answers with
+// EnableMFADevice's own message.
 func (s *Services) withCodes(ctx context.Context, user, event, serial string, change func() (*factors.Device, error)) (*factors.Device, error) {
-	if err := s.checkLock(ctx, user); err != nil {
-		return nil, err
+	method := factors.TypeVirtual
+	if d, err := s.Devices.Get(ctx, serial); err == nil {
+		method = d.Type
 	}
-	dev, err := change()
-	if err != nil {
-		if errors.Is(err, factors.ErrInvalidCode) {
-			if ferr := s.countFailure(ctx, user, "totp", err); ferr != nil {
-				return nil, ferr
-			}
-			return nil, apiErr(CodeInvalidAuthCode, msgBadDeviceCode)
-		}
-		return nil, err
+	dev, err := s.attempt(ctx, user, method, event, change)
+	if errors.Is(err, factors.ErrInvalidCode) {
+		return nil, apiErr(CodeInvalidAuthCode, msgBadDeviceCode)
 	}
-	if err := s.Lockout.Succeed(ctx, user); err != nil {
-		return nil, err
-	}
-	s.audit(event, zap.String("user", user), zap.String("serial", serial))
-	return dev, nil
+	return dev, err
 }
 
 // deactivate takes a device from its user and voids the user's sessions and tokens: whoever
@@ -226,7 +162,7 @@ func (s *Services) reset(ctx context.Context, user string) error {
 	if err := s.Recovery.Void(ctx, user); err != nil {
 		return err
 	}
-	if err := s.Lockout.Succeed(ctx, user); err != nil {
+	if err := s.Lockout.Clear(ctx, user); err != nil {
 		return err
 	}
 	s.audit("user_reset", zap.String("user", user), zap.Int("devices", len(ds)))
@@ -240,43 +176,6 @@ func (s *Services) withFactor(c session.Claims, method, serial string) session.C
 	c.SessionID = session.NewSessionID()
 	c.Issued, c.MFATime, c.Method, c.Serial, c.Enrolling = now, now, method, serial, false
 	return c
-}
-
-// createVirtual makes a virtual device. A user who has an enabled device must have passed a
-// factor in this session to add another (AWS: "must authenticate with an existing MFA device").
-func (s *Services) createVirtual(ctx context.Context, c *session.Claims, name string) (*factors.NewVirtual, error) {
-	if err := s.requireFactorIfEnrolled(ctx, c); err != nil {
-		return nil, err
-	}
-	nv, err := s.Devices.CreateVirtual(ctx, c.User, name)
-	if err != nil {
-		return nil, err
-	}
-	s.audit("device_created", zap.String("user", c.User), zap.String("serial", nv.Device.Serial), zap.String("type", nv.Device.Type))
-	return nv, nil
-}
-
-func (s *Services) requireFactorIfEnrolled(ctx context.Context, c *session.Claims) error {
-	if c.MFAPresent() {
-		return nil
-	}
-	has, err := s.Devices.HasEnabled(ctx, c.User)
-	if err != nil {
-		return err
-	}
-	if has {
-		return apiErr(CodeMFARequired, "Pass a factor with one of your MFA devices first.")
-	}
-	return nil
-}
-
-// enable turns a device on with two consecutive codes. Typing them proves the user holds the
-// device, so the session counts as having passed a factor with it.
-func (s *Services) enable(ctx context.Context, c *session.Claims, serial, code1, code2 string) (*factors.Device, error) {
-	if err := s.requireFactorIfEnrolled(ctx, c); err != nil {
-		return nil, err
-	}
-	return s.enableFor(ctx, c.User, serial, code1, code2)
 }
 
 // signOut voids the session everywhere (the cookie alone could be replayed).

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"slices"
 
@@ -52,7 +51,7 @@ func (g *Gate) createSMS(ctx context.Context, c *Caller, name, phone string) (*f
 	if err := g.smsAllowed(&c.Claims); err != nil {
 		return nil, err
 	}
-	if err := g.svc.requireFactorIfEnrolled(ctx, &c.Claims); err != nil {
+	if err := g.svc.mayEnrol(ctx, c); err != nil {
 		return nil, err
 	}
 	dev, err := g.svc.SMS.Create(ctx, c.User(), name, phone)
@@ -85,40 +84,33 @@ func (g *Gate) sendSMS(ctx context.Context, c *Caller, serial string) error {
 	if err := g.smsAllowed(&c.Claims); err != nil {
 		return err
 	}
-	if err := g.svc.checkLock(ctx, c.User()); err != nil {
+	if err := g.svc.refuseIfLocked(ctx, c.User(), factors.TypeSMS); err != nil {
 		return err
 	}
 	return g.svc.SMS.Send(ctx, c.User(), serial)
 }
 
-// checkSMS passes (or, enabling, proves) an SMS device with the code it was sent.
-func (g *Gate) checkSMS(ctx context.Context, c *Caller, serial, code string, enabling bool) (*factors.Device, error) {
+// checkSMS passes a factor with the code an SMS device was sent.
+func (g *Gate) checkSMS(ctx context.Context, c *Caller, serial, code string) (*factors.Device, error) {
 	if err := g.smsAllowed(&c.Claims); err != nil {
 		return nil, err
 	}
-	if err := g.svc.checkLock(ctx, c.User()); err != nil {
+	return g.svc.attempt(ctx, c.User(), factors.TypeSMS, "factor_passed", func() (*factors.Device, error) {
+		return g.svc.SMS.Check(ctx, c.User(), serial, code, false)
+	})
+}
+
+// enableSMS enables an SMS device with the code it was sent, for a caller who may enrol.
+func (g *Gate) enableSMS(ctx context.Context, c *Caller, serial, code string) (*factors.Device, error) {
+	if err := g.smsAllowed(&c.Claims); err != nil {
 		return nil, err
 	}
-	dev, err := g.svc.SMS.Check(ctx, c.User(), serial, code, enabling)
-	if errors.Is(err, factors.ErrInvalidCode) {
-		if ferr := g.svc.countFailure(ctx, c.User(), factors.TypeSMS, err); ferr != nil {
-			return nil, ferr
-		}
+	if err := g.svc.mayEnrol(ctx, c); err != nil {
 		return nil, err
 	}
-	if err != nil {
-		return nil, err
-	}
-	if err := g.svc.Lockout.Succeed(ctx, c.User()); err != nil {
-		return nil, err
-	}
-	event := "factor_passed"
-	if enabling {
-		event = "device_enabled"
-	}
-	g.svc.audit(event, zap.String("user", c.User()), zap.String("method", factors.TypeSMS), zap.String("serial", serial))
-	g.svc.metrics().Verification(factors.TypeSMS, "passed")
-	return dev, nil
+	return g.svc.attempt(ctx, c.User(), factors.TypeSMS, "device_enabled", func() (*factors.Device, error) {
+		return g.svc.SMS.Check(ctx, c.User(), serial, code, true)
+	})
 }
 
 // isSMSDevice reports whether serial names one of the SMS devices (no error: unknown is no).

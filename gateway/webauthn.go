@@ -82,7 +82,7 @@ func (g *Gate) apiKeyRegisterBegin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	if err := g.svc.requireFactorIfEnrolled(r.Context(), &c.Claims); err != nil {
+	if err := g.svc.mayEnrol(r.Context(), c); err != nil {
 		g.svc.fail(w, err)
 		return
 	}
@@ -94,14 +94,19 @@ func (g *Gate) apiKeyRegisterBegin(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, creation)
 }
 
-// apiKeyRegisterFinish keeps the new key. Registering proves the user holds it, so the session
-// carries a webauthn factor from now on, as enabling a TOTP device does.
+// apiKeyRegisterFinish keeps the new key. As with any device, only the user's very first one
+// passes a factor (the session then carries webauthn); a later key leaves the session as it was.
 func (g *Gate) apiKeyRegisterFinish(w http.ResponseWriter, r *http.Request) {
 	c, handle, body, ok := g.keyAnswer(w, r)
 	if !ok {
 		return
 	}
-	dev, err := g.svc.WebAuthn.FinishRegistration(r.Context(), c.User(), handle, body)
+	ctx := r.Context()
+	if err := g.svc.mayEnrol(ctx, c); err != nil { // again: the factor may have gone stale since begin
+		g.svc.fail(w, err)
+		return
+	}
+	dev, err := g.svc.WebAuthn.FinishRegistration(ctx, c.User(), handle, body)
 	if err != nil {
 		g.svc.Log.Info("security key registration refused", zap.String("user", c.User()), zap.Error(err))
 		g.svc.fail(w, err)
@@ -109,7 +114,12 @@ func (g *Gate) apiKeyRegisterFinish(w http.ResponseWriter, r *http.Request) {
 	}
 	g.svc.audit("device_created", zap.String("user", c.User()), zap.String("serial", dev.Serial), zap.String("type", dev.Type))
 	g.svc.audit("device_enabled", zap.String("user", c.User()), zap.String("serial", dev.Serial))
-	g.finishKey(w, r, c, dev)
+	first, err := g.svc.firstEnrolment(ctx, c, dev)
+	if err != nil {
+		g.svc.fail(w, err)
+		return
+	}
+	g.finishKey(w, r, c, dev, first)
 }
 
 func (g *Gate) apiKeyLoginBegin(w http.ResponseWriter, r *http.Request) {
@@ -117,7 +127,7 @@ func (g *Gate) apiKeyLoginBegin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := g.svc.checkLock(r.Context(), c.User()); err != nil {
+	if err := g.svc.refuseIfLocked(r.Context(), c.User(), factors.TypeWebAuthn); err != nil {
 		g.svc.fail(w, err)
 		return
 	}
@@ -129,50 +139,39 @@ func (g *Gate) apiKeyLoginBegin(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, assertion)
 }
 
-// apiKeyLoginFinish passes a factor with a security key. A refused assertion counts toward the
-// lockout; a counter that went backwards (a cloned key) is refused and logged.
+// apiKeyLoginFinish passes a factor with a security key, as one factor attempt: a refused
+// assertion counts toward the lockout; a counter that went backwards (a cloned key) is refused
+// and logged.
 func (g *Gate) apiKeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 	c, handle, body, ok := g.keyAnswer(w, r)
 	if !ok {
 		return
 	}
 	ctx := r.Context()
-	if err := g.svc.checkLock(ctx, c.User()); err != nil {
-		g.svc.fail(w, err)
-		return
-	}
-	dev, err := g.svc.WebAuthn.FinishLogin(ctx, c.User(), handle, body)
-	if err != nil {
+	dev, err := g.svc.attempt(ctx, c.User(), factors.TypeWebAuthn, "factor_passed", func() (*factors.Device, error) {
+		dev, err := g.svc.WebAuthn.FinishLogin(ctx, c.User(), handle, body)
 		if errors.Is(err, factors.ErrClonedKey) {
 			g.svc.Log.Warn("security key counter went backwards: the key may be cloned", zap.String("user", c.User()), zap.Error(err))
 			g.svc.audit("webauthn_clone_detected", zap.String("user", c.User()))
 		}
-		if errors.Is(err, factors.ErrKeyRefused) || errors.Is(err, factors.ErrClonedKey) {
-			if ferr := g.svc.countFailure(ctx, c.User(), factors.TypeWebAuthn, factors.ErrInvalidCode); ferr != nil {
-				g.svc.fail(w, ferr)
-				return
-			}
-		}
+		return dev, err
+	})
+	if err != nil {
 		g.svc.fail(w, err)
 		return
 	}
-	if err := g.svc.Lockout.Succeed(ctx, c.User()); err != nil {
-		g.svc.fail(w, err)
-		return
-	}
-	g.svc.audit("factor_passed", zap.String("user", c.User()), zap.String("method", factors.TypeWebAuthn), zap.String("serial", dev.Serial))
-	g.svc.metrics().Verification(factors.TypeWebAuthn, "passed")
-	g.finishKey(w, r, c, dev)
+	g.finishKey(w, r, c, dev, true)
 }
 
-// finishKey answers a finished ceremony: browser sessions get a cookie with the key's factor.
-func (g *Gate) finishKey(w http.ResponseWriter, r *http.Request, c *Caller, dev *factors.Device) {
+// finishKey answers a finished ceremony; when it passed a factor, browser sessions get a cookie
+// that carries it.
+func (g *Gate) finishKey(w http.ResponseWriter, r *http.Request, c *Caller, dev *factors.Device, passed bool) {
 	resp := struct {
 		Serial    string   `json:"serial"`
 		MFA       mfaState `json:"mfa"`
 		CSRFToken string   `json:"csrf_token,omitempty"`
-	}{Serial: dev.Serial}
-	if c.AuthType == "session" || c.AuthType == "external" {
+	}{Serial: dev.Serial, MFA: g.mfaStateOf(c)}
+	if passed && (c.AuthType == "session" || c.AuthType == "external") {
 		next, err := g.startFactorSession(w, r, c, factors.TypeWebAuthn, dev.Serial)
 		if err != nil {
 			g.svc.fail(w, err)

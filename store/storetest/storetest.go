@@ -155,6 +155,8 @@ func Run(t *testing.T, newStore func(t *testing.T, name string) store.Store) {
 		}
 	})
 
+	runAttempts(t, newStore)
+
 	t.Run("SealedKeyCheck", func(t *testing.T) {
 		s := newStore(t, "keycheck")
 		k1, k2 := bytes.Repeat([]byte{1}, store.KeySize), bytes.Repeat([]byte{2}, store.KeySize)
