@@ -34,7 +34,7 @@ const decodedCacheSize = 8192
 
 // NewCookies makes the browser session manager.
 func NewCookies(ring *KeyRing, opts CookieOptions, now func() time.Time) *Cookies {
-	st := sessions.NewCookieStore(ring.derive("cookie")...)
+	st := sessions.NewCookieStore(ring.cookieKeyPairs()...)
 	st.MaxAge(int(opts.Absolute / time.Second))
 	cache, _ := lru.New[string, Claims](decodedCacheSize)
 	return &Cookies{ring: ring, store: st, opts: opts, now: now, decoded: cache}
