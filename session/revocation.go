@@ -12,7 +12,7 @@ import (
 )
 
 // Revocations is the list of users whose earlier credentials are void (reset, revoke-sessions,
-// a deactivated device) and of single sessions that signed out. Every node keeps the whole list
+// a deactivated device) and of sign-ins that signed out. Every node keeps the whole list
 // in memory, so checking costs a map lookup; the node that revokes updates its copy at once and
 // the others reload it from the store every few seconds (Run).
 //
@@ -25,8 +25,8 @@ type Revocations struct {
 }
 
 type revocationList struct {
-	Users    map[string]int64    `json:"users"`    // user -> Unix ms: credentials issued up to then are void
-	Sessions map[SessionID]int64 `json:"sessions"` // session -> Unix ms when it would expire anyway
+	Users   map[string]int64    `json:"users"`    // user -> Unix ms: credentials issued up to then are void
+	SignIns map[SessionID]int64 `json:"sign_ins"` // sign-in -> Unix ms when its last cookie expires anyway
 }
 
 const revocationsKey = "revocations"
@@ -44,7 +44,7 @@ func (r *Revocations) Revoked(c *Claims) bool {
 	if at, ok := l.Users[c.User]; ok && c.Issued.UnixMilli() <= at {
 		return true
 	}
-	_, ok := l.Sessions[c.SessionID]
+	_, ok := l.SignIns[c.SignInID]
 	return ok
 }
 
@@ -54,9 +54,14 @@ func (r *Revocations) RevokeUser(ctx context.Context, user string) error {
 	return r.update(ctx, func(l *revocationList) { l.Users[user] = now })
 }
 
-// RevokeSession voids one session (sign-out); expires is when it would have expired anyway.
-func (r *Revocations) RevokeSession(ctx context.Context, id SessionID, expires time.Time) error {
-	return r.update(ctx, func(l *revocationList) { l.Sessions[id] = expires.UnixMilli() })
+// RevokeSignIn voids every credential of one sign-in (sign-out); until is when the last of
+// them expires anyway (Cookies.SignInEnds).
+func (r *Revocations) RevokeSignIn(ctx context.Context, id SessionID, until time.Time) error {
+	if id.IsZero() {
+		// Credentials made without a sign-in id all share the zero one.
+		return errors.New("revoking a sign-in: the sign-in id is not set")
+	}
+	return r.update(ctx, func(l *revocationList) { l.SignIns[id] = until.UnixMilli() })
 }
 
 func (r *Revocations) update(ctx context.Context, change func(*revocationList)) error {
@@ -75,16 +80,16 @@ func (r *Revocations) update(ctx context.Context, change func(*revocationList)) 
 
 // pruned copies old without the entries that can no longer void anything.
 func (r *Revocations) pruned(old *revocationList) *revocationList {
-	l := &revocationList{Users: map[string]int64{}, Sessions: map[SessionID]int64{}}
+	l := &revocationList{Users: map[string]int64{}, SignIns: map[SessionID]int64{}}
 	if old == nil {
 		return l
 	}
 	now := r.now().UnixMilli()
 	oldest := now - r.maxLifetime.Milliseconds()
 	maps.Copy(l.Users, old.Users)
-	maps.Copy(l.Sessions, old.Sessions)
+	maps.Copy(l.SignIns, old.SignIns)
 	maps.DeleteFunc(l.Users, func(_ string, at int64) bool { return at < oldest })
-	maps.DeleteFunc(l.Sessions, func(_ SessionID, exp int64) bool { return exp < now })
+	maps.DeleteFunc(l.SignIns, func(_ SessionID, exp int64) bool { return exp < now })
 	return l
 }
 
