@@ -171,6 +171,7 @@ func (s *Services) reset(ctx context.Context, user string) error {
 
 // withFactor is the session after passing a factor with dev: a new session id (the privilege
 // changed, so an id seen before it is worth nothing after) and the MFA time, method and serial.
+// The sign-in id stays: sign-out ends the cookies before and after the factor alike.
 func (s *Services) withFactor(c session.Claims, method, serial string) session.Claims {
 	now := s.Now().UTC()
 	c.SessionID = session.NewSessionID()
@@ -178,9 +179,10 @@ func (s *Services) withFactor(c session.Claims, method, serial string) session.C
 	return c
 }
 
-// signOut voids the session everywhere (the cookie alone could be replayed).
+// signOut voids the sign-in everywhere (the cookie alone could be replayed): every cookie
+// issued for it, before or after a factor, until its absolute end however often it was used.
 func (s *Services) signOut(ctx context.Context, c *session.Claims) error {
-	if err := s.Revocations.RevokeSession(ctx, c.SessionID, c.Expires); err != nil {
+	if err := s.Revocations.RevokeSignIn(ctx, c.SignInID, s.Cookies.SignInEnds(c)); err != nil {
 		return fmt.Errorf("sign-out: %w", err)
 	}
 	s.audit("logout", zap.String("user", c.User))

@@ -83,7 +83,7 @@ func (g *Gate) mintSessionToken(r *http.Request, c *Caller, req sessionTokenRequ
 	}
 	now := g.svc.Now().UTC()
 	claims := session.Claims{User: c.User(), Groups: c.Claims.Groups, SessionID: session.NewSessionID(),
-		Issued: now, SignedIn: now, Expires: now.Add(duration)}
+		SignInID: session.NewSessionID(), Issued: now, SignedIn: now, Expires: now.Add(duration)}
 	if req.Code != "" {
 		dev, err := g.verifyForToken(r, c.User(), req.Serial, req.Code)
 		if err != nil {

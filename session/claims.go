@@ -10,7 +10,7 @@ import (
 type Claims struct {
 	User      string
 	Groups    []string  // as they were at sign-in: a change takes effect at the next sign-in, as in IAM
-	SessionID SessionID // random; names the session for sign-out and binds its CSRF token
+	SessionID SessionID // random, new with each passed factor; binds the session's CSRF token
 	Issued    time.Time // when the credential was made: revocations compare with it
 	SignedIn  time.Time // when the password (or access key) was checked: the absolute lifetime runs from it
 	Expires   time.Time
@@ -20,13 +20,22 @@ type Claims struct {
 	// Enrolling marks a session that may only enrol a device: the user has none and the
 	// operator requires one (AWS's DenyAllExceptListedIfNoMFA).
 	Enrolling bool
+
+	// SignInID is random and names the sign-in: every cookie issued for it (after each factor,
+	// each refresh) keeps it, so signing out with any of them ends them all. A session token
+	// has its own.
+	SignInID SessionID
 }
 
 // MFAPresent reports whether a factor was passed.
 func (c *Claims) MFAPresent() bool { return !c.MFATime.IsZero() }
 
-// SessionID names one sign-in.
+// SessionID is a random 128-bit id: of a session (Claims.SessionID) or of a sign-in
+// (Claims.SignInID).
 type SessionID [16]byte
+
+// IsZero reports whether the id was never set.
+func (id SessionID) IsZero() bool { return id == SessionID{} }
 
 // MarshalText writes the id as hex (revocation lists are JSON).
 func (id SessionID) MarshalText() ([]byte, error) { return []byte(hex.EncodeToString(id[:])), nil }

@@ -34,7 +34,7 @@ const decodedCacheSize = 8192
 
 // NewCookies makes the browser session manager.
 func NewCookies(ring *KeyRing, opts CookieOptions, now func() time.Time) *Cookies {
-	st := sessions.NewCookieStore(ring.derive("cookie")...)
+	st := sessions.NewCookieStore(ring.cookieKeyPairs()...)
 	st.MaxAge(int(opts.Absolute / time.Second))
 	cache, _ := lru.New[string, Claims](decodedCacheSize)
 	return &Cookies{ring: ring, store: st, opts: opts, now: now, decoded: cache}
@@ -94,7 +94,7 @@ func cookieValue(headers []string, name string) (string, bool) {
 func (s *Cookies) Start(user string) Claims {
 	now := s.now().UTC()
 	c := Claims{User: user, Issued: now, SignedIn: now}
-	c.SessionID = NewSessionID()
+	c.SessionID, c.SignInID = NewSessionID(), NewSessionID()
 	c.Expires = s.expiry(&c)
 	return c
 }
@@ -108,6 +108,12 @@ func NewSessionID() SessionID {
 
 func (s *Cookies) expiry(c *Claims) time.Time {
 	return minTime(s.now().Add(s.opts.Idle), c.SignedIn.Add(s.opts.Absolute)).UTC()
+}
+
+// SignInEnds is when the last cookie of the claims' sign-in expires, however often it was
+// refreshed: its absolute limit. A sign-out must hold until then.
+func (s *Cookies) SignInEnds(c *Claims) time.Time {
+	return c.SignedIn.Add(s.opts.Absolute).UTC()
 }
 
 // Write saves claims as the session cookie: HttpOnly, SameSite=Lax, Secure on HTTPS, living no

@@ -81,11 +81,15 @@ func (r *KeyRing) byID(id []byte) *ringKey {
 	return nil
 }
 
-// derive makes a key for another purpose (cookie codecs) from each ring key, in ring order.
-func (r *KeyRing) derive(purpose string) [][]byte {
-	out := make([][]byte, len(r.keys))
+// cookieKeyPairs are the key pairs of the cookie codecs (securecookie): a hash key derived
+// from each ring key, in ring order, each with no block key. gorilla reads its arguments as
+// hash, block, hash, block...: given one key per ring key, it made the second ring key the first
+// one's block key, so a rotation signed every browser out. The cookie's value is a signed token,
+// which needs no encryption.
+func (r *KeyRing) cookieKeyPairs() [][]byte {
+	out := make([][]byte, 0, 2*len(r.keys))
 	for i := range r.keys {
-		out[i] = r.keys[i].mac([]byte("caddy-mfa derive: " + purpose))
+		out = append(out, r.keys[i].mac([]byte("caddy-mfa derive: cookie")), nil)
 	}
 	return out
 }

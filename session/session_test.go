@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -27,7 +28,7 @@ func newClock() *clock { return &clock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, t
 func key(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
 
 func sampleClaims(now time.Time) Claims {
-	return Claims{User: "alice", Groups: []string{"admins", "dev"}, SessionID: NewSessionID(), Issued: now, SignedIn: now, Expires: now.Add(time.Hour),
+	return Claims{User: "alice", Groups: []string{"admins", "dev"}, SessionID: NewSessionID(), SignInID: NewSessionID(), Issued: now, SignedIn: now, Expires: now.Add(time.Hour),
 		MFATime: now, Method: "virtual", Serial: "caddy-mfa:alice:phone"}
 }
 
@@ -137,7 +138,7 @@ func TestRevocationsAcrossNodes(t *testing.T) {
 	if a.Revoked(&other) {
 		t.Fatal("bob was revoked with alice")
 	}
-	if err := a.RevokeSession(ctx, after.SessionID, after.Expires); err != nil || !a.Revoked(&after) {
+	if err := a.RevokeSignIn(ctx, after.SignInID, after.Expires); err != nil || !a.Revoked(&after) {
 		t.Fatalf("signed-out session: %v", err)
 	}
 	// Two days on, both entries are pruned by the next write.
@@ -146,7 +147,7 @@ func TestRevocationsAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := a.current.Load()
-	if len(l.Users) != 1 || len(l.Sessions) != 0 {
+	if len(l.Users) != 1 || len(l.SignIns) != 0 {
 		t.Fatalf("stale entries were kept: %+v", l)
 	}
 }
@@ -241,5 +242,31 @@ func TestCSRF(t *testing.T) {
 	ck2 := NewCookies(rotated, CookieOptions{Name: "s", Idle: time.Hour, Absolute: time.Hour}, c.now)
 	if !ck2.CheckCSRF(&a, tok) {
 		t.Fatal("a page loaded before a key rotation can no longer post")
+	}
+}
+
+// Tokens and cookies made before sign-ins had an id (version 1) are refused, though their MAC
+// holds: their sign-out may not have ended their sign-in's earlier cookies, so none survives
+// the upgrade.
+func TestTokensOfVersionOneAreRefused(t *testing.T) {
+	c := newClock()
+	ring, _ := NewKeyRing(key(1))
+	k := ring.signer()
+	var buf []byte
+	buf = append(buf, 1)
+	buf = append(buf, k.id[:]...)
+	for _, at := range []time.Time{c.t, c.t, c.t.Add(time.Hour), c.t} {
+		buf = binary.BigEndian.AppendUint64(buf, uint64(at.UnixMilli()))
+	}
+	buf = append(buf, methodByte("virtual"), 0)
+	id := NewSessionID()
+	buf = append(buf, id[:]...)
+	for _, field := range []string{"alice", "caddy-mfa:alice:phone", "dev"} {
+		buf = binary.BigEndian.AppendUint16(buf, uint16(len(field)))
+		buf = append(buf, field...)
+	}
+	buf = append(buf, k.mac(buf)...)
+	if claims, err := ring.Verify(b64.EncodeToString(buf), c.t); err == nil {
+		t.Fatalf("a version 1 token verified as %+v", claims)
 	}
 }

@@ -22,12 +22,13 @@ var (
 // Token layout, before base64url:
 //
 //	version(1) keyID(4) issued(8) signedIn(8) expires(8) mfaTime(8) method(1) flags(1) sessionID(16)
-//	userLen(2) user serialLen(2) serial groupsLen(2) groups (joined by newlines)  mac(32)
+//	signInID(16) userLen(2) user serialLen(2) serial groupsLen(2) groups (joined by newlines)  mac(32)
 //
 // Times are Unix milliseconds. A fixed binary form keeps verification free of parsers.
+// Version 1 had no sign-in id; its tokens are refused (see docs/decisions.md).
 const (
-	tokenVersion = 1
-	fixedLen     = 1 + 4 + 8*4 + 1 + 1 + 16
+	tokenVersion = 2
+	fixedLen     = 1 + 4 + 8*4 + 1 + 1 + 16 + 16
 	macLen       = 32
 	maxUser      = 64   // IAM's user name limit
 	maxSerial    = 256  // IAM's serial number limit
@@ -77,6 +78,7 @@ func (r *KeyRing) Sign(c *Claims) (string, error) {
 	}
 	buf = append(buf, flags)
 	buf = append(buf, c.SessionID[:]...)
+	buf = append(buf, c.SignInID[:]...)
 	buf = binary.BigEndian.AppendUint16(buf, uint16(len(user)))
 	buf = append(buf, user...)
 	buf = binary.BigEndian.AppendUint16(buf, uint16(len(serial)))
@@ -127,7 +129,8 @@ func (r *KeyRing) Verify(token string, now time.Time) (Claims, error) {
 	}
 	c.Enrolling = p[33]&flagEnrolling != 0
 	copy(c.SessionID[:], p[34:50])
-	rest := p[50:]
+	copy(c.SignInID[:], p[50:66])
+	rest := p[66:]
 	user, after, ok := lengthPrefixed(rest)
 	if !ok {
 		return Claims{}, ErrMalformed
