@@ -16,8 +16,9 @@ import (
 	"github.com/caddy-mfa/caddy-mfa/factors"
 )
 
-// maxImportBody bounds a seed file upload.
-const maxImportBody = 8 << 20
+// MaxImportBody bounds a seed file upload (POST /mfa/devices/hardware), the admin API's one
+// large body: 8 MiB as sent. Every other admin call takes maxBodySize.
+const MaxImportBody = 8 << 20
 
 func (a *Admin) routeDevices() {
 	a.mux.HandleFunc("GET /mfa/devices", a.listDevices)
@@ -59,9 +60,9 @@ func (a *Admin) listDevices(w http.ResponseWriter, r *http.Request) {
 // importHardware takes a seed file (text/csv, or application/pskc+xml with the pre-shared key
 // in X-PSKC-Key) and adds its tokens as unassigned devices: all of them, or none.
 func (a *Admin) importHardware(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxImportBody))
+	body, err := io.ReadAll(r.Body) // bounded by ServeHTTP
 	if err != nil {
-		writeError(w, apiErr(CodeInvalidInput, "The seed file is larger than 8 MiB, or could not be read."))
+		a.refuseBody(w, err)
 		return
 	}
 	media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -100,6 +101,14 @@ func (a *Admin) importHardware(w http.ResponseWriter, r *http.Request) {
 		Imported int      `json:"imported"`
 		Serials  []string `json:"serials"`
 	}{len(serials), serials})
+}
+
+func (a *Admin) refuseBody(w http.ResponseWriter, err error) {
+	if isTooLarge(err) {
+		writeError(w, apiErr(CodeEntityTooLarge, "The seed file is larger than the 8 MiB an import takes; split it."))
+		return
+	}
+	writeError(w, apiErr(CodeInvalidInput, "The seed file could not be read."))
 }
 
 func (a *Admin) deleteDevice(w http.ResponseWriter, r *http.Request) {
