@@ -85,6 +85,7 @@ type App struct {
 	store  store.Store
 	logger *zap.Logger
 	cancel context.CancelFunc
+	pooled []string // keys of the long-lived state this config uses (state.go)
 }
 
 // StorageConfig chooses the storage backend.
@@ -260,20 +261,20 @@ func (a *App) Provision(ctx caddy.Context) error {
 		Lockout: factors.NewLockout(a.store, now, factors.LockoutPolicy{
 			MaxFailures: a.Lockout.MaxFailures, BaseDelay: time.Duration(a.Lockout.BaseDelay), MaxDelay: time.Duration(a.Lockout.MaxDelay),
 		}),
-		Ring:       ring,
-		TokenCache: session.NewTokenCache(ring),
+		Ring: ring,
 		Cookies: session.NewCookies(ring, session.CookieOptions{
 			Name: a.Session.CookieName, Idle: time.Duration(a.Session.Idle), Absolute: time.Duration(a.Session.Absolute),
 		}, now),
-		Revocations: revocations,
-		// 30 password or factor attempts at once per source address, then one every 2 s.
-		Throttle:           gateway.NewThrottle(30, 2*time.Second, now),
+		Revocations:        revocations,
 		Now:                now,
 		Issuer:             a.Issuer,
 		EnrollmentRequired: a.Enrollment == "required",
 		Audit:              audit,
 		Metrics:            m,
 		Log:                a.logger,
+	}
+	if err := a.loadLongLived(a.svc, signing); err != nil {
+		return err
 	}
 	wa := a.WebAuthn
 	securityKeys, err := factors.NewWebAuthn(a.svc.Devices, cmp.Or(wa.RPName, a.Issuer), cmp.Or(wa.UserVerification, "preferred"))
@@ -505,8 +506,9 @@ func (a *App) Stop() error {
 	return nil
 }
 
-// Cleanup closes what Provision opened.
+// Cleanup closes what Provision opened and releases the long-lived state.
 func (a *App) Cleanup() error {
+	a.releaseLongLived()
 	if a.redis != nil {
 		return a.redis.Close()
 	}

@@ -140,7 +140,7 @@ func (g *Gate) formLogin(w http.ResponseWriter, r *http.Request) {
 		g.render(w, http.StatusBadRequest, "login", p)
 		return
 	}
-	c, _, err := g.svc.signIn(r.Context(), name, password)
+	c, _, err := g.passwordSignIn(r, name, password)
 	if err == nil {
 		err = g.svc.Cookies.Write(w, r, c)
 	}
