@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -41,12 +40,13 @@ type App struct {
 
 	// EncryptionKey seals TOTP seeds at rest with AES-256-GCM: 32 bytes, base64; use a
 	// placeholder such as {env.MFA_ENCRYPTION_KEY}. Default: a key generated once into
-	// mfa/encryption.key in Caddy's data directory (never into shared storage).
+	// mfa/encryption.key in Caddy's config directory (never beside the data, never into shared
+	// storage).
 	EncryptionKey string `json:"encryption_key,omitempty"`
 
 	// SigningKeys sign session tokens and cookies: the first signs, all verify, so keys rotate
 	// without signing anybody out. Each at least 32 bytes, base64. Default: a key generated once
-	// into mfa/signing.key in Caddy's data directory.
+	// into mfa/signing.key in Caddy's config directory.
 	SigningKeys []string `json:"signing_keys,omitempty"`
 
 	// MaxDevices caps a user's MFA devices, every type together. Default: 8 (AWS's quota).
@@ -379,19 +379,16 @@ func (a *App) auditor(ctx caddy.Context) (func(string, ...zap.Field), error) {
 	}, nil
 }
 
-// keyDir is this machine's folder for generated keys: Caddy's data directory, never shared storage.
-func keyDir() string { return filepath.Join(caddy.AppDataDir(), "mfa") }
-
 func (a *App) encryptionKey(repl *caddy.Replacer) ([]byte, error) {
 	if a.EncryptionKey == "" {
-		return localKey(filepath.Join(keyDir(), "encryption.key"), store.KeySize)
+		return a.generatedKey("encryption.key", store.KeySize)
 	}
 	return decodeKey("encryption_key", repl.ReplaceAll(a.EncryptionKey, ""), store.KeySize, true)
 }
 
 func (a *App) signingKeys(repl *caddy.Replacer) ([][]byte, error) {
 	if len(a.SigningKeys) == 0 {
-		k, err := localKey(filepath.Join(keyDir(), "signing.key"), session.MinKeySize)
+		k, err := a.generatedKey("signing.key", session.MinKeySize)
 		return [][]byte{k}, err
 	}
 	out := make([][]byte, len(a.SigningKeys))
