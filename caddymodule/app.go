@@ -206,10 +206,12 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return err
 	}
 	sealer, err := store.NewSealer(encKey)
+	smsKey, kerr := derivedKey(encKey, "sms code hashes", factors.SMSKeySize)
 	clear(encKey)
-	if err != nil {
+	if err = cmp.Or(err, kerr); err != nil {
 		return err
 	}
+	defer clear(smsKey)
 	if err := store.CheckKey(ctx, a.store, sealer); err != nil {
 		return fmt.Errorf("mfa: %w", err)
 	}
@@ -284,7 +286,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	a.svc.WebAuthn, a.svc.WebAuthnSite = securityKeys, gateway.WebAuthnSite{ID: wa.RPID, Origins: wa.Origins}
 	if a.SMS != nil {
 		setDuration(&a.SMS.CodeTTL, 5*time.Minute)
-		a.svc.SMS = factors.NewSMS(a.svc.Devices, &factors.Webhook{URL: repl.ReplaceAll(a.SMS.Webhook, "")}, time.Duration(a.SMS.CodeTTL), a.Issuer)
+		if a.svc.SMS, err = factors.NewSMS(a.svc.Devices, &factors.Webhook{URL: repl.ReplaceAll(a.SMS.Webhook, "")}, time.Duration(a.SMS.CodeTTL), a.Issuer, smsKey); err != nil {
+			return fmt.Errorf("mfa: sms: %w", err)
+		}
 	}
 	if n, err := a.svc.Devices.RollBackImports(ctx); err != nil {
 		return fmt.Errorf("mfa: undoing interrupted imports: %w", err)

@@ -2,6 +2,8 @@ package caddymodule
 
 import (
 	"bytes"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -134,4 +136,10 @@ func (a *App) warnIfInStorage(keyFile string) {
 		a.logger.Warn("the generated key lies inside the storage folder, so a backup of the records carries it: set encryption_key and signing_keys, or XDG_CONFIG_HOME",
 			zap.String("key", key), zap.String("storage", root))
 	}
+}
+
+// derivedKey is a key for one purpose, derived from a master key (HKDF-SHA256), so one
+// configured secret serves several uses without one use revealing another's key.
+func derivedKey(master []byte, purpose string, size int) ([]byte, error) {
+	return hkdf.Key(sha256.New, master, nil, "caddy-mfa "+purpose, size)
 }
