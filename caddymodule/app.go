@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -41,12 +40,13 @@ type App struct {
 
 	// EncryptionKey seals TOTP seeds at rest with AES-256-GCM: 32 bytes, base64; use a
 	// placeholder such as {env.MFA_ENCRYPTION_KEY}. Default: a key generated once into
-	// mfa/encryption.key in Caddy's data directory (never into shared storage).
+	// mfa/encryption.key in Caddy's config directory (never beside the data, never into shared
+	// storage).
 	EncryptionKey string `json:"encryption_key,omitempty"`
 
 	// SigningKeys sign session tokens and cookies: the first signs, all verify, so keys rotate
 	// without signing anybody out. Each at least 32 bytes, base64. Default: a key generated once
-	// into mfa/signing.key in Caddy's data directory.
+	// into mfa/signing.key in Caddy's config directory.
 	SigningKeys []string `json:"signing_keys,omitempty"`
 
 	// MaxDevices caps a user's MFA devices, every type together. Default: 8 (AWS's quota).
@@ -85,6 +85,7 @@ type App struct {
 	store  store.Store
 	logger *zap.Logger
 	cancel context.CancelFunc
+	pooled []string // keys of the long-lived state this config uses (state.go)
 }
 
 // StorageConfig chooses the storage backend.
@@ -205,10 +206,12 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return err
 	}
 	sealer, err := store.NewSealer(encKey)
+	smsKey, kerr := derivedKey(encKey, "sms code hashes", factors.SMSKeySize)
 	clear(encKey)
-	if err != nil {
+	if err = cmp.Or(err, kerr); err != nil {
 		return err
 	}
+	defer clear(smsKey)
 	if err := store.CheckKey(ctx, a.store, sealer); err != nil {
 		return fmt.Errorf("mfa: %w", err)
 	}
@@ -260,20 +263,20 @@ func (a *App) Provision(ctx caddy.Context) error {
 		Lockout: factors.NewLockout(a.store, now, factors.LockoutPolicy{
 			MaxFailures: a.Lockout.MaxFailures, BaseDelay: time.Duration(a.Lockout.BaseDelay), MaxDelay: time.Duration(a.Lockout.MaxDelay),
 		}),
-		Ring:       ring,
-		TokenCache: session.NewTokenCache(ring),
+		Ring: ring,
 		Cookies: session.NewCookies(ring, session.CookieOptions{
 			Name: a.Session.CookieName, Idle: time.Duration(a.Session.Idle), Absolute: time.Duration(a.Session.Absolute),
 		}, now),
-		Revocations: revocations,
-		// 30 password or factor attempts at once per source address, then one every 2 s.
-		Throttle:           gateway.NewThrottle(30, 2*time.Second, now),
+		Revocations:        revocations,
 		Now:                now,
 		Issuer:             a.Issuer,
 		EnrollmentRequired: a.Enrollment == "required",
 		Audit:              audit,
 		Metrics:            m,
 		Log:                a.logger,
+	}
+	if err := a.loadLongLived(a.svc, signing); err != nil {
+		return err
 	}
 	wa := a.WebAuthn
 	securityKeys, err := factors.NewWebAuthn(a.svc.Devices, cmp.Or(wa.RPName, a.Issuer), cmp.Or(wa.UserVerification, "preferred"))
@@ -283,7 +286,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	a.svc.WebAuthn, a.svc.WebAuthnSite = securityKeys, gateway.WebAuthnSite{ID: wa.RPID, Origins: wa.Origins}
 	if a.SMS != nil {
 		setDuration(&a.SMS.CodeTTL, 5*time.Minute)
-		a.svc.SMS = factors.NewSMS(a.svc.Devices, &factors.Webhook{URL: repl.ReplaceAll(a.SMS.Webhook, "")}, time.Duration(a.SMS.CodeTTL), a.Issuer)
+		if a.svc.SMS, err = factors.NewSMS(a.svc.Devices, &factors.Webhook{URL: repl.ReplaceAll(a.SMS.Webhook, "")}, time.Duration(a.SMS.CodeTTL), a.Issuer, smsKey); err != nil {
+			return fmt.Errorf("mfa: sms: %w", err)
+		}
 	}
 	if n, err := a.svc.Devices.RollBackImports(ctx); err != nil {
 		return fmt.Errorf("mfa: undoing interrupted imports: %w", err)
@@ -378,19 +383,16 @@ func (a *App) auditor(ctx caddy.Context) (func(string, ...zap.Field), error) {
 	}, nil
 }
 
-// keyDir is this machine's folder for generated keys: Caddy's data directory, never shared storage.
-func keyDir() string { return filepath.Join(caddy.AppDataDir(), "mfa") }
-
 func (a *App) encryptionKey(repl *caddy.Replacer) ([]byte, error) {
 	if a.EncryptionKey == "" {
-		return localKey(filepath.Join(keyDir(), "encryption.key"), store.KeySize)
+		return a.generatedKey("encryption.key", store.KeySize)
 	}
 	return decodeKey("encryption_key", repl.ReplaceAll(a.EncryptionKey, ""), store.KeySize, true)
 }
 
 func (a *App) signingKeys(repl *caddy.Replacer) ([][]byte, error) {
 	if len(a.SigningKeys) == 0 {
-		k, err := localKey(filepath.Join(keyDir(), "signing.key"), session.MinKeySize)
+		k, err := a.generatedKey("signing.key", session.MinKeySize)
 		return [][]byte{k}, err
 	}
 	out := make([][]byte, len(a.SigningKeys))
@@ -505,8 +507,9 @@ func (a *App) Stop() error {
 	return nil
 }
 
-// Cleanup closes what Provision opened.
+// Cleanup closes what Provision opened and releases the long-lived state.
 func (a *App) Cleanup() error {
+	a.releaseLongLived()
 	if a.redis != nil {
 		return a.redis.Close()
 	}

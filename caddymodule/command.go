@@ -135,33 +135,6 @@ func deviceCommand() *cobra.Command {
 	return device
 }
 
-func hardwareCommand() *cobra.Command {
-	hw := &cobra.Command{Use: "hardware", Short: "Manages hardware OATH tokens"}
-	imp := &cobra.Command{
-		Use: "import FILE [--psk HEX]", Short: "Imports token seeds (CSV, or PSKC with .xml/.pskc/.pskcxml) as unassigned devices", Args: cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			raw, err := os.ReadFile(args[0])
-			if err != nil {
-				return err
-			}
-			headers := http.Header{}
-			switch {
-			case strings.HasSuffix(strings.ToLower(args[0]), ".csv"):
-				headers.Set("Content-Type", "text/csv")
-			default:
-				headers.Set("Content-Type", "application/pskc+xml")
-			}
-			if psk := flagValue(c, "psk"); psk != "" {
-				headers.Set("X-PSKC-Key", psk)
-			}
-			return adminSend(c, "POST", "/mfa/devices/hardware", headers, bytes.NewReader(raw))
-		},
-	}
-	imp.Flags().String("psk", "", "the PSKC file's pre-shared AES-128 key, hex")
-	hw.AddCommand(imp)
-	return hw
-}
-
 func resetCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use: "reset --user USER", Short: "Lost device: deactivates every device, voids recovery codes, revokes sessions", Args: cobra.NoArgs,

@@ -17,20 +17,24 @@ import (
 	"github.com/caddy-mfa/caddy-mfa/factors"
 )
 
-// dataDir holds what in-process Caddy writes (storage, generated keys), not the home folder.
-// Caddy fixes its default storage path when its package loads, before TestMain runs, so the
-// configs name their storage explicitly.
-var dataDir string
+// dataDir holds what in-process Caddy writes (storage), configDir its generated keys, not the
+// home folder. Caddy fixes its default storage path when its package loads, before TestMain
+// runs, so the configs name their storage explicitly.
+var dataDir, configDir string
 
 func TestMain(m *testing.M) {
 	var err error
 	if dataDir, err = os.MkdirTemp("", "caddy-mfa-test-"); err != nil {
 		panic(err)
 	}
+	if configDir, err = os.MkdirTemp("", "caddy-mfa-test-config-"); err != nil {
+		panic(err)
+	}
 	os.Setenv("XDG_DATA_HOME", dataDir)
-	os.Setenv("XDG_CONFIG_HOME", dataDir)
+	os.Setenv("XDG_CONFIG_HOME", configDir)
 	code := m.Run()
 	os.RemoveAll(dataDir)
+	os.RemoveAll(configDir)
 	os.Exit(code)
 }
 

@@ -3,9 +3,9 @@ package factors
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -74,11 +74,20 @@ type SMS struct {
 	sender  SMSSender
 	ttl     time.Duration
 	issuer  string
+	key     []byte // keys the stored hashes of sent codes
 }
 
-// NewSMS makes the SMS factor.
-func NewSMS(devices *Devices, sender SMSSender, ttl time.Duration, issuer string) *SMS {
-	return &SMS{devices: devices, sender: sender, ttl: ttl, issuer: issuer}
+// SMSKeySize is the length of the key that hashes sent codes.
+const SMSKeySize = 32
+
+// NewSMS makes the SMS factor. key (SMSKeySize bytes, secret, the same on every node) keys the
+// hash of each sent code: a bare hash of a 6-digit code falls to a million guesses, so a copy of
+// the store would give away every pending code.
+func NewSMS(devices *Devices, sender SMSSender, ttl time.Duration, issuer string, key []byte) (*SMS, error) {
+	if len(key) != SMSKeySize {
+		return nil, fmt.Errorf("sms key: want %d bytes, got %d", SMSKeySize, len(key))
+	}
+	return &SMS{devices: devices, sender: sender, ttl: ttl, issuer: issuer, key: bytes.Clone(key)}, nil
 }
 
 type smsCode struct {
@@ -128,7 +137,7 @@ func (s *SMS) Send(ctx context.Context, user, serial string) error {
 		if old != nil && now.Sub(old.Sent) < SMSResendAfter {
 			return nil, ErrSMSTooSoon
 		}
-		return &smsCode{Hash: hashSMS(serial, code), Expires: now.Add(s.ttl), Sent: now}, nil
+		return &smsCode{Hash: s.hash(serial, code), Expires: now.Add(s.ttl), Sent: now}, nil
 	})
 	if err != nil {
 		return err
@@ -136,9 +145,11 @@ func (s *SMS) Send(ctx context.Context, user, serial string) error {
 	return s.sender.Send(ctx, dev.Phone, fmt.Sprintf("%s code: %s. It expires in %d minutes. Never share it.", s.issuer, code, int(s.ttl/time.Minute)))
 }
 
-func hashSMS(serial, code string) []byte {
-	h := sha256.Sum256([]byte(serial + "\x00" + code))
-	return h[:]
+// hash is HMAC-SHA256 under the server's key of the device's serial and the code.
+func (s *SMS) hash(serial, code string) []byte {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte(serial + "\x00" + code))
+	return m.Sum(nil)
 }
 
 // Check spends the device's code if code matches and has not expired; the device must be the
@@ -150,7 +161,7 @@ func (s *SMS) Check(ctx context.Context, user, serial, code string, enabling boo
 	}
 	now := s.devices.now()
 	err = store.UpdateJSON(ctx, s.devices.store, smsCodeKey(serial), func(rec *smsCode) (*smsCode, error) {
-		if rec == nil || rec.Hash == nil || now.After(rec.Expires) || subtle.ConstantTimeCompare(rec.Hash, hashSMS(serial, code)) != 1 {
+		if rec == nil || rec.Hash == nil || now.After(rec.Expires) || !hmac.Equal(rec.Hash, s.hash(serial, code)) {
 			return nil, ErrInvalidCode
 		}
 		return &smsCode{Sent: rec.Sent}, nil // single use; the send time still paces resends

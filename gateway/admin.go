@@ -49,7 +49,12 @@ func NewAdmin(svc *Services) *Admin {
 	return a
 }
 
-func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+// ServeHTTP bounds the body (boundAdminBody) and routes the call.
+func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if boundAdminBody(w, r) {
+		a.mux.ServeHTTP(w, r)
+	}
+}
 
 // pathUser returns the {user} of the path when that user exists, or answers NoSuchEntity.
 func (a *Admin) pathUser(w http.ResponseWriter, r *http.Request) (string, bool) {

@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"mime"
 	"net/http"
@@ -16,8 +18,9 @@ import (
 	"github.com/caddy-mfa/caddy-mfa/factors"
 )
 
-// maxImportBody bounds a seed file upload.
-const maxImportBody = 8 << 20
+// MaxImportBody bounds a seed file upload (POST /mfa/devices/hardware), the admin API's one
+// large body: 8 MiB as sent, envelope included. Every other admin call takes maxBodySize.
+const MaxImportBody = 8 << 20
 
 func (a *Admin) routeDevices() {
 	a.mux.HandleFunc("GET /mfa/devices", a.listDevices)
@@ -56,33 +59,23 @@ func (a *Admin) listDevices(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// importHardware takes a seed file (text/csv, or application/pskc+xml with the pre-shared key
-// in X-PSKC-Key) and adds its tokens as unassigned devices: all of them, or none.
+// importHardware takes a seed file and adds its tokens as unassigned devices: all of them, or
+// none. The body is the file itself (text/csv, or application/pskc+xml without encryption), or a
+// JSON envelope {"pskc": "<file>", "psk": "<hex>"} (or {"csv": "<file>"}): the pre-shared key
+// travels in the body, since Caddy's admin endpoint logs every request's headers and URI.
 func (a *Admin) importHardware(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxImportBody))
+	if r.Header.Get("X-PSKC-Key") != "" {
+		writeError(w, apiErr(CodeInvalidInput, `X-PSKC-Key: Caddy's admin endpoint logs request headers, so this key is in its log now: `+
+			`send the key inside the body, {"pskc": "<file>", "psk": "<hex>"} (caddy mfa hardware import --psk does), and treat this one as exposed`))
+		return
+	}
+	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		writeError(w, apiErr(CodeInvalidInput, "The seed file is larger than 8 MiB, or could not be read."))
+		a.refuseBody(w, err)
 		return
 	}
-	media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	var seeds []factors.HardwareSeed
-	switch media {
-	case "text/csv":
-		seeds, err = factors.ParseSeedsCSV(strings.NewReader(string(body)))
-	case "application/pskc+xml", "application/xml", "text/xml":
-		var psk []byte
-		if h := r.Header.Get("X-PSKC-Key"); h != "" {
-			if psk, err = hex.DecodeString(strings.TrimSpace(h)); err != nil {
-				writeError(w, apiErr(CodeInvalidInput, "X-PSKC-Key: not hexadecimal"))
-				return
-			}
-		}
-		seeds, err = factors.ParseSeedsPSKC(body, psk)
-		clear(psk)
-	default:
-		writeError(w, apiErr(CodeInvalidInput, "Content-Type: want text/csv or application/pskc+xml"))
-		return
-	}
+	seeds, err := parseSeedUpload(r.Header.Get("Content-Type"), body)
+	clear(body)
 	if err != nil {
 		a.svc.fail(w, err)
 		return
@@ -100,6 +93,61 @@ func (a *Admin) importHardware(w http.ResponseWriter, r *http.Request) {
 		Imported int      `json:"imported"`
 		Serials  []string `json:"serials"`
 	}{len(serials), serials})
+}
+
+func (a *Admin) refuseBody(w http.ResponseWriter, err error) {
+	if isTooLarge(err) {
+		writeError(w, apiErr(CodeEntityTooLarge, "The seed file is larger than the 8 MiB an import takes; split it."))
+		return
+	}
+	writeError(w, apiErr(CodeInvalidInput, "The seed file could not be read."))
+}
+
+// seedEnvelope carries a seed file and its pre-shared key in a JSON body.
+type seedEnvelope struct {
+	PSKC string `json:"pskc"`
+	CSV  string `json:"csv"`
+	PSK  string `json:"psk"` // hex, AES-128: only for an encrypted PSKC file
+}
+
+// parseSeedUpload reads the seeds of an upload, whichever form it takes.
+func parseSeedUpload(contentType string, body []byte) ([]factors.HardwareSeed, error) {
+	media, _, _ := mime.ParseMediaType(contentType)
+	switch media {
+	case "text/csv":
+		return factors.ParseSeedsCSV(bytes.NewReader(body))
+	case "application/pskc+xml", "application/xml", "text/xml":
+		return factors.ParseSeedsPSKC(body, nil)
+	case "application/json":
+		return parseSeedEnvelope(body)
+	}
+	return nil, apiErr(CodeInvalidInput, `Content-Type: want text/csv, application/pskc+xml, or application/json ({"pskc": "<file>", "psk": "<hex>"})`)
+}
+
+func parseSeedEnvelope(body []byte) ([]factors.HardwareSeed, error) {
+	var env seedEnvelope
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&env); err != nil || dec.More() {
+		return nil, apiErr(CodeInvalidInput, `The body is not one JSON object {"pskc": "<file>", "psk": "<hex>"} or {"csv": "<file>"}`)
+	}
+	switch {
+	case (env.PSKC == "") == (env.CSV == ""):
+		return nil, apiErr(CodeInvalidInput, "pskc, csv: give exactly one seed file")
+	case env.CSV != "" && env.PSK != "":
+		return nil, apiErr(CodeInvalidInput, "psk: only an encrypted PSKC file has a pre-shared key")
+	case env.CSV != "":
+		return factors.ParseSeedsCSV(strings.NewReader(env.CSV))
+	}
+	var psk []byte
+	if env.PSK != "" {
+		var err error
+		if psk, err = hex.DecodeString(strings.TrimSpace(env.PSK)); err != nil {
+			return nil, apiErr(CodeInvalidInput, "psk: not hexadecimal")
+		}
+	}
+	defer clear(psk)
+	return factors.ParseSeedsPSKC([]byte(env.PSKC), psk)
 }
 
 func (a *Admin) deleteDevice(w http.ResponseWriter, r *http.Request) {

@@ -38,7 +38,7 @@ func (g *Gate) apiLogin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiErr(CodeInvalidInput, "username and password are required."))
 		return
 	}
-	c, hasDevice, err := g.svc.signIn(r.Context(), req.Username, req.Password)
+	c, hasDevice, err := g.passwordSignIn(r, req.Username, req.Password)
 	if err != nil {
 		g.svc.fail(w, err)
 		return

@@ -252,7 +252,7 @@ func capSMS(t *testing.T) {
 	defer hook.Close()
 	m := &countingMetrics{}
 	e := newEnv(t, withLockout(t, 5, m), func(_ *Options, s *Services) {
-		s.SMS = factors.NewSMS(s.Devices, &factors.Webhook{URL: hook.URL}, 5*time.Minute, "test")
+		s.SMS, _ = factors.NewSMS(s.Devices, &factors.Webhook{URL: hook.URL}, 5*time.Minute, "test", testSMSKey)
 	})
 	const phone = "+15551234567"
 	a := e.client()

@@ -32,7 +32,7 @@ func withEveryDevice(t *testing.T, receiver *smsReceiver) envOption {
 	hook := httptest.NewServer(receiver)
 	t.Cleanup(hook.Close)
 	return func(o *Options, s *Services) {
-		s.SMS = factors.NewSMS(s.Devices, &factors.Webhook{URL: hook.URL}, 5*time.Minute, "test")
+		s.SMS, _ = factors.NewSMS(s.Devices, &factors.Webhook{URL: hook.URL}, 5*time.Minute, "test", testSMSKey)
 		withWebAuthn(o, s)
 	}
 }

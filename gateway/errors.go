@@ -25,6 +25,7 @@ const (
 	CodeEntityAlreadyExists = "EntityAlreadyExists"
 	CodeLimitExceeded       = "LimitExceeded"
 	CodeDeleteConflict      = "DeleteConflict"
+	CodeEntityTooLarge      = "EntityTooLarge"
 	CodeThrottled           = "Throttled"
 	CodeServiceFailure      = "ServiceFailure"
 )
@@ -40,6 +41,7 @@ var statusOf = map[string]int{
 	CodeEntityAlreadyExists: http.StatusConflict,
 	CodeLimitExceeded:       http.StatusConflict,
 	CodeDeleteConflict:      http.StatusConflict,
+	CodeEntityTooLarge:      http.StatusRequestEntityTooLarge,
 	CodeThrottled:           http.StatusTooManyRequests,
 	CodeServiceFailure:      http.StatusServiceUnavailable,
 }

@@ -59,7 +59,7 @@ type page struct {
 }
 
 func (g *Gate) newPage(r *http.Request, title string, c *Caller) *page {
-	p := &page{Title: title, Issuer: g.svc.Issuer, Prefix: g.prefix, Return: safeReturn(r.FormValue("return"))}
+	p := &page{Title: title, Issuer: g.svc.Issuer, Prefix: g.prefix, Return: safeReturn(formValue(r, "return"))}
 	if c != nil && c.AuthType != policy.AuthAnonymous {
 		p.User, p.MFA = c.User(), c.Claims.MFAPresent()
 		if c.fromCookie {
@@ -106,12 +106,11 @@ func (g *Gate) pageCaller(w http.ResponseWriter, r *http.Request) (*Caller, bool
 
 // formCaller is pageCaller for a form post, which must carry the session's CSRF token.
 func (g *Gate) formCaller(w http.ResponseWriter, r *http.Request) (*Caller, bool) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxBodySize)
 	c, ok := g.pageCaller(w, r)
 	if !ok {
 		return nil, false
 	}
-	if !g.svc.Cookies.CheckCSRF(&c.Claims, r.PostFormValue("csrf_token")) {
+	if !g.svc.Cookies.CheckCSRF(&c.Claims, postValue(r, "csrf_token")) {
 		g.renderStatus(w, r, http.StatusForbidden, "Page expired", "The form was out of date. Go back, reload the page and try again.")
 		return nil, false
 	}
@@ -123,30 +122,37 @@ func userMessage(err error) string { return toAPIError(err).Message }
 
 func (g *Gate) pageLogin(w http.ResponseWriter, r *http.Request) {
 	if g.identity != nil {
-		http.Redirect(w, r, g.prefix+"/verify?return="+url.QueryEscape(safeReturn(r.FormValue("return"))), http.StatusFound)
+		http.Redirect(w, r, g.prefix+"/verify?return="+url.QueryEscape(safeReturn(formValue(r, "return"))), http.StatusFound)
 		return
 	}
 	g.render(w, http.StatusOK, "login", g.newPage(r, "Sign in", nil))
 }
 
 func (g *Gate) formLogin(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxBodySize)
 	if g.identity != nil {
 		http.NotFound(w, r)
 		return
 	}
-	name, password := r.PostFormValue("username"), r.PostFormValue("password")
-	c, _, err := g.svc.signIn(r.Context(), name, password)
+	name, password := postValue(r, "username"), postValue(r, "password")
+	if name == "" || password == "" {
+		p := g.newPage(r, "Sign in", nil)
+		p.Error, p.Username = "Type your user name and password.", name
+		g.render(w, http.StatusBadRequest, "login", p)
+		return
+	}
+	c, _, err := g.passwordSignIn(r, name, password)
 	if err == nil {
 		err = g.svc.Cookies.Write(w, r, c)
 	}
 	if err != nil {
+		ae := toAPIError(err)
+		setRetryAfter(w, ae)
 		p := g.newPage(r, "Sign in", nil)
-		p.Error, p.Username = userMessage(err), name
-		g.render(w, toAPIError(err).Status(), "login", p)
+		p.Error, p.Username = ae.Message, name
+		g.render(w, ae.Status(), "login", p)
 		return
 	}
-	target := safeReturn(r.PostFormValue("return"))
+	target := safeReturn(postValue(r, "return"))
 	if c.Enrolling {
 		target = g.prefix + "/devices?return=" + url.QueryEscape(target)
 	}
@@ -183,16 +189,16 @@ func (g *Gate) showVerify(w http.ResponseWriter, r *http.Request, c *Caller, sta
 		g.renderStatus(w, r, http.StatusServiceUnavailable, "Try again", userMessage(err))
 		return
 	}
-	keyOnly := r.FormValue("need") == "webauthn"
+	keyOnly := formValue(r, "need") == "webauthn"
 	if keyOnly {
 		devices, sms = nil, nil
 	}
 	if len(devices) == 0 && !keys && !keyOnly {
-		http.Redirect(w, r, g.prefix+"/devices?return="+url.QueryEscape(safeReturn(r.FormValue("return"))), http.StatusFound)
+		http.Redirect(w, r, g.prefix+"/devices?return="+url.QueryEscape(safeReturn(formValue(r, "return"))), http.StatusFound)
 		return
 	}
 	p := g.newPage(r, "Second factor", c)
-	p.Devices, p.SMSDevices, p.Error, p.Notice, p.Selected = devices, sms, problem, notice, r.PostFormValue("serial")
+	p.Devices, p.SMSDevices, p.Error, p.Notice, p.Selected = devices, sms, problem, notice, postValue(r, "serial")
 	p.HasKeys, p.KeyOnly = keys, keyOnly
 	g.render(w, status, "verify", p)
 }
@@ -202,13 +208,13 @@ func (g *Gate) formVerify(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := g.passCode(w, r, c, r.PostFormValue("serial"), r.PostFormValue("code")); err != nil {
+	if _, err := g.passCode(w, r, c, postValue(r, "serial"), postValue(r, "code")); err != nil {
 		ae := toAPIError(err)
 		setRetryAfter(w, ae)
 		g.showVerify(w, r, c, ae.Status(), ae.Message, "")
 		return
 	}
-	http.Redirect(w, r, safeReturn(r.PostFormValue("return")), http.StatusSeeOther)
+	http.Redirect(w, r, safeReturn(postValue(r, "return")), http.StatusSeeOther)
 }
 
 func (g *Gate) pageDevices(w http.ResponseWriter, r *http.Request) {
@@ -255,7 +261,7 @@ func (g *Gate) formCreateVirtual(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	created, err := g.newVirtual(r, c, r.PostFormValue("name"))
+	created, err := g.newVirtual(r, c, postValue(r, "name"))
 	if err != nil {
 		g.showDevices(w, r, c, toAPIError(err).Status(), userMessage(err), "")
 		return
@@ -276,11 +282,11 @@ func (g *Gate) formEnable(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	serial := r.PathValue("serial")
-	if _, err := g.enableDevice(w, r, c, serial, r.PostFormValue("code1"), r.PostFormValue("code2")); err != nil {
+	if _, err := g.enableDevice(w, r, c, serial, postValue(r, "code1"), postValue(r, "code2")); err != nil {
 		g.showEnrolAgain(w, r, c, serial, err)
 		return
 	}
-	http.Redirect(w, r, safeReturn(r.PostFormValue("return")), http.StatusSeeOther)
+	http.Redirect(w, r, safeReturn(postValue(r, "return")), http.StatusSeeOther)
 }
 
 // showEnrolAgain shows the enrolment page once more after a mistyped pair, with the same QR

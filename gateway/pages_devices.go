@@ -12,7 +12,7 @@ func (g *Gate) formResync(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	_, err := g.resyncDevice(r, c, r.PathValue("serial"), r.PostFormValue("code1"), r.PostFormValue("code2"))
+	_, err := g.resyncDevice(r, c, r.PathValue("serial"), postValue(r, "code1"), postValue(r, "code2"))
 	g.afterForm(w, r, c, err, "The device is in step again.")
 }
 
@@ -30,11 +30,11 @@ func (g *Gate) formHardware(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := g.enableDevice(w, r, c, r.PostFormValue("serial"), r.PostFormValue("code1"), r.PostFormValue("code2")); err != nil {
+	if _, err := g.enableDevice(w, r, c, postValue(r, "serial"), postValue(r, "code1"), postValue(r, "code2")); err != nil {
 		g.afterForm(w, r, c, err, "")
 		return
 	}
-	http.Redirect(w, r, safeReturn(r.PostFormValue("return")), http.StatusSeeOther)
+	http.Redirect(w, r, safeReturn(postValue(r, "return")), http.StatusSeeOther)
 }
 
 func (g *Gate) formRecoveryCodes(w http.ResponseWriter, r *http.Request) {
@@ -103,7 +103,7 @@ func (g *Gate) formCreateSMS(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	_, err := g.createSMS(r.Context(), c, r.PostFormValue("name"), r.PostFormValue("phone"))
+	_, err := g.createSMS(r.Context(), c, postValue(r, "name"), postValue(r, "phone"))
 	g.afterForm(w, r, c, err, "We sent a code to your phone: type it below.")
 }
 
@@ -112,7 +112,7 @@ func (g *Gate) formSMSSend(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := g.sendSMS(r.Context(), c, r.PostFormValue("serial")); err != nil {
+	if err := g.sendSMS(r.Context(), c, postValue(r, "serial")); err != nil {
 		ae := toAPIError(err)
 		setRetryAfter(w, ae)
 		g.showVerify(w, r, c, ae.Status(), ae.Message, "")

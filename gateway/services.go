@@ -39,6 +39,8 @@ type Services struct {
 	// Audit records a security event (SPEC section 9). Fields never hold a secret or a code.
 	// Throttle limits password and factor attempts per source address; nil: no limit.
 	Throttle *Throttle
+	// Accounts limits password attempts per account, from any address; nil: no limit.
+	Accounts *AccountThrottle
 
 	Audit   func(event string, fields ...zap.Field)
 	Metrics Metrics // nil: not counted

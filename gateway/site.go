@@ -12,10 +12,6 @@ import (
 //go:embed static
 var staticFiles embed.FS
 
-// maxBodySize caps every request body the site reads: its largest legitimate body (a WebAuthn
-// attestation) is a few KiB.
-const maxBodySize = 64 << 10
-
 // newSite routes the gateway's own pages and API under the prefix.
 func (g *Gate) newSite() http.Handler {
 	mux := http.NewServeMux()
@@ -71,7 +67,7 @@ func (g *Gate) newSite() http.Handler {
 	})
 	// Browsers say where a request comes from: a state change started by another site is
 	// refused before any handler runs (login CSRF included). Session CSRF tokens come on top.
-	return securityHeaders(http.NewCrossOriginProtection().Handler(mux))
+	return securityHeaders(g.boundBodies(http.NewCrossOriginProtection().Handler(mux)))
 }
 
 func staticHandler() http.Handler {
@@ -102,9 +98,8 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) *APIError {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodySize))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return apiErr(CodeInvalidInput, "The request body is too large.")
+		if isTooLarge(err) {
+			return apiErr(CodeEntityTooLarge, msgTooLarge)
 		}
 		return apiErr(CodeInvalidInput, "The request body is not valid JSON for this call: "+jsonProblem(err))
 	}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -48,7 +49,7 @@ func TestSMSFactor(t *testing.T) {
 	hook := httptest.NewServer(receiver)
 	defer hook.Close()
 	e := newEnv(t, func(_ *Options, s *Services) {
-		s.SMS = factors.NewSMS(s.Devices, &factors.Webhook{URL: hook.URL}, 5*time.Minute, "test")
+		s.SMS, _ = factors.NewSMS(s.Devices, &factors.Webhook{URL: hook.URL}, 5*time.Minute, "test", testSMSKey)
 	})
 	const phone = "+15551234567"
 	c := e.client()
@@ -129,3 +130,5 @@ func TestSMSIsOffUnlessConfigured(t *testing.T) {
 		t.Fatalf("SMS without configuration: %d %s", r.StatusCode, r.body)
 	}
 }
+
+var testSMSKey = bytes.Repeat([]byte{5}, factors.SMSKeySize)

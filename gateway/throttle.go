@@ -27,6 +27,26 @@ type bucket struct {
 	last   time.Time
 }
 
+// take refills b for the time since it was last used (up to burst) and takes one attempt, or
+// says how long until the next one.
+func (b *bucket) take(now time.Time, burst float64, every time.Duration) (bool, time.Duration) {
+	b.tokens = min(burst, b.tokens+float64(now.Sub(b.last))/float64(every))
+	b.last = now
+	if b.tokens < 1 {
+		return false, time.Duration((1 - b.tokens) * float64(every))
+	}
+	b.tokens--
+	return true, 0
+}
+
+// addressKey is the part of an address one client owns: an IPv6 client owns a whole /64.
+func addressKey(addr netip.Addr) netip.Addr {
+	if addr.Is6() && !addr.Is4In6() {
+		return netip.PrefixFrom(addr, 64).Masked().Addr()
+	}
+	return addr
+}
+
 // ThrottleAddresses is how many source addresses the throttle remembers: ~100 bytes each.
 const ThrottleAddresses = 100_000
 
@@ -41,9 +61,7 @@ func (t *Throttle) Allow(addr netip.Addr) (bool, time.Duration) {
 	if t == nil {
 		return true, 0
 	}
-	if addr.Is6() { // one IPv6 client owns a whole /64
-		addr = netip.PrefixFrom(addr, 64).Masked().Addr()
-	}
+	addr = addressKey(addr)
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -52,13 +70,7 @@ func (t *Throttle) Allow(addr netip.Addr) (bool, time.Duration) {
 		b = &bucket{tokens: t.burst, last: now}
 		t.buckets.Add(addr, b)
 	}
-	b.tokens = min(t.burst, b.tokens+float64(now.Sub(b.last))/float64(t.every))
-	b.last = now
-	if b.tokens < 1 {
-		return false, time.Duration((1 - b.tokens) * float64(t.every))
-	}
-	b.tokens--
-	return true, 0
+	return b.take(now, t.burst, t.every)
 }
 
 // Len is how many addresses the throttle holds now.

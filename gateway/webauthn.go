@@ -65,8 +65,12 @@ func (g *Gate) keyAnswer(w http.ResponseWriter, r *http.Request) (*Caller, []byt
 		return nil, nil, nil, false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodySize))
+	if isTooLarge(err) {
+		writeError(w, apiErr(CodeEntityTooLarge, msgTooLarge))
+		return nil, nil, nil, false
+	}
 	if err != nil {
-		writeError(w, apiErr(CodeInvalidInput, "The request body is too large or could not be read."))
+		writeError(w, apiErr(CodeInvalidInput, "The request body could not be read."))
 		return nil, nil, nil, false
 	}
 	return c, handle, body, true

@@ -1,0 +1,109 @@
+package caddymodule
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-mfa/caddy-mfa/gateway"
+	"github.com/caddy-mfa/caddy-mfa/session"
+)
+
+// longLived holds the in-memory state that must outlive one config: the attempt throttles (a
+// reload must not hand an attacker a fresh allowance) and the verified-token cache of each set
+// of signing keys. Caddy provisions a new config before it cleans up the old one, so across a
+// reload the usage count never drops to zero and the state carries on; it goes when no running
+// config has the mfa app any more.
+//
+// Revocations and the access-key index are not here: they are copies of the store, read whole
+// again at each Provision, and they hold the store connection of the config that made them.
+var longLived = caddy.NewUsagePool()
+
+const throttlesKey = "mfa.throttles"
+
+// Attempt allowances: per source address, 30 password or factor attempts at once, then one
+// every 2 s; per account, 10 password attempts at once, then one every 15 s.
+const (
+	addressBurst = 30
+	addressEvery = 2 * time.Second
+	accountBurst = 10
+	accountEvery = 15 * time.Second
+)
+
+// stateClock is the clock of the long-lived state: time.Now, or a test's frozen clock.
+var stateClock atomic.Pointer[func() time.Time]
+
+func stateNow() time.Time {
+	if f := stateClock.Load(); f != nil {
+		return (*f)()
+	}
+	return time.Now()
+}
+
+type throttles struct {
+	addresses *gateway.Throttle
+	accounts  *gateway.AccountThrottle
+}
+
+func (*throttles) Destruct() error { return nil }
+
+type tokenCache struct{ *session.TokenCache }
+
+func (tokenCache) Destruct() error { return nil }
+
+// loadLongLived gives the services the pooled throttles and the token cache of these signing
+// keys, making them when this is the first config to need them; Cleanup releases them.
+func (a *App) loadLongLived(svc *gateway.Services, signing [][]byte) error {
+	v, err := a.usePooled(throttlesKey, func() caddy.Destructor {
+		return &throttles{
+			addresses: gateway.NewThrottle(addressBurst, addressEvery, stateNow),
+			accounts:  gateway.NewAccountThrottle(accountBurst, accountEvery, stateNow),
+		}
+	})
+	if err != nil {
+		return err
+	}
+	svc.Throttle, svc.Accounts = v.(*throttles).addresses, v.(*throttles).accounts
+	// A cache is only good for the keys that verified its tokens: other keys, another cache.
+	v, err = a.usePooled("mfa.tokens."+keysFingerprint(signing), func() caddy.Destructor {
+		return tokenCache{session.NewTokenCache(svc.Ring)}
+	})
+	if err != nil {
+		return err
+	}
+	svc.TokenCache = v.(tokenCache).TokenCache
+	return nil
+}
+
+func (a *App) usePooled(key string, construct func() caddy.Destructor) (any, error) {
+	v, _, err := longLived.LoadOrNew(key, func() (caddy.Destructor, error) { return construct(), nil })
+	if err != nil {
+		return nil, fmt.Errorf("mfa: long-lived state %s: %w", key, err)
+	}
+	a.pooled = append(a.pooled, key)
+	return v, nil
+}
+
+// releaseLongLived gives back what loadLongLived took; safe to call twice.
+func (a *App) releaseLongLived() {
+	for _, key := range a.pooled {
+		_, _ = longLived.Delete(key)
+	}
+	a.pooled = nil
+}
+
+// keysFingerprint names a list of signing keys without revealing them.
+func keysFingerprint(keys [][]byte) string {
+	h := sha256.New()
+	h.Write([]byte("caddy-mfa signing keys\x00"))
+	for _, k := range keys {
+		_ = binary.Write(h, binary.BigEndian, uint32(len(k)))
+		h.Write(k)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
