@@ -37,8 +37,8 @@ type compiled struct {
 	// foldPaths: paths are compared ignoring case where that reading is the stricter one (a
 	// Deny's Resource, an Allow's NotResource), since many upstreams (Windows and macOS file
 	// systems, IIS, Caddy's own path matcher) serve /ADMIN/x as /admin/x.
-	foldPaths bool
-	conditions  []*condition
+	foldPaths  bool
+	conditions []*condition
 }
 
 // StatementRef names a statement in messages and decisions.
