@@ -210,10 +210,18 @@ func (s *Services) deleteAccessKey(ctx context.Context, k *identity.AccessKey) e
 	return s.KeyIndex.Reload(ctx)
 }
 
-// verifyToken checks a Bearer token, through the cache when there is one.
-func (s *Services) verifyToken(token string) (session.Claims, error) {
+// verifyToken checks a Bearer token, through the cache when there is one. The token inside a
+// session cookie is refused: a cookie read out of a browser or a log is no API credential.
+func (s *Services) verifyToken(token string) (c session.Claims, err error) {
 	if s.TokenCache != nil {
-		return s.TokenCache.Verify(token, s.Now())
+		c, err = s.TokenCache.Verify(token, s.Now())
+	} else {
+		c, err = s.Ring.Verify(token, s.Now())
 	}
-	return s.Ring.Verify(token, s.Now())
+	if err == nil && c.Browser {
+		return session.Claims{}, errCookieAsToken
+	}
+	return c, err
 }
+
+var errCookieAsToken = errors.New("a session cookie's token is not a Bearer token")

@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -232,4 +234,37 @@ type testVarsKey struct{}
 func requestVarsForTest(r *http.Request) map[string]any {
 	vars, _ := r.Context().Value(testVarsKey{}).(map[string]any)
 	return vars
+}
+
+// TestACookieIsNoBearerToken: session cookies are signed, not encrypted, so the token inside
+// one can be read out (by an app or a log that saw the cookie); as a Bearer token it is refused.
+func TestACookieIsNoBearerToken(t *testing.T) {
+	e := walkEnv(t)
+	_, cookie := memberCredentials(t, e)
+	_, value, _ := strings.Cut(cookie, "=")
+	outer, err := base64.URLEncoding.DecodeString(value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(string(outer), "|")
+	inner, err := base64.URLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := regexp.MustCompile(`[A-Za-z0-9_-]{100,}`).FindString(string(inner))
+	if token == "" {
+		t.Fatalf("no token inside the cookie")
+	}
+	if _, err := e.svc.Ring.Verify(token, e.clock.now()); err != nil {
+		t.Fatalf("what was read out is not the cookie's token: %v", err)
+	}
+	if resp := rawRequest(t, e, "GET", "/members/x", "app.example.com", "Authorization", "Bearer "+token); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the cookie's token as a Bearer token: %d", resp.StatusCode)
+	}
+	if e.seen.take() != nil {
+		t.Fatal("the upstream got the request")
+	}
+	if resp := rawRequest(t, e, "GET", "/members/x", "app.example.com", "Cookie", cookie); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the cookie itself: %d", resp.StatusCode)
+	}
 }

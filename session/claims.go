@@ -20,6 +20,10 @@ type Claims struct {
 	// Enrolling marks a session that may only enrol a device: the user has none and the
 	// operator requires one (AWS's DenyAllExceptListedIfNoMFA).
 	Enrolling bool
+	// Browser marks the claims of a session cookie. Cookies are signed, not encrypted, so the
+	// token inside one can be read out of it: Bearer verification refuses such claims, and a
+	// captured cookie is no API credential.
+	Browser bool
 
 	// SignInID is random and names the sign-in: every cookie issued for it (after each factor,
 	// each refresh) keeps it, so signing out with any of them ends them all. A session token

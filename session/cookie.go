@@ -67,7 +67,7 @@ func (s *Cookies) Read(r *http.Request) (Claims, bool) {
 	}
 	tok, _ := sess.Values[tokenValue].(string)
 	claims, err := s.ring.Verify(tok, now)
-	if err != nil {
+	if err != nil || !claims.Browser {
 		return Claims{}, false
 	}
 	s.decoded.Add(value, claims)
@@ -119,7 +119,7 @@ func (s *Cookies) SignInEnds(c *Claims) time.Time {
 // Write saves claims as the session cookie: HttpOnly, SameSite=Lax, Secure on HTTPS, living no
 // longer than the session's absolute lifetime.
 func (s *Cookies) Write(w http.ResponseWriter, r *http.Request, c Claims) error {
-	c.Expires = s.expiry(&c)
+	c.Expires, c.Browser = s.expiry(&c), true
 	tok, err := s.ring.Sign(&c)
 	if err != nil {
 		return err

@@ -36,7 +36,10 @@ const (
 	maxTokenLen  = fixedLen + 2 + maxUser + 2 + maxSerial + 2 + maxGroups + macLen
 )
 
-const flagEnrolling = 1
+const (
+	flagEnrolling = 1
+	flagBrowser   = 2
+)
 
 var methods = []string{"", "virtual", "hardware", "webauthn", "sms", "recovery"}
 
@@ -75,6 +78,9 @@ func (r *KeyRing) Sign(c *Claims) (string, error) {
 	var flags byte
 	if c.Enrolling {
 		flags |= flagEnrolling
+	}
+	if c.Browser {
+		flags |= flagBrowser
 	}
 	buf = append(buf, flags)
 	buf = append(buf, c.SessionID[:]...)
@@ -124,10 +130,10 @@ func (r *KeyRing) Verify(token string, now time.Time) (Claims, error) {
 		return Claims{}, ErrMalformed
 	}
 	c.Method = methods[p[32]]
-	if p[33]&^flagEnrolling != 0 {
+	if p[33]&^(flagEnrolling|flagBrowser) != 0 {
 		return Claims{}, ErrMalformed
 	}
-	c.Enrolling = p[33]&flagEnrolling != 0
+	c.Enrolling, c.Browser = p[33]&flagEnrolling != 0, p[33]&flagBrowser != 0
 	copy(c.SessionID[:], p[34:50])
 	copy(c.SignInID[:], p[50:66])
 	rest := p[66:]
