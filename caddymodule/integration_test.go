@@ -62,7 +62,10 @@ type browser struct {
 
 func newBrowser(t *testing.T) *browser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{t: t, client: &http.Client{Jar: jar, Timeout: 10 * time.Second,
+	// A connection per request: a kept-alive one may belong to the server of a config that a
+	// reload has since retired, which closes it under a POST (EOF, and no retry).
+	transport := &http.Transport{DisableKeepAlives: true}
+	return &browser{t: t, client: &http.Client{Jar: jar, Timeout: 10 * time.Second, Transport: transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
