@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# The gate's cost under load: one Caddy serves the same upstream through a plain reverse_proxy
-# site and through an mfa-gated site (a valid MFA session token, a policy that allows), and wrk
-# measures both, alternating, on loopback. Prints requests/s, p50 and p99 of each and the ratio.
+# The gate's cost under load. One Caddy serves the same upstream through a plain reverse_proxy
+# site and through an mfa-gated site (a 10-statement policy), and wrk sends both the very same
+# request: first with a valid MFA session token, then with an MFA session cookie. Rounds
+# alternate plain-gated, gated-plain ... For each run the script reads Caddy's own CPU time
+# (utime + stime of /proc/PID/stat) and wrk's request count, so it reports CPU per request
+# besides throughput; the figure to read is the median over rounds of plain/gated CPU per
+# request, each round's pair having run back to back under the same conditions. Last, it takes
+# a CPU profile of Caddy under each load and prints the functions with the most extra
+# cumulative time in the gated one.
 set -euo pipefail
 for tool in wrk oathtool jq; do
 	command -v "$tool" >/dev/null || { echo "loadtest: $tool is needed (apt-get install $tool)" >&2; exit 1; }
 done
-ROUNDS=${ROUNDS:-3}
-DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-5}
 CONNECTIONS=${CONNECTIONS:-32}
 
 dir=$(mktemp -d)
@@ -16,6 +22,17 @@ go build -o "$dir/caddy" ./cmd/caddy
 port() { shuf -i 20000-60999 -n 1; }
 admin=$(port) plain=$(port) gated=$(port) upstream=$(port)
 key() { head -c 32 /dev/urandom | base64; }
+
+# A realistic route policy: ten statements, the allowing one last (as BenchmarkGateAllow).
+{
+	printf '{"Version": "2026-11-01", "Statement": ['
+	for i in $(seq 0 7); do
+		printf '{"Sid": "S%d", "Effect": "Allow", "Action": ["GET", "HEAD"], "Resource": "/svc%d/*", "Condition": {"Bool": {"mfa:Present": "true"}, "StringEquals": {"user:Groups": "team%d"}}},' "$i" "$i" "$i"
+	done
+	printf '{"Sid": "NoKeysOnAdmin", "Effect": "Deny", "Resource": "/admin/*", "Condition": {"StringNotEquals": {"mfa:Method": "webauthn"}}},'
+	printf '{"Sid": "Items", "Effect": "Allow", "Action": "GET", "Resource": "/items/*", "Condition": {"Bool": {"mfa:Present": "true"}, "NumericLessThan": {"mfa:Age": "86400"}}}]}'
+} >"$dir/policy.json"
+
 cat >"$dir/Caddyfile" <<CADDY
 {
 	admin localhost:$admin
@@ -38,7 +55,9 @@ http://localhost:$plain {
 }
 http://localhost:$gated {
 	bind 127.0.0.1
-	mfa
+	mfa {
+		policy $dir/policy.json
+	}
 	reverse_proxy localhost:$upstream
 }
 CADDY
@@ -48,49 +67,84 @@ pin_caddy="" pin_wrk=""
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
 	pin_caddy="taskset -c 1" pin_wrk="taskset -c 0"
 fi
-XDG_DATA_HOME=$dir GOMAXPROCS=1 $pin_caddy "$dir/caddy" run --config "$dir/Caddyfile" >"$dir/caddy.log" 2>&1 &
+XDG_DATA_HOME=$dir XDG_CONFIG_HOME=$dir GOMAXPROCS=1 $pin_caddy "$dir/caddy" run --config "$dir/Caddyfile" >"$dir/caddy.log" 2>&1 &
 caddy_pid=$!
 for _ in $(seq 100); do curl -sf "http://localhost:$admin/config/" >/dev/null && break; sleep 0.1; done
 
-# A user with a virtual device, an access key and an MFA session token, through the CLI.
+# A user with two virtual devices: an access key and an MFA session token through the CLI with
+# the first, an MFA session cookie through the site's API with the second (each device's codes
+# are one-time, so each credential gets its own).
 cli() { "$dir/caddy" mfa --address "localhost:$admin" "$@"; }
 code_at() { oathtool --totp -b --now "$(date -u -d "@$1" '+%Y-%m-%d %H:%M:%S UTC')" "$2"; }
-echo "load-password" | cli user add load --password-stdin >/dev/null
-device=$(cli device create-virtual --user load --name bench)
-serial=$(jq -r .serial <<<"$device") secret=$(jq -r .secret <<<"$device") now=$(date +%s)
-cli device enable --user load --serial "$serial" --code1 "$(code_at $((now - 30)) "$secret")" --code2 "$(code_at "$now" "$secret")" >/dev/null
+device() { # name: creates and enables a device, prints "serial secret"
+	local d serial secret now
+	d=$(cli device create-virtual --user load --name "$1")
+	serial=$(jq -r .serial <<<"$d") secret=$(jq -r .secret <<<"$d") now=$(date +%s)
+	cli device enable --user load --serial "$serial" --code1 "$(code_at $((now - 30)) "$secret")" --code2 "$(code_at "$now" "$secret")" >/dev/null
+	echo "$serial $secret"
+}
+echo "load-password" | cli user add load --group team0 --password-stdin >/dev/null
+read -r serial secret < <(device bench)
+read -r serial2 secret2 < <(device cookie)
 keys=$(cli access-key create --user load)
 export MFA_ACCESS_KEY_ID=$(jq -r .access_key_id <<<"$keys") MFA_SECRET_ACCESS_KEY=$(jq -r .secret_access_key <<<"$keys")
-eval "$(cli get-session-token --url "http://localhost:$gated" --serial "$serial" --code "$(code_at $((now + 30)) "$secret")")"
-[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $MFA_SESSION_TOKEN" "http://localhost:$gated/")" = 200 ] || { echo "the token does not pass the gate" >&2; exit 1; }
-
-run() { # name url [header]
-	local out
-	if [ $# -eq 3 ]; then out=$($pin_wrk wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -H "$3" "$2"); else out=$($pin_wrk wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "$2"); fi
-	local rps p50 p99
-	rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-	p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-	p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-	printf '%-6s %10s req/s   p50 %8s   p99 %8s\n' "$1" "$rps" "$p50" "$p99"
-	echo "$rps" >>"$dir/$1.rps"
-}
-echo "wrk: $ROUNDS rounds of $DURATION, $CONNECTIONS connections, alternating${pin_caddy:+ (caddy on core 1, wrk on core 0)}"
-# Both sites get the same request, token included (the plain site proxies it unread), and the
-# order alternates (plain-gated, gated-plain ...) so neither always runs on a warmer process.
-auth="Authorization: Bearer $MFA_SESSION_TOKEN"
-for round in $(seq "$ROUNDS"); do
-	if [ $((round % 2)) = 1 ]; then
-		run plain "http://localhost:$plain/" "$auth"
-		run gated "http://localhost:$gated/" "$auth"
-	else
-		run gated "http://localhost:$gated/" "$auth"
-		run plain "http://localhost:$plain/" "$auth"
-	fi
+eval "$(cli get-session-token --url "http://localhost:$gated" --serial "$serial" --code "$(code_at $(($(date +%s) + 30)) "$secret")")"
+csrf=$(curl -sf -c "$dir/jar" -H 'Content-Type: application/json' -d '{"username":"load","password":"load-password"}' "http://localhost:$gated/.mfa/api/login" | jq -r .csrf_token)
+curl -sf -b "$dir/jar" -c "$dir/jar" -H 'Content-Type: application/json' -H "X-CSRF-Token: $csrf" \
+	-d "{\"serial\":\"$serial2\",\"code\":\"$(code_at $(($(date +%s) + 30)) "$secret2")\"}" "http://localhost:$gated/.mfa/api/verify" >/dev/null
+cookie="Cookie: $(awk '$6 == "caddy_mfa" {print $6 "=" $7}' "$dir/jar")"
+token="Authorization: Bearer $MFA_SESSION_TOKEN"
+for cred in "$token" "$cookie"; do
+	[ "$(curl -s -o /dev/null -w '%{http_code}' -H "$cred" "http://localhost:$gated/items/42")" = 200 ] || { echo "loadtest: a credential does not pass the gate" >&2; exit 1; }
 done
-avg() { awk '{s += $1} END {printf "%.0f", s / NR}' "$1"; }
-plain_avg=$(avg "$dir/plain.rps") gated_avg=$(avg "$dir/gated.rps")
-echo "plain $plain_avg req/s, gated $gated_avg req/s: gated/plain = $(awk "BEGIN {printf \"%.3f\", $gated_avg / $plain_avg}") (means)"
-# Each round's pair ran back to back, under the same conditions: the median of their ratios
-# is the figure least moved by the machine's own swings.
-paste "$dir/gated.rps" "$dir/plain.rps" | awk '{print $1 / $2}' | sort -n |
-	awk '{r[NR] = $1} END {m = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2; printf "gated/plain per round: median %.3f (from %.3f to %.3f)\n", m, r[1], r[NR]}'
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$caddy_pid/stat"; }
+run() { # kind site url header: one wrk run; appends "rps cpu_us_per_request" to kind-site
+	local before after out requests rps
+	before=$(cpu_ticks)
+	out=$($pin_wrk wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "$4" "$3")
+	after=$(cpu_ticks)
+	requests=$(awk '/requests in/ {print $1}' <<<"$out")
+	rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+	local us
+	us=$(awk -v t=$((after - before)) -v n="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t / hz * 1e6 / n}')
+	printf '  %-6s %-6s %9s req/s  %7s us CPU/request  p50 %8s  p99 %8s\n' "$1" "$2" "$rps" "$us" \
+		"$(awk '$1 == "50%" {print $2}' <<<"$out")" "$(awk '$1 == "99%" {print $2}' <<<"$out")"
+	echo "$rps $us" >>"$dir/$1-$2"
+}
+median() { sort -n | awk '{r[NR] = $1} END {m = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2; printf "%.3f (from %.3f to %.3f)", m, r[1], r[NR]}'; }
+
+echo "wrk: $ROUNDS rounds of ${DURATION}s per credential, $CONNECTIONS connections, alternating${pin_caddy:+ (caddy on core 1, wrk on core 0)}"
+for kind in token cookie; do
+	header=$token
+	[ "$kind" = cookie ] && header=$cookie
+	for round in $(seq "$ROUNDS"); do
+		if [ $((round % 2)) = 1 ]; then
+			run "$kind" plain "http://localhost:$plain/items/42" "$header"
+			run "$kind" gated "http://localhost:$gated/items/42" "$header"
+		else
+			run "$kind" gated "http://localhost:$gated/items/42" "$header"
+			run "$kind" plain "http://localhost:$plain/items/42" "$header"
+		fi
+	done
+	echo "$kind: plain/gated CPU per request, median $(paste "$dir/$kind-plain" "$dir/$kind-gated" | awk '{print $2 / $4}' | median)"
+	echo "$kind: gated/plain requests/s,     median $(paste "$dir/$kind-gated" "$dir/$kind-plain" | awk '{print $1 / $3}' | median)"
+done
+
+# Profiles of Caddy under each load, as long as a run; the diff lists what the gated site
+# spends more cumulative time on (both runs keep Caddy's core busy, so the totals match).
+profile() { # site url
+	curl -sf -o "$dir/$1.prof" "http://localhost:$admin/debug/pprof/profile?seconds=$DURATION" &
+	local p=$!
+	$pin_wrk wrk -t1 -c"$CONNECTIONS" -d"$((DURATION + 1))s" -H "$token" "$2" >/dev/null
+	wait "$p"
+}
+profile plain "http://localhost:$plain/items/42"
+profile gated "http://localhost:$gated/items/42"
+echo "CPU profile, gated minus plain (token), top functions by extra cumulative time:"
+go tool pprof -top -cum -nodecount 25 -diff_base "$dir/plain.prof" "$dir/caddy" "$dir/gated.prof" 2>/dev/null | sed -n '/flat%/,$p'
+echo "The gate's own share of the gated profile (everything under caddy-mfa's handler but the next one):"
+go tool pprof -top -cum -nodecount 12 -focus 'caddy-mfa' -ignore 'reverseproxy|Handler.ServeHTTP$' "$dir/caddy" "$dir/gated.prof" 2>/dev/null | sed -n '/Showing nodes/p;/flat%/,$p'
+if [ -n "${PROFILES:-}" ]; then
+	mkdir -p "$PROFILES" && cp "$dir/caddy" "$dir/plain.prof" "$dir/gated.prof" "$PROFILES/"
+fi
