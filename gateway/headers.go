@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
@@ -91,8 +92,22 @@ const stashKey = "mfa.credentials"
 // request (several mfa handlers all apply) still finds the caller's credential. It also holds
 // the X-MFA-Age value, so one allocation serves both.
 type credentialStash struct {
+	ageDigits             [20]byte
 	age                   [1]string
 	cookie, authorization []string
+}
+
+// setAge makes the X-MFA-Age value in the stash's own memory, so it costs no allocation of its
+// own. A later gate on the same request makes a new string rather than change the digits under
+// a value already handed out.
+func (s *credentialStash) setAge(seconds int64) []string {
+	if s.age[0] != "" {
+		s.age[0] = strconv.FormatInt(seconds, 10)
+		return s.age[:1:1]
+	}
+	digits := strconv.AppendInt(s.ageDigits[:0], seconds, 10)
+	s.age[0] = unsafe.String(&digits[0], len(digits))
+	return s.age[:1:1]
 }
 
 // stashFor is the stash of this request: where a gate on the request keeps the credentials it
@@ -207,8 +222,7 @@ func (g *Gate) setIdentityHeaders(h http.Header, c *Caller, ctx *policy.Context,
 		return
 	}
 	h[headerPresent] = trueValue
-	s.age[0] = strconv.FormatInt(int64(ctx.Time.Sub(ctx.MFATime).Seconds()), 10)
-	h[headerAge] = s.age[:1:1]
+	h[headerAge] = s.setAge(int64(ctx.Time.Sub(ctx.MFATime).Seconds()))
 	if m, ok := methodValues[ctx.MFAMethod]; ok {
 		h[headerMethod] = m
 	}
