@@ -19,7 +19,13 @@ type errNotCanonical struct{ what string }
 
 func (e *errNotCanonical) Error() string { return "the request path holds " + e.what }
 
-var errNoPath = errors.New("the request path does not start with /")
+var (
+	errNoPath  = errors.New("the request path does not start with /")
+	errBadHost = errors.New("the Host header is not a host and an optional numeric port")
+	// A trailer arrives after the body, long after the gate set the identity headers, and an
+	// upstream that merges trailers into headers would read it as one of them.
+	errForgedTrailer = errors.New("a trailer named like an identity or override header")
+)
 
 // canonicalize rewrites r's method and path to their canonical forms, or says why it cannot.
 // A request already canonical is left untouched, without allocating.
@@ -27,10 +33,18 @@ func canonicalize(r *http.Request) error {
 	if !isUpperToken(r.Method) {
 		r.Method = strings.ToUpper(r.Method)
 	}
+	if !validHost(r.Host) {
+		return errBadHost
+	}
+	for name := range r.Trailer { // declared trailers come after the gate has decided
+		if isIdentityHeader(name) || isOverrideHeader(name) {
+			return errForgedTrailer
+		}
+	}
 	escaped := r.URL.EscapedPath()
 	switch {
-	case escaped == "*" && r.Method == http.MethodOptions, r.Method == http.MethodConnect:
-		return nil // OPTIONS * and CONNECT name no path
+	case escaped == "*" && r.Method == http.MethodOptions, escaped == "" && r.Method == http.MethodConnect:
+		return nil // OPTIONS * and CONNECT host:port name no path; a CONNECT with a path is judged like any request
 	case escaped == "":
 		r.URL.Path, r.URL.RawPath = "/", "" // http://host with no path asks for /
 		return nil
@@ -71,7 +85,7 @@ func isUpperToken(m string) bool {
 // resolved as RFC 3986 section 5.2.4 does, and runs of slashes collapsed. It refuses what an
 // upstream may read as a separator or a terminator: an escaped slash or backslash, a
 // backslash, a semicolon (Tomcat's and Spring's path parameters: /admin;x/ is /admin/ there),
-// and escaped control characters.
+// escaped control characters, and segments ending in a dot or a space.
 func canonicalPath(p string) (string, error) {
 	if isCanonical(p) {
 		return p, nil
@@ -83,6 +97,9 @@ func canonicalPath(p string) (string, error) {
 		seg, err := decodeSegment(seg)
 		if err != nil {
 			return "", err
+		}
+		if seg != "." && seg != ".." && endsInDotOrSpace(seg) {
+			return "", &errNotCanonical{what: "a segment ending in a dot or a space (Windows drops them)"}
 		}
 		trailing = !found && (seg == "" || seg == "." || seg == "..")
 		switch seg {
@@ -112,7 +129,7 @@ func isCanonical(p string) bool {
 	for i := 0; i < len(p); i++ {
 		switch c := p[i]; c {
 		case '/':
-			if i+1 < len(p) && (p[i+1] == '/' || p[i+1] == '.' && dotSegmentAt(p, i+1)) {
+			if i+1 < len(p) && (p[i+1] == '/' || p[i+1] == '.' && dotSegmentAt(p, i+1)) || endsInDotOrSpace(p[:i]) {
 				return false
 			}
 		case '%':
@@ -124,7 +141,14 @@ func isCanonical(p string) bool {
 			return false
 		}
 	}
-	return true
+	return !endsInDotOrSpace(p)
+}
+
+// endsInDotOrSpace reports an escaped segment (or path up to a segment's end) whose last
+// character is a dot or a space: Windows file systems and IIS drop them, so /admin./x is
+// /admin/x there.
+func endsInDotOrSpace(p string) bool {
+	return strings.HasSuffix(p, ".") || strings.HasSuffix(p, "%20")
 }
 
 // dotSegmentAt reports a "." or ".." segment starting at i.
@@ -197,6 +221,36 @@ func unhex(c byte) byte {
 		return c - 'A' + 10
 	}
 	return c - 'a' + 10
+}
+
+// validHost accepts a Host header that every upstream splits alike: a name or address, then at
+// most one ":" and a numeric port. nginx cuts "admin.example.com:80:80" at the first ":", the
+// gate at the last, so such a header could be judged as one host and routed to another.
+func validHost(host string) bool {
+	rest := host
+	if strings.HasPrefix(host, "[") {
+		end := strings.IndexByte(host, ']')
+		if end < 0 {
+			return false
+		}
+		rest = host[end+1:]
+		if rest == "" {
+			return true
+		}
+		if rest[0] != ':' {
+			return false
+		}
+	} else if i := strings.IndexByte(host, ':'); i >= 0 {
+		rest = host[i:]
+	} else {
+		return true
+	}
+	for i := 1; i < len(rest); i++ { // rest is ":port"
+		if rest[i] < '0' || rest[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // canonicalHost is a Host header as req:Host and host-qualified Resources see it: lower case,

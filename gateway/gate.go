@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/policy"
 )
@@ -39,6 +40,8 @@ type Gate struct {
 	vars     func(*http.Request) map[string]any
 	site     http.Handler
 	users    userValues
+	// enrolFreshness is how recent a factor must be to add a device here (Caller.freshFor).
+	enrolFreshness time.Duration
 	// cookieName is the session cookie's name; hostCookieName the name it has on HTTPS.
 	cookieName, hostCookieName string
 }
@@ -55,6 +58,10 @@ func New(svc *Services, o Options) (*Gate, error) {
 		cookieName: svc.Cookies.CookieName(&http.Request{}), hostCookieName: svc.Cookies.CookieName(&http.Request{TLS: &tls.ConnectionState{}})}
 	if g.clientIP == nil {
 		g.clientIP = remoteAddr
+	}
+	g.enrolFreshness = FreshMFA
+	if limit, ok := o.Policy.MaxAge(); ok && time.Duration(limit)*time.Second < FreshMFA {
+		g.enrolFreshness = time.Duration(limit) * time.Second
 	}
 	if g.vars = o.Vars; g.vars == nil {
 		g.vars = func(*http.Request) map[string]any { return nil }
@@ -210,11 +217,11 @@ func (g *Gate) challengeEnrolment(w http.ResponseWriter, r *http.Request) {
 	writeError(w, apiErr(CodeMFARequired, "Enrol an MFA device at "+g.prefix+"/devices first."))
 }
 
-// refuseRequest answers a request whose path has no canonical form: 400, as a page for a
+// refuseRequest answers a request whose path or host has no canonical form: 400, as a page for a
 // browser's navigation and as JSON for everything else.
 func (g *Gate) refuseRequest(w http.ResponseWriter, r *http.Request, err error) {
 	g.svc.metrics().Decision("bad_request")
-	msg := "The request path was refused: " + err.Error() + ", which the site behind this gateway may read as another path."
+	msg := "The request was refused: " + err.Error() + ", which the site behind this gateway may read as another request."
 	if wantsHTML(r) {
 		g.renderStatus(w, r, http.StatusBadRequest, "Bad request", msg)
 		return
