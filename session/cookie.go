@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 	lru "github.com/hashicorp/golang-lru/v2"
 )
@@ -61,11 +62,13 @@ func (s *Cookies) Read(r *http.Request) (Claims, bool) {
 	if claims, ok := s.decoded.Get(value); ok {
 		return claims, now.Before(claims.Expires)
 	}
-	sess, err := s.store.New(r, s.CookieName(r))
-	if err != nil || sess.IsNew {
+	// Decode exactly the value that is cached below: gorilla's own reading (r.Cookie) may pick
+	// another copy of the cookie from the header, and the cache would then vouch for this one.
+	values := map[any]any{}
+	if err := securecookie.DecodeMulti(s.CookieName(r), value, &values, s.store.Codecs...); err != nil {
 		return Claims{}, false
 	}
-	tok, _ := sess.Values[tokenValue].(string)
+	tok, _ := values[tokenValue].(string)
 	claims, err := s.ring.Verify(tok, now)
 	if err != nil || !claims.Browser {
 		return Claims{}, false
@@ -75,7 +78,7 @@ func (s *Cookies) Read(r *http.Request) (Claims, bool) {
 }
 
 // cookieValue finds one cookie in Cookie headers without parsing the others, as r.Cookie does
-// on every request. A value that is not in the decode cache is parsed in full by gorilla/sessions.
+// on every request. A value that is not in the decode cache is decoded with securecookie.
 func cookieValue(headers []string, name string) (string, bool) {
 	for _, line := range headers {
 		for len(line) > 0 {

@@ -270,3 +270,26 @@ func TestTokensOfVersionOneAreRefused(t *testing.T) {
 		t.Fatalf("a version 1 token verified as %+v", claims)
 	}
 }
+
+// TestCookieCacheVouchesOnlyForWhatItDecoded: with two copies of the cookie in one header, the
+// value that was decoded is the one cached, so a junk copy never becomes an alias of a session.
+func TestCookieCacheVouchesOnlyForWhatItDecoded(t *testing.T) {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	ring, _ := NewKeyRing(bytes.Repeat([]byte{7}, 32))
+	cookies := NewCookies(ring, CookieOptions{Name: "mfa", Idle: time.Hour, Absolute: 12 * time.Hour}, func() time.Time { return now })
+	w := httptest.NewRecorder()
+	if err := cookies.Write(w, httptest.NewRequest("GET", "/", nil), cookies.Start("alice")); err != nil {
+		t.Fatal(err)
+	}
+	valid := w.Result().Cookies()[0].Value
+	both := httptest.NewRequest("GET", "/", nil)
+	both.Header.Set("Cookie", `mfa=zz\zz; mfa=`+valid)
+	if c, ok := cookies.Read(both); ok {
+		t.Fatalf("a junk first copy was read as %s", c.User)
+	}
+	junk := httptest.NewRequest("GET", "/", nil)
+	junk.Header.Set("Cookie", `mfa=zz\zz`)
+	if c, ok := cookies.Read(junk); ok {
+		t.Fatalf("the junk copy alone became %s's session", c.User)
+	}
+}
