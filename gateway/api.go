@@ -131,6 +131,7 @@ func (g *Gate) startFactorSession(w http.ResponseWriter, r *http.Request, c *Cal
 	base := c.Claims
 	if !c.fromCookie { // external identity, first factor here
 		base = g.svc.Cookies.Start(c.User())
+		base.External = true
 		if u, err := g.svc.Users.EnsureExternal(r.Context(), c.User()); err == nil {
 			base.Groups = u.Groups
 		}
@@ -319,6 +320,7 @@ func (g *Gate) apiWhoami(w http.ResponseWriter, r *http.Request) {
 // It creates no record: that waits for enrolment.
 func (g *Gate) externalSession(w http.ResponseWriter, r *http.Request, c *Caller) (*Caller, error) {
 	claims := g.svc.Cookies.Start(c.User())
+	claims.External = true
 	u, err := g.svc.Users.LookupExternal(r.Context(), c.User())
 	if err != nil {
 		return nil, err
@@ -327,7 +329,7 @@ func (g *Gate) externalSession(w http.ResponseWriter, r *http.Request, c *Caller
 	if err := g.svc.Cookies.Write(w, r, claims); err != nil {
 		return nil, err
 	}
-	return &Caller{AuthType: policy.AuthExternal, Claims: claims, fromCookie: true}, nil
+	return &Caller{AuthType: policy.AuthExternal, Claims: claims, fromCookie: true, freshFor: c.freshFor}, nil
 }
 
 func (g *Gate) apiLogout(w http.ResponseWriter, r *http.Request) {

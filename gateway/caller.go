@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/identity"
 	"github.com/caddy-mfa/caddy-mfa/policy"
@@ -16,6 +17,10 @@ type Caller struct {
 	// fromCookie is set when the claims came from this gateway's session cookie, which the
 	// site may refresh, end, or replace after a factor.
 	fromCookie bool
+	// freshFor is how recent a factor must be to add a device through this gate's site: the
+	// 15 minutes of FreshMFA, or the route's tighter max_age, so that enrolling never buys a
+	// factor fresher than the route itself would accept. Zero on the request path.
+	freshFor time.Duration
 }
 
 // User is the caller's name, "" when anonymous.
@@ -34,6 +39,7 @@ func (g *Gate) identify(r *http.Request) (*Caller, error) {
 	if err := g.identifyInto(r, c); err != nil {
 		return nil, err
 	}
+	c.freshFor = g.enrolFreshness
 	return c, nil
 }
 
@@ -63,8 +69,8 @@ func (g *Gate) identifyInto(r *http.Request, out *Caller) error {
 		}
 	}
 	claims, ok := g.svc.Cookies.Read(r)
-	if ok && g.svc.Revocations.Revoked(&claims) {
-		ok = false
+	if ok && (g.svc.Revocations.Revoked(&claims) || claims.External != (g.identity != nil)) {
+		ok = false // revoked, or a cookie of the other kind of sign-in (local vs earlier handler's)
 	}
 	if g.identity != nil {
 		user := g.identity(r)

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/factors"
 	"github.com/caddy-mfa/caddy-mfa/policy"
-	"github.com/caddy-mfa/caddy-mfa/session"
 )
 
 // Who may add an MFA device, and when enabling one passes a factor. A new device proves that its
@@ -24,9 +24,12 @@ import (
 var errEnrolFromBrowser = apiErr(CodeAccessDenied,
 	"MFA devices are added from a browser session: sign in with your password (or ask an operator).")
 
-func errNeedsFreshFactor() *APIError {
-	return apiErr(CodeMFARequired, fmt.Sprintf(
-		"To add an MFA device, first pass a factor with one you have (within the last %d minutes).", int(FreshMFA/time.Minute)))
+func errNeedsFreshFactor(within time.Duration) *APIError {
+	span := fmt.Sprintf("%d minutes", int(within/time.Minute))
+	if within%time.Minute != 0 || within < 2*time.Minute {
+		span = fmt.Sprintf("%d seconds", int(within/time.Second))
+	}
+	return apiErr(CodeMFARequired, "To add an MFA device, first pass a factor with one you have (within the last "+span+").")
 }
 
 // mayEnrol refuses a caller who may not add a device now: only a password (or earlier
@@ -40,11 +43,12 @@ func (s *Services) mayEnrol(ctx context.Context, c *Caller) error {
 	if err != nil {
 		return err
 	}
-	return s.addDeviceProblem(&c.Claims, ds)
+	return s.addDeviceProblem(c, ds)
 }
 
 // addDeviceProblem is mayEnrol's rule on the user's devices, also used to draw the devices page.
-func (s *Services) addDeviceProblem(c *session.Claims, ds []*factors.Device) error {
+func (s *Services) addDeviceProblem(caller *Caller, ds []*factors.Device) error {
+	c, within := &caller.Claims, cmp.Or(caller.freshFor, FreshMFA)
 	var enabled []string
 	for _, d := range ds {
 		if d.Enabled {
@@ -54,11 +58,11 @@ func (s *Services) addDeviceProblem(c *session.Claims, ds []*factors.Device) err
 	if len(enabled) == 0 {
 		return nil
 	}
-	if !c.MFAPresent() || s.Now().Sub(c.MFATime) > FreshMFA {
-		return errNeedsFreshFactor()
+	if !c.MFAPresent() || s.Now().Sub(c.MFATime) > within {
+		return errNeedsFreshFactor(within)
 	}
 	if c.Method != "recovery" && !slices.Contains(enabled, c.Serial) {
-		return errNeedsFreshFactor() // passed with a device that is gone
+		return errNeedsFreshFactor(within) // passed with a device that is gone
 	}
 	return nil
 }

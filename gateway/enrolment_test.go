@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/factors"
+	"github.com/caddy-mfa/caddy-mfa/policy"
 	"github.com/caddy-mfa/caddy-mfa/session"
 )
 
@@ -337,5 +338,25 @@ func TestAnAccessKeyAloneCannotEnrol(t *testing.T) {
 	b.login("bob", testPassword)
 	if r := b.do("POST", "/.mfa/api/devices/GAHT77777777/enable", twoCodes{e.code(tokenSecret, -1), e.code(tokenSecret, 0)}); r.StatusCode != http.StatusOK {
 		t.Fatalf("bob assigns the token himself: %d %s", r.StatusCode, r.body)
+	}
+}
+
+// TestEnrolmentIsNoFresherThanTheRoute: under a route max_age shorter than 15 minutes, a factor
+// too old for the route is too old to add a device with, so enrolling never buys a factor the
+// route would refuse.
+func TestEnrolmentIsNoFresherThanTheRoute(t *testing.T) {
+	e := newEnv(t, func(o *Options, _ *Services) {
+		o.Policy, _ = policy.Compile(policy.Shortcuts{RequireMFA: true, MaxAge: time.Minute}.Document(true))
+	})
+	c := e.client()
+	c.login("alice", testPassword)
+	c.enrol("phone")
+	e.clock.advance(71 * time.Second)
+	if r := c.do("GET", "/app", nil); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the route with a 71 s old factor: %d", r.StatusCode)
+	}
+	r := c.do("POST", "/.mfa/api/devices/virtual", map[string]string{"name": "thief"})
+	if r.StatusCode != http.StatusUnauthorized || r.errorCode() != CodeMFARequired || !strings.Contains(string(r.body), "60 seconds") {
+		t.Fatalf("adding a device with a factor too old for the route: %d %s", r.StatusCode, r.body)
 	}
 }

@@ -105,6 +105,8 @@ func toAPIError(err error) *APIError {
 		return apiErr(CodeNoSuchEntity, err.Error())
 	case errors.Is(err, identity.ErrInvalidName):
 		return apiErr(CodeInvalidInput, err.Error())
+	case errors.Is(err, identity.ErrLocalName):
+		return apiErr(CodeAccessDenied, "This name signs in here with a password; an earlier handler's user of that name is not them. Ask an operator.")
 	case errors.Is(err, identity.ErrUserExists):
 		return apiErr(CodeEntityAlreadyExists, err.Error())
 	}

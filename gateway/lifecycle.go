@@ -60,6 +60,9 @@ func (g *Gate) deactivateDevice(w http.ResponseWriter, r *http.Request, c *Calle
 	if err := factors.ValidateSerial(serial); err != nil {
 		return err
 	}
+	if err := fromBrowser(c); err != nil {
+		return err
+	}
 	if !c.Claims.MFAPresent() || g.svc.Now().Sub(c.Claims.MFATime) > DeactivateWithin {
 		return apiErr(CodeMFARequired, "Pass a factor first: removing a device needs one from the last hour.")
 	}

@@ -242,7 +242,7 @@ func (g *Gate) showDevices(w http.ResponseWriter, r *http.Request, c *Caller, st
 		}
 	}
 	p.SMSEnabled = g.smsAllowed(&c.Claims) == nil
-	p.NeedsFactor = g.svc.addDeviceProblem(&c.Claims, devices) != nil // a fresh factor with a device the user has
+	p.NeedsFactor = g.svc.addDeviceProblem(c, devices) != nil // a fresh factor with a device the user has
 	if p.HasEnabled {
 		if p.RecoveryRemaining, err = g.svc.Recovery.Remaining(r.Context(), c.User()); err == nil {
 			p.AccessKeys, err = g.svc.AccessKeys.ForUser(r.Context(), c.User())

@@ -132,8 +132,22 @@ type accessKeyView struct {
 
 // freshFactor refuses callers whose factor is missing or older than FreshMFA.
 func (g *Gate) freshFactor(c *Caller) error {
+	if err := fromBrowser(c); err != nil {
+		return err
+	}
 	if !c.Claims.MFAPresent() || g.svc.Now().Sub(c.Claims.MFATime) > FreshMFA {
 		return apiErr(CodeMFARequired, fmt.Sprintf("Pass a factor first (within the last %d minutes).", int(FreshMFA/time.Minute)))
+	}
+	return nil
+}
+
+// fromBrowser refuses access keys and session tokens on the calls that change how the user
+// signs in (removing a device, recovery codes, access keys), as on enrolment: a stolen API
+// credential must not remove a device (a password alone would then enrol the thief's), nor mint
+// recovery codes or long-term keys that outlive it.
+func fromBrowser(c *Caller) error {
+	if c.AuthType != policy.AuthSession && c.AuthType != policy.AuthExternal {
+		return apiErr(CodeAccessDenied, "This is done from a browser session: sign in with your password, pass a factor, and try again there.")
 	}
 	return nil
 }

@@ -131,8 +131,8 @@ func TestAccessKeysNeedFreshMFAAndAllowAccessKeys(t *testing.T) {
 	if len(keys) != 1 || keys[0].Secret != "" {
 		t.Fatalf("listing keys: %+v", keys)
 	}
-	if r := e.client().do("POST", "/.mfa/api/access-keys", nil, basic(id, key)...); r.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("an access key may not make another: %d", r.StatusCode)
+	if r := e.client().do("POST", "/.mfa/api/access-keys", nil, basic(id, key)...); r.StatusCode != http.StatusForbidden || r.errorCode() != CodeAccessDenied {
+		t.Fatalf("an access key may not make another: %d %s", r.StatusCode, r.body)
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-mfa/caddy-mfa/factors"
+	"github.com/caddy-mfa/caddy-mfa/identity"
+	"github.com/caddy-mfa/caddy-mfa/policy"
 )
 
 // WebAuthnSite is the operator's relying party: its id (a host name) and the origins that may
@@ -50,7 +52,13 @@ func (g *Gate) keyCaller(w http.ResponseWriter, r *http.Request) (*Caller, []byt
 	if !ok {
 		return nil, nil, false
 	}
-	u, err := g.svc.Users.EnsureExternal(r.Context(), c.User())
+	var u *identity.User
+	var err error
+	if c.AuthType == policy.AuthExternal {
+		u, err = g.svc.Users.EnsureExternal(r.Context(), c.User())
+	} else {
+		u, err = g.svc.Users.Get(r.Context(), c.User())
+	}
 	if err != nil {
 		g.svc.fail(w, err)
 		return nil, nil, false

@@ -25,6 +25,10 @@ var (
 	ErrBadCredentials = errors.New("the user name or password is incorrect")
 	// ErrInvalidName means a user name breaks IAM's rules.
 	ErrInvalidName = errors.New("invalid user name")
+	// ErrLocalName is an earlier handler's identity that names a user who signs in here with a
+	// password: the two are not known to be one person, so the earlier handler's user may not
+	// take over the local user's groups and devices.
+	ErrLocalName = errors.New("the name belongs to a user who signs in here with a password")
 )
 
 // userNamePattern is IAM's userNameType.
@@ -146,6 +150,9 @@ func (d *Directory) LookupExternal(ctx context.Context, name string) (*User, err
 	if errors.Is(err, ErrNoSuchUser) {
 		return &User{Name: name}, nil
 	}
+	if err == nil && u.PasswordHash != "" {
+		return nil, fmt.Errorf("%w: %s", ErrLocalName, name)
+	}
 	return u, err
 }
 
@@ -156,8 +163,11 @@ func (d *Directory) EnsureExternal(ctx context.Context, name string) (*User, err
 	if errors.Is(err, ErrNoSuchUser) {
 		u, err = d.Create(ctx, name, "", nil)
 		if errors.Is(err, ErrUserExists) { // another request created it first
-			return d.Get(ctx, name)
+			u, err = d.Get(ctx, name)
 		}
+	}
+	if err == nil && u.PasswordHash != "" {
+		return nil, fmt.Errorf("%w: %s", ErrLocalName, name)
 	}
 	return u, err
 }

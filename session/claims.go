@@ -24,6 +24,10 @@ type Claims struct {
 	// token inside one can be read out of it: Bearer verification refuses such claims, and a
 	// captured cookie is no API credential.
 	Browser bool
+	// External marks a cookie of a sign-in an earlier handler made (identity mode): such a
+	// cookie is no local sign-in, and a local one is no earlier handler's, so a cookie carried
+	// from one kind of site to the other signs nobody in.
+	External bool
 
 	// SignInID is random and names the sign-in: every cookie issued for it (after each factor,
 	// each refresh) keeps it, so signing out with any of them ends them all. A session token

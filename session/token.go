@@ -39,6 +39,7 @@ const (
 const (
 	flagEnrolling = 1
 	flagBrowser   = 2
+	flagExternal  = 4
 )
 
 var methods = []string{"", "virtual", "hardware", "webauthn", "sms", "recovery"}
@@ -81,6 +82,9 @@ func (r *KeyRing) Sign(c *Claims) (string, error) {
 	}
 	if c.Browser {
 		flags |= flagBrowser
+	}
+	if c.External {
+		flags |= flagExternal
 	}
 	buf = append(buf, flags)
 	buf = append(buf, c.SessionID[:]...)
@@ -130,10 +134,10 @@ func (r *KeyRing) Verify(token string, now time.Time) (Claims, error) {
 		return Claims{}, ErrMalformed
 	}
 	c.Method = methods[p[32]]
-	if p[33]&^(flagEnrolling|flagBrowser) != 0 {
+	if p[33]&^(flagEnrolling|flagBrowser|flagExternal) != 0 {
 		return Claims{}, ErrMalformed
 	}
-	c.Enrolling, c.Browser = p[33]&flagEnrolling != 0, p[33]&flagBrowser != 0
+	c.Enrolling, c.Browser, c.External = p[33]&flagEnrolling != 0, p[33]&flagBrowser != 0, p[33]&flagExternal != 0
 	copy(c.SessionID[:], p[34:50])
 	copy(c.SignInID[:], p[50:66])
 	rest := p[66:]
