@@ -148,7 +148,7 @@ func TestLockoutCannotBeOutrunOnCaddyStorage(t *testing.T) {
 
 // redisTestStore is a fresh prefix on the real redis-server that scripts/with-redis.sh starts;
 // without it the test fails: the Redis backend is tested against Redis, never skipped.
-func redisTestStore(t *testing.T, prefix string) store.Store {
+func redisTestStore(t testing.TB, prefix string) store.Store {
 	t.Helper()
 	u := os.Getenv("MFA_TEST_REDIS")
 	if u == "" {
