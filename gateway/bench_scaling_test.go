@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -86,20 +85,7 @@ func benchAllow(b *testing.B, e *env) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	q := requestBatch{b: b, reqs: make([]*http.Request, 256), make: func() *http.Request {
-		r := httptest.NewRequest("GET", "http://app.example.com/items/42", nil)
-		r.RemoteAddr = "192.0.2.1:5000"
-		r.Header.Set("Authorization", "Bearer "+tok)
-		return r
-	}}
-	q.next = len(q.reqs)
-	rec := httptest.NewRecorder()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, ok := e.gate.Check(rec, q.get()); !ok {
-			b.Fatal("refused")
-		}
-	}
+	runAllow(b, e, func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) })
 }
 
 // scaledPolicy is n statements, the allowing one last. The others are the shape of a real route
