@@ -25,6 +25,8 @@ var (
 	// A trailer arrives after the body, long after the gate set the identity headers, and an
 	// upstream that merges trailers into headers would read it as one of them.
 	errForgedTrailer = errors.New("a trailer named like an identity or override header")
+	// Symfony and Laravel take a POST's method from a _method parameter of the query too.
+	errMethodOverride = errors.New("a _method parameter, with which the site may take the request for another method")
 )
 
 // canonicalize rewrites r's method and path to their canonical forms, or says why it cannot.
@@ -35,6 +37,9 @@ func canonicalize(r *http.Request) error {
 	}
 	if !validHost(r.Host) {
 		return errBadHost
+	}
+	if overridesMethod(r) {
+		return errMethodOverride
 	}
 	for name := range r.Trailer { // declared trailers come after the gate has decided
 		if isIdentityHeader(name) || isOverrideHeader(name) {
@@ -68,6 +73,24 @@ func canonicalize(r *http.Request) error {
 		r.RequestURI += "?" + r.URL.RawQuery
 	}
 	return nil
+}
+
+// overridesMethod reports a POST whose query names a _method, in any spelling that decodes to
+// it. The same field in a form body is the app's to refuse: the gate does not read bodies.
+func overridesMethod(r *http.Request) bool {
+	if r.Method != http.MethodPost || !strings.Contains(strings.ToLower(r.URL.RawQuery), "method") {
+		return false
+	}
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return true // a query the gate cannot read may hold one
+	}
+	for name := range query {
+		if strings.EqualFold(name, "_method") {
+			return true
+		}
+	}
+	return false
 }
 
 // isUpperToken reports a method already in upper case (methods are ASCII tokens).

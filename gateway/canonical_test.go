@@ -180,6 +180,12 @@ func TestTheGateCannotBeWalkedAround(t *testing.T) {
 		{"GET", "/public/a", "[::1]x", refused, ""},
 		{"GET", "/public/a", "[::1]:8080", pass, "/public/a"},
 		{"GET", "/public/a", "app.example.com:", pass, "/public/a"},
+		// A POST may not name another method in its query (Symfony, Laravel read _method).
+		{"POST", "/public/a?_method=DELETE", "app.example.com", refused, ""},
+		{"POST", "/public/a?x=1&%5Fmethod=DELETE", "app.example.com", refused, ""},
+		{"POST", "/public/a?_METHOD=PUT", "app.example.com", refused, ""},
+		{"GET", "/public/a?_method=DELETE", "app.example.com", pass, "/public/a"},
+		{"POST", "/public/a?method=fast", "app.example.com", pass, "/public/a"},
 		// CONNECT with a path is judged like any method; only CONNECT host:port names no path.
 		{"CONNECT", "/public/../admin/x", "app.example.com", denied, ""},
 		{"CONNECT", "//admin/x", "app.example.com", denied, ""},
