@@ -329,7 +329,7 @@ func (g *Gate) externalSession(w http.ResponseWriter, r *http.Request, c *Caller
 	if err := g.svc.Cookies.Write(w, r, claims); err != nil {
 		return nil, err
 	}
-	return &Caller{AuthType: policy.AuthExternal, Claims: claims, fromCookie: true, freshFor: c.freshFor}, nil
+	return &Caller{AuthType: policy.AuthExternal, Claims: claims, fromCookie: true, routeMaxAge: c.routeMaxAge}, nil
 }
 
 func (g *Gate) apiLogout(w http.ResponseWriter, r *http.Request) {

@@ -17,10 +17,20 @@ type Caller struct {
 	// fromCookie is set when the claims came from this gateway's session cookie, which the
 	// site may refresh, end, or replace after a factor.
 	fromCookie bool
-	// freshFor is how recent a factor must be to add a device through this gate's site: the
-	// 15 minutes of FreshMFA, or the route's tighter max_age, so that enrolling never buys a
-	// factor fresher than the route itself would accept. Zero on the request path.
-	freshFor time.Duration
+	// routeMaxAge is the tightest mfa:Age limit of the policy of the gate whose site serves
+	// the call (zero: none). The site's own freshness rules (adding a device, recovery codes,
+	// access keys, removing a device) never accept a factor older than it, so none of them buys
+	// a factor fresher than the route itself would accept. Zero on the request path.
+	routeMaxAge time.Duration
+}
+
+// within is how recent the caller's factor must be for a call that asks for one from the last
+// base: base, or the route's tighter max_age.
+func (c *Caller) within(base time.Duration) time.Duration {
+	if c.routeMaxAge > 0 && c.routeMaxAge < base {
+		return c.routeMaxAge
+	}
+	return base
 }
 
 // User is the caller's name, "" when anonymous.
@@ -39,7 +49,7 @@ func (g *Gate) identify(r *http.Request) (*Caller, error) {
 	if err := g.identifyInto(r, c); err != nil {
 		return nil, err
 	}
-	c.freshFor = g.enrolFreshness
+	c.routeMaxAge = g.routeMaxAge
 	return c, nil
 }
 

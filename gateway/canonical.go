@@ -22,9 +22,11 @@ func (e *errNotCanonical) Error() string { return "the request path holds " + e.
 var (
 	errNoPath  = errors.New("the request path does not start with /")
 	errBadHost = errors.New("the Host header is not a host and an optional numeric port")
-	// A trailer arrives after the body, long after the gate set the identity headers, and an
-	// upstream that merges trailers into headers would read it as one of them.
-	errForgedTrailer = errors.New("a trailer named like an identity or override header")
+	// Trailers arrive after the body, long after the gate set the identity headers, and once a
+	// request declares any, Go takes every trailer the client sends and reverse_proxy passes
+	// them all on: an upstream that merges trailers into headers would read a forged X-MFA-User.
+	// Requests to web apps carry none (gRPC's trailers are the response's).
+	errTrailers = errors.New("trailers, which arrive after the gate has decided")
 	// Symfony and Laravel take a POST's method from a _method parameter of the query too.
 	errMethodOverride = errors.New("a _method parameter, with which the site may take the request for another method")
 )
@@ -41,10 +43,8 @@ func canonicalize(r *http.Request) error {
 	if overridesMethod(r) {
 		return errMethodOverride
 	}
-	for name := range r.Trailer { // declared trailers come after the gate has decided
-		if isIdentityHeader(name) || isOverrideHeader(name) {
-			return errForgedTrailer
-		}
+	if r.Trailer != nil {
+		return errTrailers
 	}
 	escaped := r.URL.EscapedPath()
 	switch {
@@ -263,13 +263,32 @@ func validHost(host string) bool {
 		if rest[0] != ':' {
 			return false
 		}
-	} else if i := strings.IndexByte(host, ':'); i >= 0 {
-		rest = host[i:]
 	} else {
-		return true
+		name := host
+		if i := strings.IndexByte(host, ':'); i >= 0 {
+			name, rest = host[:i], host[i:]
+		} else {
+			rest = ""
+		}
+		if !isHostName(name) {
+			return false
+		}
 	}
 	for i := 1; i < len(rest); i++ { // rest is ":port"
 		if rest[i] < '0' || rest[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isHostName accepts the characters of host names and IPv4 addresses (and _, which container
+// names use): a comma, a percent sign or a space could make an upstream that splits or decodes
+// X-Forwarded-Host read another host than the one the policy saw.
+func isHostName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_') {
 			return false
 		}
 	}

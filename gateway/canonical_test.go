@@ -180,6 +180,10 @@ func TestTheGateCannotBeWalkedAround(t *testing.T) {
 		{"GET", "/public/a", "[::1]x", refused, ""},
 		{"GET", "/public/a", "[::1]:8080", pass, "/public/a"},
 		{"GET", "/public/a", "app.example.com:", pass, "/public/a"},
+		{"GET", "/public/a", "admin.example.com,", refused, ""},
+		{"GET", "/public/a", "admin.example.com%2e", refused, ""},
+		{"GET", "/public/a", "admin.example.com,app.example.com", refused, ""},
+		{"GET", "/public/a", "my_service", pass, "/public/a"},
 		// A POST may not name another method in its query (Symfony, Laravel read _method).
 		{"POST", "/public/a?_method=DELETE", "app.example.com", refused, ""},
 		{"POST", "/public/a?x=1&%5Fmethod=DELETE", "app.example.com", refused, ""},

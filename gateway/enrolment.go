@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -25,11 +24,18 @@ var errEnrolFromBrowser = apiErr(CodeAccessDenied,
 	"MFA devices are added from a browser session: sign in with your password (or ask an operator).")
 
 func errNeedsFreshFactor(within time.Duration) *APIError {
-	span := fmt.Sprintf("%d minutes", int(within/time.Minute))
-	if within%time.Minute != 0 || within < 2*time.Minute {
-		span = fmt.Sprintf("%d seconds", int(within/time.Second))
+	return apiErr(CodeMFARequired, "To add an MFA device, first pass a factor with one you have (within the last "+span(within)+").")
+}
+
+// span says a freshness window in words: "hour", "15 minutes", "60 seconds".
+func span(d time.Duration) string {
+	switch {
+	case d == time.Hour:
+		return "hour"
+	case d%time.Minute == 0 && d >= 2*time.Minute:
+		return fmt.Sprintf("%d minutes", int(d/time.Minute))
 	}
-	return apiErr(CodeMFARequired, "To add an MFA device, first pass a factor with one you have (within the last "+span+").")
+	return fmt.Sprintf("%d seconds", int(d/time.Second))
 }
 
 // mayEnrol refuses a caller who may not add a device now: only a password (or earlier
@@ -48,7 +54,7 @@ func (s *Services) mayEnrol(ctx context.Context, c *Caller) error {
 
 // addDeviceProblem is mayEnrol's rule on the user's devices, also used to draw the devices page.
 func (s *Services) addDeviceProblem(caller *Caller, ds []*factors.Device) error {
-	c, within := &caller.Claims, cmp.Or(caller.freshFor, FreshMFA)
+	c, within := &caller.Claims, caller.within(FreshMFA)
 	var enabled []string
 	for _, d := range ds {
 		if d.Enabled {

@@ -342,8 +342,8 @@ func TestAnAccessKeyAloneCannotEnrol(t *testing.T) {
 }
 
 // TestEnrolmentIsNoFresherThanTheRoute: under a route max_age shorter than 15 minutes, a factor
-// too old for the route is too old to add a device with, so enrolling never buys a factor the
-// route would refuse.
+// too old for the route is too old to add a device with, to mint recovery codes or access keys,
+// or to remove a device, so none of them buys a factor the route would refuse.
 func TestEnrolmentIsNoFresherThanTheRoute(t *testing.T) {
 	e := newEnv(t, func(o *Options, _ *Services) {
 		o.Policy, _ = policy.Compile(policy.Shortcuts{RequireMFA: true, MaxAge: time.Minute}.Document(true))
@@ -358,5 +358,11 @@ func TestEnrolmentIsNoFresherThanTheRoute(t *testing.T) {
 	r := c.do("POST", "/.mfa/api/devices/virtual", map[string]string{"name": "thief"})
 	if r.StatusCode != http.StatusUnauthorized || r.errorCode() != CodeMFARequired || !strings.Contains(string(r.body), "60 seconds") {
 		t.Fatalf("adding a device with a factor too old for the route: %d %s", r.StatusCode, r.body)
+	}
+	// Nor recovery codes (which pass a fresh factor), access keys, or removing a device.
+	for _, path := range []string{"/.mfa/api/recovery-codes", "/.mfa/api/access-keys", "/.mfa/api/devices/caddy-mfa:alice:phone/deactivate"} {
+		if r := c.do("POST", path, nil); r.StatusCode != http.StatusUnauthorized || r.errorCode() != CodeMFARequired {
+			t.Errorf("%s with a factor too old for the route: %d %s", path, r.StatusCode, r.body)
+		}
 	}
 }

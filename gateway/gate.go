@@ -40,8 +40,8 @@ type Gate struct {
 	vars     func(*http.Request) map[string]any
 	site     http.Handler
 	users    userValues
-	// enrolFreshness is how recent a factor must be to add a device here (Caller.freshFor).
-	enrolFreshness time.Duration
+	// routeMaxAge is the policy's tightest mfa:Age limit (Caller.routeMaxAge); zero: none.
+	routeMaxAge time.Duration
 	// cookieName is the session cookie's name; hostCookieName the name it has on HTTPS.
 	cookieName, hostCookieName string
 }
@@ -59,9 +59,8 @@ func New(svc *Services, o Options) (*Gate, error) {
 	if g.clientIP == nil {
 		g.clientIP = remoteAddr
 	}
-	g.enrolFreshness = FreshMFA
-	if limit, ok := o.Policy.MaxAge(); ok && time.Duration(limit)*time.Second < FreshMFA {
-		g.enrolFreshness = time.Duration(limit) * time.Second
+	if limit, ok := o.Policy.MaxAge(); ok {
+		g.routeMaxAge = max(time.Duration(limit)*time.Second, time.Second) // an age of 0 s is never reached
 	}
 	if g.vars = o.Vars; g.vars == nil {
 		g.vars = func(*http.Request) map[string]any { return nil }

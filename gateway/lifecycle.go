@@ -63,8 +63,8 @@ func (g *Gate) deactivateDevice(w http.ResponseWriter, r *http.Request, c *Calle
 	if err := fromBrowser(c); err != nil {
 		return err
 	}
-	if !c.Claims.MFAPresent() || g.svc.Now().Sub(c.Claims.MFATime) > DeactivateWithin {
-		return apiErr(CodeMFARequired, "Pass a factor first: removing a device needs one from the last hour.")
+	if within := c.within(DeactivateWithin); !c.Claims.MFAPresent() || g.svc.Now().Sub(c.Claims.MFATime) > within {
+		return apiErr(CodeMFARequired, "Pass a factor first: removing a device needs one from the last "+span(within)+".")
 	}
 	if err := g.svc.deactivate(r.Context(), c.User(), serial); err != nil {
 		return err

@@ -135,8 +135,8 @@ func (g *Gate) freshFactor(c *Caller) error {
 	if err := fromBrowser(c); err != nil {
 		return err
 	}
-	if !c.Claims.MFAPresent() || g.svc.Now().Sub(c.Claims.MFATime) > FreshMFA {
-		return apiErr(CodeMFARequired, fmt.Sprintf("Pass a factor first (within the last %d minutes).", int(FreshMFA/time.Minute)))
+	if within := c.within(FreshMFA); !c.Claims.MFAPresent() || g.svc.Now().Sub(c.Claims.MFATime) > within {
+		return apiErr(CodeMFARequired, "Pass a factor first (within the last "+span(within)+").")
 	}
 	return nil
 }
@@ -155,6 +155,12 @@ func fromBrowser(c *Caller) error {
 func (g *Gate) apiCreateAccessKey(w http.ResponseWriter, r *http.Request) {
 	c, ok := g.signedIn(w, r, csrfHeader(r))
 	if !ok {
+		return
+	}
+	if c.AuthType == policy.AuthExternal {
+		// An earlier handler's user signs in through that handler; here Authorization belongs
+		// to it, and a key would only be good on other sites, where this name was never vouched for.
+		writeError(w, apiErr(CodeAccessDenied, "Access keys are for users who sign in here; ask an operator for one."))
 		return
 	}
 	if err := g.freshFactor(c); err != nil {
