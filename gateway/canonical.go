@@ -10,8 +10,9 @@ import (
 // The gate decides on the request the upstream will act on. Before anything looks at a request,
 // canonicalize puts its method and path into one canonical spelling and writes that spelling
 // back into the request, so the policy, the gateway's own site and every handler after the gate
-// (file_server, reverse_proxy, php_fastcgi) see the same bytes. What has no canonical spelling
-// that every upstream agrees on is refused. docs/security.md says why.
+// (file_server, reverse_proxy, php_fastcgi) see the same bytes. What has no spelling that every
+// upstream reads alike is refused: such paths, odd Host headers, trailers, and a POST naming
+// another method in its query. docs/security.md ("Request canonicalisation") says why.
 
 // errNotCanonical is a request path that cannot be made canonical without guessing how the
 // upstream reads it.
@@ -31,8 +32,8 @@ var (
 	errMethodOverride = errors.New("a _method parameter, with which the site may take the request for another method")
 )
 
-// canonicalize rewrites r's method and path to their canonical forms, or says why it cannot.
-// A request already canonical is left untouched, without allocating.
+// canonicalize rewrites r's method and path to their canonical forms, or says why it cannot
+// judge r. A request already canonical is left untouched, without allocating.
 func canonicalize(r *http.Request) error {
 	if !isUpperToken(r.Method) {
 		r.Method = strings.ToUpper(r.Method)
