@@ -18,8 +18,6 @@ import (
 )
 
 var (
-	// ErrBadAccessKey is the one answer to an unknown key id, a wrong secret and an inactive key.
-	ErrBadAccessKey = errors.New("the access key id or secret is not valid")
 	// ErrAccessKeyLimit means the user has the most access keys allowed.
 	ErrAccessKeyLimit = errors.New("the user has the most access keys allowed")
 	// ErrNoSuchAccessKey means no key has the id (for management calls, not sign-in).

@@ -16,7 +16,6 @@ var (
 	ErrMalformed = errors.New("malformed token")
 	ErrSignature = errors.New("token signature does not verify")
 	ErrExpired   = errors.New("token expired")
-	ErrRevoked   = errors.New("token revoked")
 )
 
 // Token layout, before base64url:
