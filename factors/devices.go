@@ -11,15 +11,17 @@ import (
 	"slices"
 	"time"
 
+	"github.com/caddy-mfa/caddy-mfa/policy"
 	"github.com/caddy-mfa/caddy-mfa/store"
 )
 
-// Device types, as mfa:Method names them.
+// Device types: a device's type is the method it passes a factor with, so each is spelled
+// once, in policy.
 const (
-	TypeVirtual  = "virtual"
-	TypeHardware = "hardware"
-	TypeWebAuthn = "webauthn"
-	TypeSMS      = "sms"
+	TypeVirtual  = policy.MethodVirtual
+	TypeHardware = policy.MethodHardware
+	TypeWebAuthn = policy.MethodWebAuthn
+	TypeSMS      = policy.MethodSMS
 )
 
 // Errors, each of which the site API turns into one of IAM's error codes.

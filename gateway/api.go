@@ -112,7 +112,7 @@ func (g *Gate) passCode(w http.ResponseWriter, r *http.Request, c *Caller, seria
 		if err := g.svc.useRecoveryCode(r.Context(), c.User(), code); err != nil {
 			return session.Claims{}, err
 		}
-		return g.startFactorSession(w, r, c, "recovery", "")
+		return g.startFactorSession(w, r, c, policy.MethodRecovery, "")
 	}
 	if serial != "" {
 		if err := factors.ValidateSerial(serial); err != nil {

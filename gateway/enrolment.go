@@ -67,7 +67,7 @@ func (s *Services) addDeviceProblem(caller *Caller, ds []*factors.Device) error 
 	if !c.MFAPresent() || s.Now().Sub(c.MFATime) > within {
 		return errNeedsFreshFactor(within)
 	}
-	if c.Method != "recovery" && !slices.Contains(enabled, c.Serial) {
+	if c.Method != policy.MethodRecovery && !slices.Contains(enabled, c.Serial) {
 		return errNeedsFreshFactor(within) // passed with a device that is gone
 	}
 	return nil

@@ -181,8 +181,8 @@ func (g *Gate) challenge(w http.ResponseWriter, r *http.Request, c *Caller, ch p
 		writeError(w, apiErr(CodeAuthRequired, "Sign in first."))
 	case policy.RemedyMFA:
 		if wantsHTML(r) {
-			if len(ch.Methods) == 1 && ch.Methods[0] == "webauthn" {
-				g.redirectTo(w, r, "verify", "&need=webauthn") // the page offers only what will do
+			if len(ch.Methods) == 1 && ch.Methods[0] == policy.MethodWebAuthn {
+				g.redirectTo(w, r, "verify", "&need="+policy.MethodWebAuthn) // the page offers only what will do
 				return
 			}
 			g.redirectTo(w, r, "verify")

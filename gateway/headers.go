@@ -36,7 +36,7 @@ var (
 )
 
 func init() {
-	for _, a := range []string{policy.AuthAnonymous, policy.AuthSession, policy.AuthAccessKey, policy.AuthToken, policy.AuthExternal} {
+	for _, a := range policy.AuthTypes {
 		authTypeValues[a] = constant(a)
 	}
 	for _, m := range policy.Methods {

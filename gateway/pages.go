@@ -189,7 +189,7 @@ func (g *Gate) showVerify(w http.ResponseWriter, r *http.Request, c *Caller, sta
 		g.renderStatus(w, r, http.StatusServiceUnavailable, "Try again", userMessage(err))
 		return
 	}
-	keyOnly := formValue(r, "need") == "webauthn"
+	keyOnly := formValue(r, "need") == policy.MethodWebAuthn
 	if keyOnly {
 		devices, sms = nil, nil
 	}

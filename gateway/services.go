@@ -10,6 +10,7 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/factors"
 	"github.com/caddy-mfa/caddy-mfa/identity"
+	"github.com/caddy-mfa/caddy-mfa/policy"
 	"github.com/caddy-mfa/caddy-mfa/session"
 )
 
@@ -96,7 +97,7 @@ func (s *Services) verifyTOTP(ctx context.Context, user, serial, code string) (*
 
 // useRecoveryCode passes a factor with one of the user's recovery codes, spending it.
 func (s *Services) useRecoveryCode(ctx context.Context, user, code string) error {
-	_, err := s.attempt(ctx, user, "recovery", "factor_passed", func() (*factors.Device, error) {
+	_, err := s.attempt(ctx, user, policy.MethodRecovery, "factor_passed", func() (*factors.Device, error) {
 		return nil, s.Recovery.Use(ctx, user, code)
 	})
 	if err == nil {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/caddy-mfa/caddy-mfa/policy"
 )
 
 //go:embed static
@@ -146,12 +148,12 @@ func (g *Gate) signedIn(w http.ResponseWriter, r *http.Request, csrf string) (*C
 		g.refuseCredential(w, err)
 		return nil, false
 	}
-	if c.AuthType == "anonymous" {
+	if c.AuthType == policy.AuthAnonymous {
 		w.Header().Set("WWW-Authenticate", `Basic realm="caddy-mfa"`)
 		writeError(w, apiErr(CodeAuthRequired, "Sign in first."))
 		return nil, false
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead && c.AuthType != "token" && c.AuthType != "access_key" {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && c.AuthType != policy.AuthToken && c.AuthType != policy.AuthAccessKey {
 		if !c.fromCookie || !g.svc.Cookies.CheckCSRF(&c.Claims, csrf) {
 			writeError(w, apiErr(CodeAccessDenied, "Missing or wrong CSRF token (header X-CSRF-Token)."))
 			return nil, false

@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// AuthType values of user:AuthType.
+// AuthType values of user:AuthType. These constants are the one spelling of each name: every
+// package of the project uses them (policy imports nothing of the project, so all may import it).
 const (
 	AuthAnonymous = "anonymous"
 	AuthSession   = "session"
@@ -15,8 +16,21 @@ const (
 	AuthExternal  = "external"
 )
 
-// Methods a factor can be passed with, as mfa:Method names them.
-var Methods = []string{"virtual", "hardware", "webauthn", "sms", "recovery"}
+// AuthTypes lists every AuthType value.
+var AuthTypes = []string{AuthAnonymous, AuthSession, AuthAccessKey, AuthToken, AuthExternal}
+
+// Factor methods, as mfa:Method names them: a device's type (factors), a token's method
+// (session), a metric's method label and a challenge's methods all use these.
+const (
+	MethodVirtual  = "virtual"
+	MethodHardware = "hardware"
+	MethodWebAuthn = "webauthn"
+	MethodSMS      = "sms"
+	MethodRecovery = "recovery"
+)
+
+// Methods a factor can be passed with, in the order a challenge offers them.
+var Methods = []string{MethodVirtual, MethodHardware, MethodWebAuthn, MethodSMS, MethodRecovery}
 
 // Context is what a request brings to evaluation. Keys follow from it (see the key table):
 // user:* keys are absent for anonymous requests; mfa:Present is absent for anonymous and
@@ -176,4 +190,4 @@ func (c *Context) boolean(k key) bool {
 // age is mfa:Age: whole seconds since the factor was passed.
 func (c *Context) age() int64 { return int64(c.Time.Sub(c.MFATime) / time.Second) }
 
-func (c *Context) phishingResistant() bool { return c.MFAMethod == "webauthn" }
+func (c *Context) phishingResistant() bool { return c.MFAMethod == MethodWebAuthn }

@@ -258,7 +258,11 @@ func TestTokensOfVersionOneAreRefused(t *testing.T) {
 	for _, at := range []time.Time{c.t, c.t, c.t.Add(time.Hour), c.t} {
 		buf = binary.BigEndian.AppendUint64(buf, uint64(at.UnixMilli()))
 	}
-	buf = append(buf, methodByte("virtual"), 0)
+	virtual, err := methodByte("virtual")
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf = append(buf, virtual, 0)
 	id := NewSessionID()
 	buf = append(buf, id[:]...)
 	for _, field := range []string{"alice", "caddy-mfa:alice:phone", "dev"} {

@@ -4,10 +4,13 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
 	"unsafe"
+
+	"github.com/caddy-mfa/caddy-mfa/policy"
 )
 
 // Errors from Verify. They say why a credential failed, for logs and tests; clients are only
@@ -41,15 +44,20 @@ const (
 	flagExternal  = 4
 )
 
-var methods = []string{"", "virtual", "hardware", "webauthn", "sms", "recovery"}
+// methods is the token's method byte: its index here. The order is the wire format, so a new
+// method goes at the end; "" is no factor passed.
+var methods = []string{"", policy.MethodVirtual, policy.MethodHardware, policy.MethodWebAuthn, policy.MethodSMS, policy.MethodRecovery}
 
-func methodByte(m string) byte {
+// ErrUnknownMethod means the claims name a method no token can carry.
+var ErrUnknownMethod = errors.New("unknown factor method for a token")
+
+func methodByte(m string) (byte, error) {
 	for i, name := range methods {
 		if name == m {
-			return byte(i)
+			return byte(i), nil
 		}
 	}
-	return 0
+	return 0, fmt.Errorf("claims method %q: %w", m, ErrUnknownMethod)
 }
 
 var b64 = base64.RawURLEncoding
@@ -66,6 +74,10 @@ func (r *KeyRing) Sign(c *Claims) (string, error) {
 	if len(user) > maxUser || len(serial) > maxSerial || len(groups) > maxGroups {
 		return "", ErrTooLong
 	}
+	method, err := methodByte(c.Method)
+	if err != nil {
+		return "", err
+	}
 	buf := make([]byte, 0, fixedLen+6+len(user)+len(serial)+len(groups)+macLen)
 	k := r.signer()
 	buf = append(buf, tokenVersion)
@@ -74,7 +86,7 @@ func (r *KeyRing) Sign(c *Claims) (string, error) {
 	buf = binary.BigEndian.AppendUint64(buf, uint64(millis(c.SignedIn)))
 	buf = binary.BigEndian.AppendUint64(buf, uint64(millis(c.Expires)))
 	buf = binary.BigEndian.AppendUint64(buf, uint64(millis(c.MFATime)))
-	buf = append(buf, methodByte(c.Method))
+	buf = append(buf, method)
 	var flags byte
 	if c.Enrolling {
 		flags |= flagEnrolling
