@@ -88,6 +88,7 @@ type App struct {
 
 	keyWrites []keyFileWrite // generated key files for Start to put in place (keyfiles.go)
 	pollers   *pollers       // the background reloads Start runs (start.go)
+	pollEvery time.Duration  // a test's poll interval; zero is pollInterval
 }
 
 // StorageConfig chooses the storage backend.

@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sync"
@@ -37,7 +38,7 @@ func (a *App) Start() error {
 	} else if n > 0 {
 		a.logger.Warn("removed the tokens of hardware imports a crash interrupted; import those files again", zap.Int("tokens", n))
 	}
-	a.pollers.start(a.ctx, pollInterval, []poll{
+	a.pollers.start(a.ctx, cmp.Or(a.pollEvery, pollInterval), []poll{
 		{a.svc.Revocations.Run, "reloading revocations; the last list stays in force"},
 		{a.svc.KeyIndex.Run, "reloading access keys; the last index stays in force"},
 	}, a.logger)

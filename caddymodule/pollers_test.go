@@ -1,0 +1,102 @@
+package caddymodule
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/certmagic"
+)
+
+// provisioned provisions a as Caddy does before validating or starting a config, on a Caddy
+// context of its own (file storage in a temporary folder), outside the running instance.
+func provisioned(t *testing.T, a *App) {
+	t.Helper()
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	defaultStorage := certmagic.Default.Storage
+	t.Cleanup(func() { certmagic.Default.Storage = defaultStorage })
+	root, err := caddy.ProvisionContext(&caddy.Config{
+		StorageRaw: json.RawMessage(fmt.Sprintf(`{"module":"file_system","root":%q}`, t.TempDir())),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := caddy.NewContext(root)
+	t.Cleanup(cancel)
+	if err := a.Provision(ctx); err != nil {
+		t.Fatalf("provision: %v", err)
+	}
+}
+
+// TestProvisionLeavesCheckingToValidate: Caddy validates after provisioning, so Provision does
+// not: a value Provision does not build on reaches Validate, which refuses it.
+func TestProvisionLeavesCheckingToValidate(t *testing.T) {
+	a := &App{MaxDevices: 500}
+	provisioned(t, a)
+	defer a.Cleanup()
+	if err := a.Validate(); err == nil || !strings.Contains(err.Error(), "max_devices") {
+		t.Fatalf("validate: %v, want max_devices refused", err)
+	}
+}
+
+// pollerMarks name the functions of the background reloads, in old and new layouts alike.
+var pollerMarks = []string{"caddy-mfa/store.Poll(", "(*Revocations).Run(", "(*KeyIndex).Run(", "caddymodule.(*pollers).start.func"}
+
+// pollerGoroutines counts the goroutines running (or about to run) a background reload.
+func pollerGoroutines() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	count := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		for _, mark := range pollerMarks {
+			if strings.Contains(g, mark) {
+				count++
+				break
+			}
+		}
+	}
+	return count
+}
+
+// TestStopWaitsForThePollers: Stop, and Cleanup without Stop (a config that failed to start),
+// return only once every background reload has ended, however busy the reloads are.
+func TestStopWaitsForThePollers(t *testing.T) {
+	a := &App{}
+	provisioned(t, a)
+	a.pollEvery = time.Millisecond // reloads in flight when Stop comes
+	others := pollerGoroutines()   // the running instance's, if an earlier test left one
+	for i := range 50 {
+		if err := a.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if n := pollerGoroutines(); n != others+2 {
+			t.Fatalf("round %d: %d pollers after Start, want 2", i, n-others)
+		}
+		if err := a.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		if n := pollerGoroutines(); n != others {
+			t.Fatalf("round %d: %d pollers still run after Stop", i, n-others)
+		}
+	}
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	if n := pollerGoroutines(); n != others {
+		t.Fatalf("%d pollers still run after Cleanup", n-others)
+	}
+}
