@@ -43,11 +43,16 @@ func TestProvisionLeavesCheckingToValidate(t *testing.T) {
 	}
 }
 
-// pollerMarks name the functions of the background reloads, in old and new layouts alike.
-var pollerMarks = []string{"caddy-mfa/store.Poll(", "(*Revocations).Run(", "(*KeyIndex).Run(", "caddymodule.(*pollers).start.func"}
+// reloadMarks name the functions of the background reloads; startMarks add the goroutine that
+// is about to run one. A goroutine past its reload, returning from its wrapper after
+// WaitGroup.Done, no longer counts: its work has ended.
+var (
+	reloadMarks = []string{"caddy-mfa/store.Poll(", "(*Revocations).Run", "(*KeyIndex).Run"}
+	startMarks  = append([]string{"caddymodule.(*pollers).start.func", "caddymodule.(*App).Start.gowrap"}, reloadMarks...)
+)
 
-// pollerGoroutines counts the goroutines running (or about to run) a background reload.
-func pollerGoroutines() int {
+// pollerGoroutines counts the goroutines whose stacks hold one of marks, and shows them.
+func pollerGoroutines(marks []string) (int, string) {
 	buf := make([]byte, 1<<20)
 	for {
 		n := runtime.Stack(buf, true)
@@ -57,16 +62,17 @@ func pollerGoroutines() int {
 		}
 		buf = make([]byte, 2*len(buf))
 	}
-	count := 0
+	count, stacks := 0, ""
 	for _, g := range strings.Split(string(buf), "\n\n") {
-		for _, mark := range pollerMarks {
+		for _, mark := range marks {
 			if strings.Contains(g, mark) {
 				count++
+				stacks += g + "\n\n"
 				break
 			}
 		}
 	}
-	return count
+	return count, stacks
 }
 
 // TestStopWaitsForThePollers: Stop, and Cleanup without Stop (a config that failed to start),
@@ -74,20 +80,20 @@ func pollerGoroutines() int {
 func TestStopWaitsForThePollers(t *testing.T) {
 	a := &App{}
 	provisioned(t, a)
-	a.pollEvery = time.Millisecond // reloads in flight when Stop comes
-	others := pollerGoroutines()   // the running instance's, if an earlier test left one
+	a.pollEvery = time.Millisecond            // reloads in flight when Stop comes
+	others, _ := pollerGoroutines(startMarks) // the running instance's, if an earlier test left one
 	for i := range 50 {
 		if err := a.Start(); err != nil {
 			t.Fatal(err)
 		}
-		if n := pollerGoroutines(); n != others+2 {
+		if n, _ := pollerGoroutines(startMarks); n != others+2 {
 			t.Fatalf("round %d: %d pollers after Start, want 2", i, n-others)
 		}
 		if err := a.Stop(); err != nil {
 			t.Fatal(err)
 		}
-		if n := pollerGoroutines(); n != others {
-			t.Fatalf("round %d: %d pollers still run after Stop", i, n-others)
+		if n, stacks := pollerGoroutines(reloadMarks); n != others {
+			t.Fatalf("round %d: %d pollers still run after Stop:\n%s", i, n-others, stacks)
 		}
 	}
 	if err := a.Start(); err != nil {
@@ -96,7 +102,7 @@ func TestStopWaitsForThePollers(t *testing.T) {
 	if err := a.Cleanup(); err != nil {
 		t.Fatal(err)
 	}
-	if n := pollerGoroutines(); n != others {
-		t.Fatalf("%d pollers still run after Cleanup", n-others)
+	if n, stacks := pollerGoroutines(reloadMarks); n != others {
+		t.Fatalf("%d pollers still run after Cleanup:\n%s", n-others, stacks)
 	}
 }
