@@ -2,7 +2,6 @@ package caddymodule
 
 import (
 	"cmp"
-	"context"
 	"fmt"
 	"net/url"
 	"strings"
@@ -84,8 +83,12 @@ type App struct {
 	ctx    caddy.Context
 	store  store.Store
 	logger *zap.Logger
-	cancel context.CancelFunc
 	pooled []string // keys of the long-lived state this config uses (state.go)
+	sealer *store.Sealer
+
+	keyWrites []keyFileWrite // generated key files for Start to put in place (keyfiles.go)
+	pollers   *pollers       // the background reloads Start runs (start.go)
+	pollEvery time.Duration  // a test's poll interval; zero is pollInterval
 }
 
 // StorageConfig chooses the storage backend.
@@ -178,28 +181,15 @@ func (App) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision sets defaults, loads the keys, opens the store and makes sure the bootstrap users exist.
+// Provision sets defaults, loads the keys, opens the store and builds the services. It writes
+// nothing: Caddy provisions for `caddy validate` too, and only a started config may change
+// files or records (Start).
 func (a *App) Provision(ctx caddy.Context) error {
-	a.ctx, a.logger = ctx, ctx.Logger()
+	a.ctx, a.logger, a.pollers = ctx, ctx.Logger(), new(pollers)
 	a.setDefaults()
-	if err := a.Validate(); err != nil {
-		return err
-	}
 	repl := caddy.NewReplacer()
-
-	switch a.Storage.Backend {
-	case "redis":
-		// Keys never live beside the data they protect: every node must be given them.
-		if a.EncryptionKey == "" || len(a.SigningKeys) == 0 {
-			return fmt.Errorf("mfa: storage redis needs encryption_key and signing_keys in the config (the same on every node); generated keys would differ per node")
-		}
-		rs, err := redisstore.Open(ctx, repl.ReplaceAll(a.Storage.URL, ""), "mfa")
-		if err != nil {
-			return fmt.Errorf("mfa: storage redis: %w", err)
-		}
-		a.redis, a.store = rs, rs
-	default:
-		a.store = caddystore.New(ctx.Storage(), "mfa")
+	if err := a.openStore(ctx, repl); err != nil {
+		return err
 	}
 	encKey, err := a.encryptionKey(repl)
 	if err != nil {
@@ -212,9 +202,11 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return err
 	}
 	defer clear(smsKey)
-	if err := store.CheckKey(ctx, a.store, sealer); err != nil {
+	// Read-only here; Start records the proof on a fresh store.
+	if err := store.VerifyKey(ctx, a.store, sealer); err != nil {
 		return fmt.Errorf("mfa: %w", err)
 	}
+	a.sealer = sealer
 	signing, err := a.signingKeys(repl)
 	if err != nil {
 		return err
@@ -226,11 +218,6 @@ func (a *App) Provision(ctx caddy.Context) error {
 
 	now := time.Now
 	users := identity.NewDirectory(a.store, now, a.bcryptCost())
-	for _, u := range a.Users {
-		if err := users.Ensure(ctx, u.Name, u.PasswordHash, u.Groups); err != nil {
-			return fmt.Errorf("mfa: users: %w", err)
-		}
-	}
 	tokens := a.SessionTokens
 	revocations := session.NewRevocations(a.store, now, time.Duration(tokens.Max)+time.Duration(a.Session.Absolute))
 	if err := revocations.Reload(ctx); err != nil {
@@ -279,6 +266,10 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return err
 	}
 	wa := a.WebAuthn
+	// Validated first: the factor's own refusal would hide the config's field name.
+	if err := wa.validate(); err != nil {
+		return err
+	}
 	securityKeys, err := factors.NewWebAuthn(a.svc.Devices, cmp.Or(wa.RPName, a.Issuer), cmp.Or(wa.UserVerification, "preferred"))
 	if err != nil {
 		return fmt.Errorf("mfa: webauthn: %w", err)
@@ -290,14 +281,42 @@ func (a *App) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("mfa: sms: %w", err)
 		}
 	}
-	if n, err := a.svc.Devices.RollBackImports(ctx); err != nil {
-		return fmt.Errorf("mfa: undoing interrupted imports: %w", err)
-	} else if n > 0 {
-		a.logger.Warn("removed the tokens of hardware imports a crash interrupted; import those files again", zap.Int("tokens", n))
-	}
 	a.admin = gateway.NewAdmin(a.svc)
 	a.admin.PasswordCost = a.bcryptCost()
 	a.admin.PoliciesFor = a.policiesFor
+	return nil
+}
+
+// openStore connects to the configured backend. The storage config is checked first (Validate
+// checks it again): connecting to a backend it has not understood would fail less clearly.
+func (a *App) openStore(ctx caddy.Context, repl *caddy.Replacer) error {
+	if err := a.Storage.validate(); err != nil {
+		return err
+	}
+	if a.Storage.Backend != "redis" {
+		a.store = caddystore.New(ctx.Storage(), "mfa")
+		return nil
+	}
+	// Keys never live beside the data they protect: every node must be given them.
+	if a.EncryptionKey == "" || len(a.SigningKeys) == 0 {
+		return fmt.Errorf("mfa: storage redis needs encryption_key and signing_keys in the config (the same on every node); generated keys would differ per node")
+	}
+	rs, err := redisstore.Open(ctx, repl.ReplaceAll(a.Storage.URL, ""), "mfa")
+	if err != nil {
+		return fmt.Errorf("mfa: storage redis: %w", err)
+	}
+	a.redis, a.store = rs, rs
+	return nil
+}
+
+func (c *StorageConfig) validate() error {
+	switch {
+	case c == nil:
+	case c.Backend != "" && c.Backend != "caddy" && c.Backend != "redis":
+		return fmt.Errorf("mfa: storage: unknown backend %q (want caddy or redis)", c.Backend)
+	case c.Backend == "redis" && c.URL == "":
+		return fmt.Errorf("mfa: storage redis: a URL is needed (redis://host:port)")
+	}
 	return nil
 }
 
@@ -423,11 +442,10 @@ func (a *App) bcryptCost() int {
 
 // Validate checks the configuration without side effects.
 func (a *App) Validate() error {
+	if err := a.Storage.validate(); err != nil {
+		return err
+	}
 	switch {
-	case a.Storage != nil && a.Storage.Backend != "" && a.Storage.Backend != "caddy" && a.Storage.Backend != "redis":
-		return fmt.Errorf("mfa: storage: unknown backend %q (want caddy or redis)", a.Storage.Backend)
-	case a.Storage != nil && a.Storage.Backend == "redis" && a.Storage.URL == "":
-		return fmt.Errorf("mfa: storage redis: a URL is needed (redis://host:port)")
 	case a.MaxDevices < 0 || a.MaxDevices > 100:
 		return fmt.Errorf("mfa: max_devices: %d is not between 1 and 100", a.MaxDevices)
 	case a.Enrollment != "" && a.Enrollment != "required" && a.Enrollment != "optional":
@@ -478,40 +496,6 @@ func (a *App) Validate() error {
 		if _, err := bcrypt.Cost([]byte(u.PasswordHash)); err != nil {
 			return fmt.Errorf("mfa: user %s: the password must be a bcrypt hash (from caddy hash-password): %w", u.Name, err)
 		}
-	}
-	return nil
-}
-
-// Start begins polling the store for revocations made on other nodes.
-func (a *App) Start() error {
-	ctx, cancel := context.WithCancel(context.Background())
-	a.cancel = cancel
-	go a.svc.Revocations.Run(ctx, pollInterval, func(err error) {
-		a.logger.Warn("reloading revocations; the last list stays in force", zap.Error(err))
-	})
-	go a.svc.KeyIndex.Run(ctx, pollInterval, func(err error) {
-		a.logger.Warn("reloading access keys; the last index stays in force", zap.Error(err))
-	})
-	return nil
-}
-
-// pollInterval is how often changes made on other nodes (revocations, access keys) are picked
-// up: revocations must reach every node within 5 s.
-const pollInterval = 2 * time.Second
-
-// Stop ends the polling.
-func (a *App) Stop() error {
-	if a.cancel != nil {
-		a.cancel()
-	}
-	return nil
-}
-
-// Cleanup closes what Provision opened and releases the long-lived state.
-func (a *App) Cleanup() error {
-	a.releaseLongLived()
-	if a.redis != nil {
-		return a.redis.Close()
 	}
 	return nil
 }

@@ -26,21 +26,72 @@ func keyDir() string { return filepath.Join(caddy.AppConfigDir(), "mfa") }
 // legacyKeyDir is where keys were generated before: beside the records, in the data directory.
 func legacyKeyDir() string { return filepath.Join(caddy.AppDataDir(), "mfa") }
 
-// generatedKey reads (or makes, the first time) the generated key named file, after moving it
-// from the legacy folder when it is still there.
+// keyFileWrite is a generated key file that Start puts in place: a legacy file to move (from
+// set) or a new key to write. Provision only reads, so that `caddy validate` writes nothing.
+type keyFileWrite struct {
+	from, to string
+	key      []byte // a new key; nil for a move
+}
+
+// generatedKey reads the generated key named file without writing anything: from the config
+// directory, else from the legacy folder (moved at Start), else a new random key (written at
+// Start).
 func (a *App) generatedKey(file string, size int) ([]byte, error) {
 	to := filepath.Join(keyDir(), file)
 	from := filepath.Join(legacyKeyDir(), file)
-	moved, err := moveKeyFile(from, to)
-	if err != nil {
-		return nil, fmt.Errorf("mfa: moving the generated key %s out of Caddy's data directory: %w", from, err)
-	}
-	if moved {
-		a.logger.Warn("moved a generated key out of Caddy's data directory, away from the records it protects; back it up apart from the data",
-			zap.String("from", from), zap.String("to", to))
-	}
 	a.warnIfInStorage(to)
-	return localKey(to, size)
+	current, err := readKeyFile(to)
+	if err != nil {
+		return nil, err
+	}
+	var legacy []byte
+	if !samePath(from, to) {
+		if legacy, err = readKeyFile(from); err != nil {
+			return nil, fmt.Errorf("mfa: moving the generated key %s out of Caddy's data directory: %w", from, err)
+		}
+	}
+	switch {
+	case legacy != nil && current != nil && !bytes.Equal(bytes.TrimSpace(current), bytes.TrimSpace(legacy)):
+		return nil, fmt.Errorf("mfa: moving the generated key %s out of Caddy's data directory: %s and %s hold different keys: keep the one your data opens with and remove the other", from, from, to)
+	case legacy != nil:
+		a.keyWrites = append(a.keyWrites, keyFileWrite{from: from, to: to})
+		return decodeKey(from, string(legacy), size, true)
+	case current != nil:
+		return decodeKey(to, string(current), size, true)
+	}
+	key, err := newKey(size)
+	if err != nil {
+		return nil, err
+	}
+	a.keyWrites = append(a.keyWrites, keyFileWrite{to: to, key: bytes.Clone(key)})
+	return key, nil
+}
+
+// writeKeyFiles puts the generated keys that Provision read or made in place.
+func (a *App) writeKeyFiles() error {
+	defer func() {
+		for _, w := range a.keyWrites {
+			clear(w.key)
+		}
+		a.keyWrites = nil
+	}()
+	for _, w := range a.keyWrites {
+		if w.key != nil {
+			if err := writeKeyFile(w.to, w.key); err != nil {
+				return fmt.Errorf("mfa: generated key: %w", err)
+			}
+			continue
+		}
+		moved, err := moveKeyFile(w.from, w.to)
+		if err != nil {
+			return fmt.Errorf("mfa: moving the generated key %s out of Caddy's data directory: %w", w.from, err)
+		}
+		if moved {
+			a.logger.Warn("moved a generated key out of Caddy's data directory, away from the records it protects; back it up apart from the data",
+				zap.String("from", w.from), zap.String("to", w.to))
+		}
+	}
+	return nil
 }
 
 // moveKeyFile moves a key file without ever losing it: the copy is written and synced to disk

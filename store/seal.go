@@ -72,9 +72,29 @@ func CheckKey(ctx context.Context, st Store, sealer *Sealer) error {
 		if old == nil {
 			return sealer.Seal(keyCheckPlain, []byte(keyCheckRecord)), nil
 		}
-		if _, err := sealer.Open(old, []byte(keyCheckRecord)); err != nil {
-			return nil, fmt.Errorf("encryption_key is not the key this store's secrets were sealed with: %w", err)
+		if err := openKeyCheck(sealer, old); err != nil {
+			return nil, err
 		}
 		return old, nil
 	})
+}
+
+// VerifyKey is CheckKey without the write, for checking a config without changing anything: a
+// store with no proof yet passes.
+func VerifyKey(ctx context.Context, st Store, sealer *Sealer) error {
+	old, err := st.Get(ctx, keyCheckRecord)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the key check: %w", err)
+	}
+	return openKeyCheck(sealer, old)
+}
+
+func openKeyCheck(sealer *Sealer, sealed []byte) error {
+	if _, err := sealer.Open(sealed, []byte(keyCheckRecord)); err != nil {
+		return fmt.Errorf("encryption_key is not the key this store's secrets were sealed with: %w", err)
+	}
+	return nil
 }
