@@ -41,6 +41,7 @@ func (a *App) Start() error {
 	a.pollers.start(a.ctx, cmp.Or(a.pollEvery, pollInterval), []poll{
 		{a.svc.Revocations.Run, "reloading revocations; the last list stays in force"},
 		{a.svc.KeyIndex.Run, "reloading access keys; the last index stays in force"},
+		{a.svc.Devices.RunSweeper, "sweeping never-enabled devices; they stay until the next sweep"},
 	}, a.logger)
 	return nil
 }
