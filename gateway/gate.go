@@ -79,7 +79,7 @@ func remoteAddr(r *http.Request) netip.Addr {
 }
 
 // Serve is the gate's whole part in a request: it puts the request into canonical form, serves
-// the gateway's site under the prefix, and decides everything else with Check. pass reports
+// the gateway's site under the prefix, and decides everything else as Check does. pass reports
 // whether the request goes on to the next handler, as the caller user ("" when anonymous).
 func (g *Gate) Serve(w http.ResponseWriter, r *http.Request) (user string, pass bool) {
 	if err := canonicalize(r); err != nil {
@@ -90,7 +90,7 @@ func (g *Gate) Serve(w http.ResponseWriter, r *http.Request) (user string, pass 
 		g.site.ServeHTTP(w, r)
 		return "", false
 	}
-	return g.Check(w, r)
+	return g.decide(w, r)
 }
 
 // ownsPath reports whether a canonical path is the gateway's own site.
@@ -107,7 +107,14 @@ func (g *Gate) Check(w http.ResponseWriter, r *http.Request) (user string, ok bo
 		g.refuseRequest(w, r, err)
 		return "", false
 	}
-	g.restoreCredentials(r)
+	return g.decide(w, r)
+}
+
+// decide is Check on a request already in canonical form.
+func (g *Gate) decide(w http.ResponseWriter, r *http.Request) (user string, ok bool) {
+	vars := g.vars(r)
+	earlier, _ := vars[stashKey].(*credentialStash)
+	earlier.restore(r.Header) // an earlier gate on this request took the caller's credential out
 	m := g.svc.metrics()
 	var c Caller
 	caller := &c
@@ -136,7 +143,7 @@ func (g *Gate) Check(w http.ResponseWriter, r *http.Request) (user string, ok bo
 	if caller.fromCookie && g.svc.Cookies.NeedsRefresh(&caller.Claims) {
 		_ = g.svc.Cookies.Write(w, r, caller.Claims) // the idle deadline moves; failing to move it is harmless now
 	}
-	g.prepareUpstream(r, caller, &ctx)
+	g.prepareUpstream(r.Header, caller, &ctx, stashFor(vars, earlier, r.Header, &ctx))
 	return caller.User(), true
 }
 

@@ -78,11 +78,10 @@ func (u *userValues) get(user string, groups []string) *userHeader {
 // prepareUpstream makes the request ready for the upstream: the gateway's own credential
 // removed (dropCredentials), no header that would make a proxy drop what the gate sets
 // (dropConnectionTokens), and the identity headers set (setIdentityHeaders).
-func (g *Gate) prepareUpstream(r *http.Request, c *Caller, ctx *policy.Context) {
-	kept := g.stashFor(r, c, ctx)
-	g.dropCredentials(r.Header, c, kept)
-	dropConnectionTokens(r.Header)
-	g.setIdentityHeaders(r.Header, c, ctx, kept)
+func (g *Gate) prepareUpstream(h http.Header, c *Caller, ctx *policy.Context, kept *credentialStash) {
+	g.dropCredentials(h, c, kept)
+	dropConnectionTokens(h)
+	g.setIdentityHeaders(h, c, ctx, kept)
 }
 
 // stashKey names, in the request's variables, the credentials an earlier gate took out.
@@ -110,14 +109,13 @@ func (s *credentialStash) setAge(seconds int64) []string {
 	return s.age[:1:1]
 }
 
-// stashFor is the stash of this request: where a gate on the request keeps the credentials it
-// takes out. nil when the request carries nothing to keep.
-func (g *Gate) stashFor(r *http.Request, c *Caller, ctx *policy.Context) *credentialStash {
-	vars := g.vars(r)
-	if s, ok := vars[stashKey].(*credentialStash); ok {
-		return s
+// stashFor is the stash of this request (vars are its variables): an earlier gate's, or a new
+// one where this gate keeps the credentials it takes out. nil when there is nothing to keep.
+func stashFor(vars map[string]any, earlier *credentialStash, h http.Header, ctx *policy.Context) *credentialStash {
+	if earlier != nil {
+		return earlier
 	}
-	if len(r.Header["Cookie"]) == 0 && len(r.Header["Authorization"]) == 0 && !ctx.MFAPresent {
+	if len(h["Cookie"]) == 0 && len(h["Authorization"]) == 0 && !ctx.MFAPresent {
 		return nil
 	}
 	s := new(credentialStash)
@@ -127,18 +125,17 @@ func (g *Gate) stashFor(r *http.Request, c *Caller, ctx *policy.Context) *creden
 	return s
 }
 
-// restoreCredentials gives a later gate the credentials an earlier gate on the same request
-// took out.
-func (g *Gate) restoreCredentials(r *http.Request) {
-	s, ok := g.vars(r)[stashKey].(*credentialStash)
-	if !ok {
+// restore gives a later gate the credentials an earlier gate on the same request took out;
+// a nil stash (no earlier gate) restores nothing.
+func (s *credentialStash) restore(h http.Header) {
+	if s == nil {
 		return
 	}
 	if s.cookie != nil {
-		r.Header["Cookie"] = s.cookie
+		h["Cookie"] = s.cookie
 	}
 	if s.authorization != nil {
-		r.Header["Authorization"] = s.authorization
+		h["Authorization"] = s.authorization
 	}
 }
 
