@@ -95,7 +95,7 @@ func (g *Gate) apiVerify(w http.ResponseWriter, r *http.Request) {
 // passCode checks a TOTP or recovery code for the caller's session and, when it passes,
 // replaces the session cookie with one that carries the factor.
 func (g *Gate) passCode(w http.ResponseWriter, r *http.Request, c *Caller, serial, code string) (session.Claims, error) {
-	if c.AuthType != policy.AuthSession && c.AuthType != policy.AuthExternal {
+	if !c.browser() {
 		return session.Claims{}, apiErr(CodeAccessDenied, "Pass a factor from a browser session; API clients use "+g.prefix+"/api/session-token.")
 	}
 	if code == "" {

@@ -33,6 +33,13 @@ func (c *Caller) within(base time.Duration) time.Duration {
 	return base
 }
 
+// browser reports a person's sign-in at a browser (a password session, or an earlier
+// handler's), as opposed to an API credential (an access key, a session token): factors are
+// passed, and sign-in means changed, from the one only.
+func (c *Caller) browser() bool {
+	return c.AuthType == policy.AuthSession || c.AuthType == policy.AuthExternal
+}
+
 // User is the caller's name, "" when anonymous.
 func (c *Caller) User() string { return c.Claims.User }
 

@@ -42,7 +42,7 @@ func span(d time.Duration) string {
 // handler's) sign-in session enrols, and a user with an enabled device needs a fresh factor
 // passed with one of them, or with a recovery code (the lost-device path).
 func (s *Services) mayEnrol(ctx context.Context, c *Caller) error {
-	if c.AuthType != policy.AuthSession && c.AuthType != policy.AuthExternal {
+	if !c.browser() {
 		return errEnrolFromBrowser
 	}
 	ds, err := s.Devices.ForUser(ctx, c.User())
@@ -78,7 +78,7 @@ func (s *Services) addDeviceProblem(caller *Caller, ds []*factors.Device) error 
 // recovery-code session stays "recovery" until a factor is passed with the new device). Two
 // enrolments racing each see the other's device, so at most one of them passes.
 func (s *Services) firstEnrolment(ctx context.Context, c *Caller, dev *factors.Device) (bool, error) {
-	if (c.AuthType != policy.AuthSession && c.AuthType != policy.AuthExternal) || c.Claims.MFAPresent() {
+	if !c.browser() || c.Claims.MFAPresent() {
 		return false, nil
 	}
 	ds, err := s.Devices.ForUser(ctx, c.User())

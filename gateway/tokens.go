@@ -146,7 +146,7 @@ func (g *Gate) freshFactor(c *Caller) error {
 // credential must not remove a device (a password alone would then enrol the thief's), nor mint
 // recovery codes or long-term keys that outlive it.
 func fromBrowser(c *Caller) error {
-	if c.AuthType != policy.AuthSession && c.AuthType != policy.AuthExternal {
+	if !c.browser() {
 		return apiErr(CodeAccessDenied, "This is done from a browser session: sign in with your password, pass a factor, and try again there.")
 	}
 	return nil

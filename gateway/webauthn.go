@@ -183,7 +183,7 @@ func (g *Gate) finishKey(w http.ResponseWriter, r *http.Request, c *Caller, dev 
 		MFA       mfaState `json:"mfa"`
 		CSRFToken string   `json:"csrf_token,omitempty"`
 	}{Serial: dev.Serial, MFA: g.mfaStateOf(c)}
-	if passed && (c.AuthType == policy.AuthSession || c.AuthType == policy.AuthExternal) {
+	if passed && c.browser() {
 		next, err := g.startFactorSession(w, r, c, factors.TypeWebAuthn, dev.Serial)
 		if err != nil {
 			g.svc.fail(w, err)
