@@ -184,17 +184,7 @@ http://localhost:%d {
 }
 `, integrationPort, dataDir, integrationPort))
 
-	admin := func(method, path, body string) (int, string) {
-		req, _ := http.NewRequest(method, "http://localhost:2999"+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(raw)
-	}
+	admin := func(method, path, body string) (int, string) { return adminRequest(t, method, path, body) }
 	// An operator's user, enrolled through the API.
 	if code, body := admin("POST", "/mfa/users", `{"name":"dave","password":"dave-password","groups":["admins"]}`); code != http.StatusCreated {
 		t.Fatalf("admin create user: %d %s", code, body)

@@ -199,23 +199,26 @@ func capRecoveryCodes(t *testing.T) {
 	}
 }
 
-// capSessionTokens: GetSessionToken with an access key and wrong codes at once.
-func capSessionTokens(t *testing.T) {
-	e := newEnv(t, withLockout(t, 5, &countingMetrics{}))
+// withAccessKey gives alice a virtual device and an access key, a minute ago (so the device's
+// codes of now are unspent): its serial, its secret, and the key's Authorization value.
+func withAccessKey(t *testing.T, e *env) (serial, secret, basic string) {
+	t.Helper()
 	a := e.client()
 	a.login("alice", testPassword)
-	serial, secret := a.enrol("phone")
+	serial, secret = a.enrol("phone")
 	nk, err := e.svc.createAccessKey(t.Context(), "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.clock.advance(time.Minute)
+	return serial, secret, basicAuth(nk.Key.ID, nk.Secret)
+}
+
+// capSessionTokens: GetSessionToken with an access key and wrong codes at once.
+func capSessionTokens(t *testing.T) {
+	e := newEnv(t, withLockout(t, 5, &countingMetrics{}))
+	serial, secret, basic := withAccessKey(t, e)
 	api := e.client()
-	basic := func() string {
-		req := httptest.NewRequest("GET", "/", nil)
-		req.SetBasicAuth(nk.Key.ID, nk.Secret)
-		return req.Header.Get("Authorization")
-	}()
 	valid := e.codes(secret, 1)
 	counts := atOnce(t, attackers, func(i int) (*response, error) {
 		return api.send("POST", "/.mfa/api/session-token", sessionTokenRequest{Serial: serial, Code: wrongCode(i, valid...)}, "Authorization", basic)
@@ -337,18 +340,10 @@ func TestSecurityKeyAnswersGoThroughTheLockout(t *testing.T) {
 func TestOneCodeSentManyTimesAtOncePassesOnce(t *testing.T) {
 	m := &countingMetrics{}
 	e := newEnv(t, withLockout(t, 50, m))
-	a := e.client()
-	a.login("alice", testPassword)
-	serial, secret := a.enrol("phone")
-	nk, err := e.svc.createAccessKey(t.Context(), "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.clock.advance(time.Minute)
+	serial, secret, basic := withAccessKey(t, e)
 	code := e.code(secret, 0)
 	b, api := e.client(), e.client()
 	b.login("alice", testPassword)
-	basic := basicAuth(nk.Key.ID, nk.Secret)
 	counts := atOnce(t, 20, func(i int) (*response, error) {
 		if i%2 == 0 {
 			return b.send("POST", "/.mfa/api/verify", verifyRequest{Code: code})
