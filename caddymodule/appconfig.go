@@ -1,0 +1,194 @@
+package caddymodule
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/caddy-mfa/caddy-mfa/identity"
+)
+
+// The app's configuration: the defaults Provision fills in, and the checks Validate makes.
+
+// validate checks the storage block, which Provision needs before it can open the store.
+func (c *StorageConfig) validate() error {
+	switch {
+	case c == nil:
+	case c.Backend != "" && c.Backend != "caddy" && c.Backend != "redis":
+		return fmt.Errorf("mfa: storage: unknown backend %q (want caddy or redis)", c.Backend)
+	case c.Backend == "redis" && c.URL == "":
+		return fmt.Errorf("mfa: storage redis: a URL is needed (redis://host:port)")
+	}
+	return nil
+}
+
+func (a *App) setDefaults() {
+	if a.Issuer == "" {
+		a.Issuer = "caddy-mfa"
+	}
+	if a.Storage == nil {
+		a.Storage = &StorageConfig{}
+	}
+	if a.WebAuthn == nil {
+		a.WebAuthn = &WebAuthnConfig{}
+	}
+	if a.Storage.Backend == "" {
+		a.Storage.Backend = "caddy"
+	}
+	if a.MaxDevices == 0 {
+		a.MaxDevices = 8
+	}
+	if a.Enrollment == "" {
+		a.Enrollment = "required"
+	}
+	if a.TOTP == nil {
+		a.TOTP = &TOTPConfig{}
+	}
+	if a.TOTP.Skew == nil {
+		one := 1
+		a.TOTP.Skew = &one
+	}
+	if a.TOTP.ResyncWindow == 0 {
+		a.TOTP.ResyncWindow = 10
+	}
+	if a.Session == nil {
+		a.Session = &SessionConfig{}
+	}
+	setString(&a.Session.CookieName, "caddy_mfa")
+	setDuration(&a.Session.Idle, 30*time.Minute)
+	setDuration(&a.Session.Absolute, 12*time.Hour)
+	if a.SessionTokens == nil {
+		a.SessionTokens = &SessionTokensConfig{}
+	}
+	setDuration(&a.SessionTokens.Default, 12*time.Hour)
+	setDuration(&a.SessionTokens.Min, 15*time.Minute)
+	setDuration(&a.SessionTokens.Max, 36*time.Hour)
+	if a.Lockout == nil {
+		a.Lockout = &LockoutConfig{}
+	}
+	if a.Lockout.MaxFailures == 0 {
+		a.Lockout.MaxFailures = 10
+	}
+	setDuration(&a.Lockout.BaseDelay, 30*time.Second)
+	setDuration(&a.Lockout.MaxDelay, time.Hour)
+}
+
+func setString(s *string, def string) {
+	if *s == "" {
+		*s = def
+	}
+}
+
+func setDuration(d *caddy.Duration, def time.Duration) {
+	if *d == 0 {
+		*d = caddy.Duration(def)
+	}
+}
+
+// bcryptCost is the cost of the bootstrap users' hashes, so that checks for unknown users cost
+// the same (caddy hash-password uses 14).
+func (a *App) bcryptCost() int {
+	cost := 0
+	for _, u := range a.Users {
+		if c, err := bcrypt.Cost([]byte(u.PasswordHash)); err == nil {
+			cost = max(cost, c)
+		}
+	}
+	if cost == 0 {
+		return 14
+	}
+	return cost
+}
+
+// Validate checks the configuration without side effects.
+func (a *App) Validate() error {
+	if err := a.Storage.validate(); err != nil {
+		return err
+	}
+	switch {
+	case a.MaxDevices < 0 || a.MaxDevices > 100:
+		return fmt.Errorf("mfa: max_devices: %d is not between 1 and 100", a.MaxDevices)
+	case a.Enrollment != "" && a.Enrollment != "required" && a.Enrollment != "optional":
+		return fmt.Errorf("mfa: enrollment: want required or optional, got %q", a.Enrollment)
+	}
+	if t := a.TOTP; t != nil {
+		if t.Skew != nil && (*t.Skew < 0 || *t.Skew > 10) {
+			return fmt.Errorf("mfa: totp skew: %d is not between 0 and 10", *t.Skew)
+		}
+		if t.ResyncWindow < 0 || t.ResyncWindow > 100 {
+			return fmt.Errorf("mfa: totp resync_window: %d is not between 1 and 100", t.ResyncWindow)
+		}
+	}
+	if s := a.Session; s != nil {
+		if s.Idle < 0 || s.Absolute < 0 || (s.Idle > 0 && s.Absolute > 0 && s.Idle > s.Absolute) {
+			return fmt.Errorf("mfa: session: idle (%s) and absolute (%s) must be positive, idle no longer than absolute", time.Duration(s.Idle), time.Duration(s.Absolute))
+		}
+	}
+	if t := a.SessionTokens; t != nil && t.Min > 0 && t.Max > 0 {
+		if t.Min > t.Max || (t.Default > 0 && (t.Default < t.Min || t.Default > t.Max)) {
+			return fmt.Errorf("mfa: session_tokens: want min <= default <= max, got %s, %s, %s",
+				time.Duration(t.Min), time.Duration(t.Default), time.Duration(t.Max))
+		}
+	}
+	if l := a.Lockout; l != nil {
+		if l.MaxFailures < 0 || l.MaxFailures > 100 {
+			return fmt.Errorf("mfa: lockout max_failures: %d is not between 1 and 100 (NIST SP 800-63B)", l.MaxFailures)
+		}
+		if l.BaseDelay < 0 || l.MaxDelay < 0 || (l.MaxDelay > 0 && l.BaseDelay > l.MaxDelay) {
+			return fmt.Errorf("mfa: lockout: base_delay must be positive and no longer than max_delay")
+		}
+	}
+	if err := a.WebAuthn.validate(); err != nil {
+		return err
+	}
+	if a.SMS != nil {
+		if u, err := url.Parse(a.SMS.Webhook); err != nil || (u.Scheme != "http" && u.Scheme != "https" && !strings.HasPrefix(a.SMS.Webhook, "{")) {
+			return fmt.Errorf("mfa: sms webhook: %q is not an http(s) URL", a.SMS.Webhook)
+		}
+		if a.SMS.CodeTTL < 0 || time.Duration(a.SMS.CodeTTL) > time.Hour {
+			return fmt.Errorf("mfa: sms code_ttl: must be positive and at most 1h")
+		}
+	}
+	for _, u := range a.Users {
+		if err := identity.ValidateName(u.Name); err != nil {
+			return fmt.Errorf("mfa: user: %w", err)
+		}
+		if _, err := bcrypt.Cost([]byte(u.PasswordHash)); err != nil {
+			return fmt.Errorf("mfa: user %s: the password must be a bcrypt hash (from caddy hash-password): %w", u.Name, err)
+		}
+	}
+	return nil
+}
+
+// validate checks that the origins are URLs whose hosts sit under rp_id, as browsers demand.
+func (c *WebAuthnConfig) validate() error {
+	if c == nil {
+		return nil
+	}
+	switch c.UserVerification {
+	case "", "required", "preferred", "discouraged":
+	default:
+		return fmt.Errorf("mfa: webauthn user_verification: want required, preferred or discouraged, got %q", c.UserVerification)
+	}
+	if (c.RPID == "") != (len(c.Origins) == 0) {
+		return fmt.Errorf("mfa: webauthn: rp_id and origins go together (leave both out to derive them from each request)")
+	}
+	for _, o := range c.Origins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" {
+			return fmt.Errorf("mfa: webauthn origins: %q is not an origin like https://app.example.com", o)
+		}
+		host := u.Hostname()
+		if host != c.RPID && !strings.HasSuffix(host, "."+c.RPID) {
+			return fmt.Errorf("mfa: webauthn origins: %q is not on rp_id %q or under it", o, c.RPID)
+		}
+		if u.Scheme == "http" && host != "localhost" {
+			return fmt.Errorf("mfa: webauthn origins: %q: browsers allow WebAuthn only over HTTPS (or on localhost)", o)
+		}
+	}
+	return nil
+}
