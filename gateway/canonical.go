@@ -79,7 +79,7 @@ func canonicalize(r *http.Request) error {
 // overridesMethod reports a POST whose query names a _method, in any spelling that decodes to
 // it. The same field in a form body is the app's to refuse: the gate does not read bodies.
 func overridesMethod(r *http.Request) bool {
-	if r.Method != http.MethodPost || !strings.Contains(strings.ToLower(r.URL.RawQuery), "method") {
+	if r.Method != http.MethodPost || !containsFold(r.URL.RawQuery, "method") {
 		return false
 	}
 	query, err := url.ParseQuery(r.URL.RawQuery)
@@ -88,6 +88,16 @@ func overridesMethod(r *http.Request) bool {
 	}
 	for name := range query {
 		if strings.EqualFold(name, "_method") {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold is strings.Contains ignoring ASCII case, without making a lower-case copy.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
 			return true
 		}
 	}

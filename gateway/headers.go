@@ -299,14 +299,15 @@ func (g *Gate) withoutOwnCookies(line string) string {
 	for rest := line; rest != ""; {
 		var pair string
 		pair, rest, _ = strings.Cut(rest, ";")
-		name, _, _ := strings.Cut(textproto.TrimString(pair), "=")
-		if name == g.cookieName || name == g.hostCookieName || textproto.TrimString(pair) == "" {
+		pair = textproto.TrimString(pair)
+		name, _, _ := strings.Cut(pair, "=")
+		if pair == "" || name == g.cookieName || name == g.hostCookieName {
 			continue
 		}
 		if b.Len() > 0 {
 			b.WriteString("; ")
 		}
-		b.WriteString(textproto.TrimString(pair))
+		b.WriteString(pair)
 	}
 	return b.String()
 }
