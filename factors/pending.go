@@ -3,6 +3,8 @@ package factors
 import (
 	"context"
 	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/store"
 )
 
 // PendingLifetime is how long a device a user made but never enabled is kept. Enabling takes
@@ -38,16 +40,8 @@ func (r *Devices) SweepPending(ctx context.Context) (int, error) {
 // RunSweeper sweeps pending devices every sweepEvery poll intervals until ctx ends; the
 // signature is that of the app's other background polls.
 func (r *Devices) RunSweeper(ctx context.Context, interval time.Duration, onError func(error)) {
-	t := time.NewTicker(interval * sweepEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := r.SweepPending(ctx); err != nil && ctx.Err() == nil {
-				onError(err)
-			}
-		}
-	}
+	store.Poll(ctx, interval*sweepEvery, func(ctx context.Context) error {
+		_, err := r.SweepPending(ctx)
+		return err
+	}, onError)
 }
