@@ -30,7 +30,7 @@ deps:
 # Benchmarks, then the load comparison of a plain and a gated site (scripts/loadtest.sh, wrk).
 bench:
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk oathtool jq >/dev/null; } || { echo "bench needs wrk (apt-get install wrk)"; exit 1; }
-	scripts/with-redis.sh $(GO) test -run '^$$' -bench . -benchmem ./policy ./session ./gateway ./factors
+	scripts/with-redis.sh $(GO) test -run '^$$' -bench . -benchmem ./policy ./session ./gate ./factors
 	scripts/loadtest.sh
 
 # The README's demo.

@@ -2,35 +2,85 @@ package caddymfa
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
 
-// TestArrowsPointDown keeps the house's layout: only caddymodule imports Caddy, and policy
-// imports nothing of the project.
-func TestArrowsPointDown(t *testing.T) {
-	deps := func(pkg string) []string {
-		out, err := exec.Command("go", "list", "-deps", "./"+pkg).Output()
-		if err != nil {
-			t.Fatalf("go list %s: %v", pkg, err)
-		}
-		return strings.Fields(string(out))
+const module = "github.com/caddy-mfa/caddy-mfa/"
+
+// below is every package of the project and the project's packages it may import directly:
+// the arrows of DESIGN.md, pointing down only. caddymodule -> {gate, site, admin} -> web ->
+// auth -> {policy, factors, identity, session} -> store; canonical beside web, policy alone.
+var below = map[string][]string{
+	"caddymodule":        {"admin", "auth", "canonical", "factors", "gate", "identity", "policy", "session", "site", "store", "store/caddystore", "store/redisstore", "web"},
+	"gate":               {"auth", "canonical", "policy", "session", "web"},
+	"site":               {"auth", "factors", "identity", "policy", "session", "web"},
+	"admin":              {"auth", "canonical", "factors", "policy", "web"},
+	"web":                {"auth", "factors", "identity", "policy", "session"},
+	"canonical":          {},
+	"auth":               {"factors", "identity", "policy", "session", "store"},
+	"factors":            {"policy", "store"},
+	"identity":           {"store"},
+	"session":            {"policy", "store"},
+	"policy":             {},
+	"store":              {},
+	"store/caddystore":   {"store"},
+	"store/redisstore":   {"store"},
+	"store/storetest":    {"store"},
+	"internal/housetest": {"auth", "factors", "gate", "policy", "session", "site", "store", "store/caddystore", "web"},
+}
+
+func imports(t *testing.T, pkg, field string) []string {
+	out, err := exec.Command("go", "list", "-f", "{{join ."+field+" \"\\n\"}}", "./"+pkg).Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", pkg, err)
 	}
-	for _, pkg := range []string{"policy", "factors", "identity", "session", "store", "gateway"} {
-		for _, d := range deps(pkg) {
+	return strings.Fields(string(out))
+}
+
+// TestArrowsPointDown keeps the house's layout: every arrow between the project's packages is
+// one of below's, only caddymodule imports Caddy, and auth imports no net/http.
+func TestArrowsPointDown(t *testing.T) {
+	for pkg, allowed := range below {
+		for _, d := range imports(t, pkg, "Imports") {
+			if name, ok := strings.CutPrefix(d, module); ok && !slices.Contains(allowed, name) {
+				t.Errorf("%s imports %s: that arrow is not in the house's layout", pkg, name)
+			}
+		}
+		if pkg == "caddymodule" {
+			continue
+		}
+		for _, d := range imports(t, pkg, "Deps") {
 			if strings.HasPrefix(d, "github.com/caddyserver/caddy/") {
 				t.Errorf("%s imports Caddy (%s): only caddymodule may", pkg, d)
 			}
 		}
 	}
-	for _, d := range deps("policy") {
-		if strings.HasPrefix(d, "github.com/caddy-mfa/caddy-mfa/") && d != "github.com/caddy-mfa/caddy-mfa/policy" {
-			t.Errorf("policy imports %s: it must import nothing of the project", d)
+	if slices.Contains(imports(t, "auth", "Imports"), "net/http") {
+		t.Error("auth imports net/http: operations take plain values; the rooms above speak HTTP")
+	}
+}
+
+// TestEveryPackageIsInTheLayout: a new package gets its place in below before it lands.
+func TestEveryPackageIsInTheLayout(t *testing.T) {
+	out, err := exec.Command("go", "list", "./...").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		name, _ := strings.CutPrefix(p, module)
+		if _, ok := below[name]; !ok && !slices.Contains([]string{"github.com/caddy-mfa/caddy-mfa", "cmd/caddy", "e2e", "examples/getsessiontoken"}, name) {
+			t.Errorf("package %s has no place in the layout (layering_test.go)", name)
 		}
 	}
-	for _, d := range deps("gateway") {
-		if d == "github.com/caddy-mfa/caddy-mfa/caddymodule" {
-			t.Error("gateway imports caddymodule: arrows point down")
+}
+
+// TestOnlyTestsImportHousetest: the test house is no part of the product.
+func TestOnlyTestsImportHousetest(t *testing.T) {
+	for pkg := range below {
+		if slices.Contains(imports(t, pkg, "Imports"), module+"internal/housetest") {
+			t.Errorf("%s imports internal/housetest outside its tests", pkg)
 		}
 	}
 }

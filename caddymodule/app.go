@@ -10,9 +10,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/caddy-mfa/caddy-mfa/admin"
+	"github.com/caddy-mfa/caddy-mfa/auth"
 	"github.com/caddy-mfa/caddy-mfa/factors"
-	"github.com/caddy-mfa/caddy-mfa/gateway"
-	"github.com/caddy-mfa/caddy-mfa/identity"
 	"github.com/caddy-mfa/caddy-mfa/session"
 	"github.com/caddy-mfa/caddy-mfa/store"
 	"github.com/caddy-mfa/caddy-mfa/store/caddystore"
@@ -74,8 +74,8 @@ type App struct {
 	// Users are bootstrap local users, kept in storage and updated at each start.
 	Users []UserConfig `json:"users,omitempty"`
 
-	svc    *gateway.Services
-	admin  *gateway.Admin
+	svc    *auth.Service
+	admin  *admin.Admin
 	redis  *redisstore.Store // closed in Cleanup
 	ctx    caddy.Context
 	store  store.Store
@@ -178,8 +178,8 @@ func (App) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision sets defaults, loads the keys, opens the store and builds the services. It writes
-// nothing: Caddy provisions for `caddy validate` too, and only a started config may change
+// Provision sets defaults, loads the keys, opens the store and builds the operations layer. It
+// writes nothing: Caddy provisions for `caddy validate` too, and only a started config may change
 // files or records (Start).
 func (a *App) Provision(ctx caddy.Context) error {
 	a.ctx, a.logger, a.pollers = ctx, ctx.Logger(), new(pollers)
@@ -188,100 +188,81 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err := a.openStore(ctx, repl); err != nil {
 		return err
 	}
-	encKey, err := a.encryptionKey(repl)
+	deps, smsKey, err := a.dependencies(ctx, repl)
 	if err != nil {
 		return err
+	}
+	defer clear(smsKey)
+	if err := a.WebAuthn.validate(); err != nil { // first: the factor's own refusal would hide the field's name
+		return err
+	}
+	if a.svc, err = auth.New(ctx, a.authConfig(repl, smsKey), deps); err != nil {
+		return fmt.Errorf("mfa: %w", err)
+	}
+	a.admin = admin.New(a.svc)
+	a.admin.PoliciesFor = a.policiesFor
+	return nil
+}
+
+// dependencies are the keys, the long-lived state and the reporting the operations layer is
+// built on, and the key of the SMS code hashes.
+func (a *App) dependencies(ctx caddy.Context, repl *caddy.Replacer) (d auth.Deps, smsKey []byte, err error) {
+	encKey, err := a.encryptionKey(repl)
+	if err != nil {
+		return d, nil, err
 	}
 	sealer, err := store.NewSealer(encKey)
 	smsKey, kerr := derivedKey(encKey, "sms code hashes", factors.SMSKeySize)
 	clear(encKey)
 	if err = cmp.Or(err, kerr); err != nil {
-		return err
+		return d, nil, err
 	}
-	defer clear(smsKey)
 	// Read-only here; Start records the proof on a fresh store.
 	if err := store.VerifyKey(ctx, a.store, sealer); err != nil {
-		return fmt.Errorf("mfa: %w", err)
+		return d, smsKey, fmt.Errorf("mfa: %w", err)
 	}
 	a.sealer = sealer
 	signing, err := a.signingKeys(repl)
 	if err != nil {
-		return err
+		return d, smsKey, err
 	}
 	ring, err := session.NewKeyRing(signing...)
 	if err != nil {
-		return err
+		return d, smsKey, err
 	}
-
-	now := time.Now
-	users := identity.NewDirectory(a.store, now, a.bcryptCost())
-	tokens := a.SessionTokens
-	revocations := session.NewRevocations(a.store, now, time.Duration(tokens.Max)+time.Duration(a.Session.Absolute))
-	if err := revocations.Reload(ctx); err != nil {
-		return fmt.Errorf("mfa: loading revocations: %w", err)
-	}
-	keys := identity.NewAccessKeys(a.store, sealer, now)
-	keyIndex := identity.NewKeyIndex(keys, users)
-	if err := keyIndex.Reload(ctx); err != nil {
-		return fmt.Errorf("mfa: loading access keys: %w", err)
-	}
-	audit, err := a.auditor(ctx)
-	if err != nil {
-		return err
+	d = auth.Deps{Store: a.store, Sealer: sealer, Ring: ring, Now: time.Now, Log: a.logger}
+	if d.Audit, err = a.auditor(ctx); err != nil {
+		return d, smsKey, err
 	}
 	m, err := newMetrics(ctx.GetMetricsRegistry())
 	if err != nil {
-		return fmt.Errorf("mfa: metrics: %w", err)
+		return d, smsKey, fmt.Errorf("mfa: metrics: %w", err)
 	}
-	a.svc = &gateway.Services{
-		Users:      users,
-		AccessKeys: keys,
-		KeyIndex:   keyIndex,
-		Tokens: gateway.TokenLifetimes{
-			Default: time.Duration(tokens.Default), Min: time.Duration(tokens.Min), Max: time.Duration(tokens.Max),
-		},
-		Devices: factors.NewDevices(a.store, sealer, now, factors.Settings{
-			Issuer: a.Issuer, MaxDevices: a.MaxDevices, Skew: *a.TOTP.Skew, ResyncWindow: a.TOTP.ResyncWindow,
-		}),
-		Recovery: factors.NewRecoveryCodes(a.store, sealer, now),
-		Lockout: factors.NewLockout(a.store, now, factors.LockoutPolicy{
-			MaxFailures: a.Lockout.MaxFailures, BaseDelay: time.Duration(a.Lockout.BaseDelay), MaxDelay: time.Duration(a.Lockout.MaxDelay),
-		}),
-		Ring: ring,
-		Cookies: session.NewCookies(ring, session.CookieOptions{
-			Name: a.Session.CookieName, Idle: time.Duration(a.Session.Idle), Absolute: time.Duration(a.Session.Absolute),
-		}, now),
-		Revocations:        revocations,
-		Now:                now,
+	d.Metrics = m
+	return d, smsKey, a.loadLongLived(&d, signing)
+}
+
+// authConfig is the app's configuration, defaults applied, as the operations layer takes it.
+func (a *App) authConfig(repl *caddy.Replacer, smsKey []byte) auth.Config {
+	t, wa := a.SessionTokens, a.WebAuthn
+	cfg := auth.Config{
 		Issuer:             a.Issuer,
 		EnrollmentRequired: a.Enrollment == "required",
-		Audit:              audit,
-		Metrics:            m,
-		Log:                a.logger,
+		Devices:            factors.Settings{Issuer: a.Issuer, MaxDevices: a.MaxDevices, Skew: *a.TOTP.Skew, ResyncWindow: a.TOTP.ResyncWindow},
+		Lockout: factors.LockoutPolicy{
+			MaxFailures: a.Lockout.MaxFailures, BaseDelay: time.Duration(a.Lockout.BaseDelay), MaxDelay: time.Duration(a.Lockout.MaxDelay),
+		},
+		Session: session.CookieOptions{Name: a.Session.CookieName, Idle: time.Duration(a.Session.Idle), Absolute: time.Duration(a.Session.Absolute)},
+		Tokens:  auth.TokenLifetimes{Default: time.Duration(t.Default), Min: time.Duration(t.Min), Max: time.Duration(t.Max)},
+		WebAuthn: auth.WebAuthnConfig{RPName: cmp.Or(wa.RPName, a.Issuer), UserVerification: cmp.Or(wa.UserVerification, "preferred"),
+			Site: auth.WebAuthnSite{ID: wa.RPID, Origins: wa.Origins}},
+		PasswordCost: a.bcryptCost(),
 	}
-	if err := a.loadLongLived(a.svc, signing); err != nil {
-		return err
-	}
-	wa := a.WebAuthn
-	// Validated first: the factor's own refusal would hide the config's field name.
-	if err := wa.validate(); err != nil {
-		return err
-	}
-	securityKeys, err := factors.NewWebAuthn(a.svc.Devices, cmp.Or(wa.RPName, a.Issuer), cmp.Or(wa.UserVerification, "preferred"))
-	if err != nil {
-		return fmt.Errorf("mfa: webauthn: %w", err)
-	}
-	a.svc.WebAuthn, a.svc.WebAuthnSite = securityKeys, gateway.WebAuthnSite{ID: wa.RPID, Origins: wa.Origins}
 	if a.SMS != nil {
-		setDuration(&a.SMS.CodeTTL, 5*time.Minute)
-		if a.svc.SMS, err = factors.NewSMS(a.svc.Devices, &factors.Webhook{URL: repl.ReplaceAll(a.SMS.Webhook, "")}, time.Duration(a.SMS.CodeTTL), a.Issuer, smsKey); err != nil {
-			return fmt.Errorf("mfa: sms: %w", err)
-		}
+		cfg.SMS = &auth.SMSConfig{Sender: &factors.Webhook{URL: repl.ReplaceAll(a.SMS.Webhook, "")},
+			CodeTTL: time.Duration(a.SMS.CodeTTL), HashKey: smsKey}
 	}
-	a.admin = gateway.NewAdmin(a.svc)
-	a.admin.PasswordCost = a.bcryptCost()
-	a.admin.PoliciesFor = a.policiesFor
-	return nil
+	return cfg
 }
 
 // openStore connects to the configured backend. The storage config is checked first (Validate
@@ -348,8 +329,8 @@ func (a *App) signingKeys(repl *caddy.Replacer) ([][]byte, error) {
 	return out, nil
 }
 
-// Services returns what the handlers share.
-func (a *App) Services() *gateway.Services { return a.svc }
+// Operations returns the operations layer that every handler of this config shares.
+func (a *App) Operations() *auth.Service { return a.svc }
 
 // Interface guards
 var (

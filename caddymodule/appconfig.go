@@ -75,6 +75,9 @@ func (a *App) setDefaults() {
 	}
 	setDuration(&a.Lockout.BaseDelay, 30*time.Second)
 	setDuration(&a.Lockout.MaxDelay, time.Hour)
+	if a.SMS != nil {
+		setDuration(&a.SMS.CodeTTL, 5*time.Minute)
+	}
 }
 
 func setString(s *string, def string) {

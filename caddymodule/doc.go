@@ -3,5 +3,7 @@
 // Caddyfile syntax, the admin API routes and the `caddy mfa` commands.
 //
 // It is the only package of the project that imports Caddy: everything it wires together
-// (gateway, policy, factors, identity, session, store) works without it.
+// (the rooms gate, site and admin, and auth, policy, factors, identity, session, store below
+// them) works without it. Provision wires the operations layer with auth.New, as every test
+// harness does.
 package caddymodule

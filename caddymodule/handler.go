@@ -10,8 +10,10 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
-	"github.com/caddy-mfa/caddy-mfa/gateway"
+	"github.com/caddy-mfa/caddy-mfa/gate"
 	"github.com/caddy-mfa/caddy-mfa/policy"
+	"github.com/caddy-mfa/caddy-mfa/site"
+	"github.com/caddy-mfa/caddy-mfa/web"
 )
 
 func init() {
@@ -49,7 +51,7 @@ type Handler struct {
 	// shortcuts above. Default: false.
 	AllowAccessKeys bool `json:"allow_access_keys,omitempty"`
 
-	gate   *gateway.Gate
+	gate   *gate.Gate
 	policy *policy.Set
 }
 
@@ -61,13 +63,11 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision compiles the handler's policy and builds its gate on the app's services.
+// Provision sets the default prefix, compiles the handler's policy, and builds its site and
+// gate on the app's operations layer. Caddy calls Validate after it.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.Prefix == "" {
 		h.Prefix = "/.mfa"
-	}
-	if err := h.Validate(); err != nil {
-		return err
 	}
 	set, err := h.compilePolicy()
 	if err != nil {
@@ -78,19 +78,31 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("mfa handler: loading the mfa app: %w", err)
 	}
-	opts := gateway.Options{Prefix: h.Prefix, Policy: set, ClientIP: clientIP, Vars: requestVars}
-	if h.Identity != "" {
-		placeholder := h.Identity
-		opts.Identity = func(r *http.Request) string {
-			repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-			if repl == nil {
-				return ""
-			}
-			return repl.ReplaceAll(placeholder, "")
-		}
+	ops := appModule.(*App).Operations()
+	mount := web.Mount{Prefix: h.Prefix, ClientIP: clientIP, Identity: identityOf(h.Identity)}
+	s, err := site.New(ops, site.Options{Mount: mount, Policy: set})
+	if err != nil {
+		return fmt.Errorf("mfa: %w", err)
 	}
-	h.gate, err = gateway.New(appModule.(*App).Services(), opts)
-	return err
+	h.gate, err = gate.New(ops, gate.Options{Mount: mount, Policy: set, Vars: requestVars, Site: s})
+	if err != nil {
+		return fmt.Errorf("mfa: %w", err)
+	}
+	return nil
+}
+
+// identityOf reads the user an earlier handler signed in from a placeholder; nil for none.
+func identityOf(placeholder string) func(*http.Request) string {
+	if placeholder == "" {
+		return nil
+	}
+	return func(r *http.Request) string {
+		repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+		if repl == nil {
+			return ""
+		}
+		return repl.ReplaceAll(placeholder, "")
+	}
 }
 
 // compilePolicy reads the policy files and compiles them with the shortcuts.

@@ -16,7 +16,7 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 	m := &metrics{
 		verifications: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "caddy", Subsystem: "mfa", Name: "verifications_total",
-			Help: "Second-factor checks, by method and outcome (passed, failed, replayed, throttled).",
+			Help: "Second-factor checks, by factor kind (virtual, hardware, webauthn, sms, recovery) and outcome (success, invalid, replayed, throttled).",
 		}, []string{"method", "outcome"}),
 		lockouts: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "caddy", Subsystem: "mfa", Name: "lockouts_total", Help: "Users locked out after too many failed factor checks.",

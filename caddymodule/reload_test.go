@@ -12,7 +12,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
-	"github.com/caddy-mfa/caddy-mfa/gateway"
+	"github.com/caddy-mfa/caddy-mfa/auth"
 )
 
 // freezeStateClock stops the long-lived state's clock for the test: buckets refill only when
@@ -52,13 +52,13 @@ http://localhost:%d {
 }
 
 // running is the services of the mfa app of the config Caddy runs now.
-func running(t *testing.T) *gateway.Services {
+func running(t *testing.T) *auth.Service {
 	t.Helper()
 	app, err := caddy.ActiveContext().App("mfa")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return app.(*App).Services()
+	return app.(*App).Operations()
 }
 
 func loginFrom(b *browser, name, addr string) (int, string) {
@@ -100,7 +100,8 @@ func TestThrottlesSurviveAReload(t *testing.T) {
 	if after == before || after.Issuer != "after reload" {
 		t.Fatal("the config was not reloaded")
 	}
-	if after.Throttle != before.Throttle || after.Accounts != before.Accounts {
+	addresses, accounts := after.Throttles()
+	if a0, c0 := before.Throttles(); addresses != a0 || accounts != c0 {
 		t.Error("the reload made new throttles")
 	}
 	if code, _ := loginFrom(b, "stuffed-after", attacker); code != http.StatusTooManyRequests {

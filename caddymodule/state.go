@@ -10,7 +10,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
-	"github.com/caddy-mfa/caddy-mfa/gateway"
+	"github.com/caddy-mfa/caddy-mfa/auth"
 	"github.com/caddy-mfa/caddy-mfa/session"
 )
 
@@ -46,8 +46,8 @@ func stateNow() time.Time {
 }
 
 type throttles struct {
-	addresses *gateway.Throttle
-	accounts  *gateway.AccountThrottle
+	addresses *auth.Throttle
+	accounts  *auth.AccountThrottle
 }
 
 func (*throttles) Destruct() error { return nil }
@@ -56,27 +56,27 @@ type tokenCache struct{ *session.TokenCache }
 
 func (tokenCache) Destruct() error { return nil }
 
-// loadLongLived gives the services the pooled throttles and the token cache of these signing
-// keys, making them when this is the first config to need them; Cleanup releases them.
-func (a *App) loadLongLived(svc *gateway.Services, signing [][]byte) error {
+// loadLongLived gives the operations layer the pooled throttles and the token cache of these
+// signing keys, making them when this is the first config to need them; Cleanup releases them.
+func (a *App) loadLongLived(d *auth.Deps, signing [][]byte) error {
 	v, err := a.usePooled(throttlesKey, func() caddy.Destructor {
 		return &throttles{
-			addresses: gateway.NewThrottle(addressBurst, addressEvery, stateNow),
-			accounts:  gateway.NewAccountThrottle(accountBurst, accountEvery, stateNow),
+			addresses: auth.NewThrottle(addressBurst, addressEvery, stateNow),
+			accounts:  auth.NewAccountThrottle(accountBurst, accountEvery, stateNow),
 		}
 	})
 	if err != nil {
 		return err
 	}
-	svc.Throttle, svc.Accounts = v.(*throttles).addresses, v.(*throttles).accounts
+	d.Throttle, d.Accounts = v.(*throttles).addresses, v.(*throttles).accounts
 	// A cache is only good for the keys that verified its tokens: other keys, another cache.
 	v, err = a.usePooled("mfa.tokens."+keysFingerprint(signing), func() caddy.Destructor {
-		return tokenCache{session.NewTokenCache(svc.Ring)}
+		return tokenCache{session.NewTokenCache(d.Ring)}
 	})
 	if err != nil {
 		return err
 	}
-	svc.TokenCache = v.(tokenCache).TokenCache
+	d.TokenCache = v.(tokenCache).TokenCache
 	return nil
 }
 

@@ -160,9 +160,9 @@ profile plain "http://localhost:$plain/items/42"
 profile gated "http://localhost:$gated/items/42"
 echo "CPU profile, gated minus plain (token), top functions by extra cumulative time:"
 go tool pprof -top -cum -nodecount 25 -diff_base "$dir/plain.prof" "$dir/caddy" "$dir/gated.prof" 2>/dev/null | sed -n '/flat%/,$p'
-echo "The gate's own share of the gated profile (the gateway package, below Caddy's handler):"
-go tool pprof -top -cum -nodecount 12 -focus 'caddy-mfa/gateway\.' "$dir/caddy" "$dir/gated.prof" 2>/dev/null |
-	grep -E 'Showing nodes|caddy-mfa/(gateway|policy|session)\.' | head -8 || true
+echo "The gate's own share of the gated profile (the gate, canonical and web packages, below Caddy's handler):"
+go tool pprof -top -cum -nodecount 12 -focus 'caddy-mfa/(gate|canonical|web)\.' "$dir/caddy" "$dir/gated.prof" 2>/dev/null |
+	grep -E 'Showing nodes|caddy-mfa/(gate|canonical|web|auth|policy|session)\.' | head -8 || true
 if [ -n "${PROFILES:-}" ]; then
 	mkdir -p "$PROFILES" && cp "$dir/caddy" "$dir/plain.prof" "$dir/gated.prof" "$PROFILES/"
 fi

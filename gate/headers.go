@@ -1,0 +1,314 @@
+package gate
+
+import (
+	"net/http"
+	"net/textproto"
+	"slices"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/caddy-mfa/caddy-mfa/auth"
+	"github.com/caddy-mfa/caddy-mfa/policy"
+)
+
+// The identity headers, in canonical form so setting them needs no canonicalisation.
+const (
+	headerUser     = "X-Mfa-User"
+	headerGroups   = "X-Mfa-Groups"
+	headerAuthType = "X-Mfa-Auth-Type"
+	headerPresent  = "X-Mfa-Present"
+	headerAge      = "X-Mfa-Age"
+	headerMethod   = "X-Mfa-Method"
+)
+
+// constant builds a header value that may be shared by every request: its capacity is its
+// length, so an Add by a later handler copies it instead of writing into it.
+func constant(v string) []string { return []string{v}[:1:1] }
+
+// Values that never change, made once instead of on every request.
+var (
+	authTypeValues = map[string][]string{}
+	methodValues   = map[string][]string{}
+	trueValue      = constant("true")
+	falseValue     = constant("false")
+)
+
+func init() {
+	for _, a := range policy.AuthTypes {
+		authTypeValues[a] = constant(a)
+	}
+	for _, m := range policy.Methods {
+		methodValues[m] = constant(m)
+	}
+}
+
+// userValues caches each user's X-MFA-User and X-MFA-Groups values, so a request from a known
+// caller sets them without allocating. Bounded: the least recent users are forgotten.
+type userValues struct {
+	cache *lru.Cache[string, *userHeader]
+}
+
+type userHeader struct {
+	groups []string // the groups these values were made from
+	user   []string
+	joined []string
+}
+
+const userValuesSize = 4096
+
+func newUserValues() userValues {
+	c, _ := lru.New[string, *userHeader](userValuesSize)
+	return userValues{cache: c}
+}
+
+func (u *userValues) get(user string, groups []string) *userHeader {
+	if h, ok := u.cache.Get(user); ok && slices.Equal(h.groups, groups) {
+		return h
+	}
+	h := &userHeader{groups: slices.Clone(groups), user: constant(user)}
+	if len(groups) > 0 {
+		h.joined = constant(strings.Join(groups, ","))
+	}
+	u.cache.Add(user, h)
+	return h
+}
+
+// prepareUpstream makes the request ready for the upstream: the gateway's own credential
+// removed (dropCredentials), no header that would make a proxy drop what the gate sets
+// (dropConnectionTokens), and the identity headers set (setIdentityHeaders).
+func (g *Gate) prepareUpstream(h http.Header, c *auth.Caller, ctx *policy.Context, kept *credentialStash) {
+	g.dropCredentials(h, c, kept)
+	dropConnectionTokens(h)
+	g.setIdentityHeaders(h, c, ctx, kept)
+}
+
+// stashKey names, in the request's variables, the credentials an earlier gate took out.
+const stashKey = "mfa.credentials"
+
+// credentialStash keeps what a gate took out of the request, so that a later gate on the same
+// request (several mfa handlers all apply) still finds the caller's credential. It also holds
+// the X-MFA-Age value, so one allocation serves both.
+type credentialStash struct {
+	ageDigits             [20]byte
+	age                   [1]string
+	cookie, authorization []string
+}
+
+// setAge makes the X-MFA-Age value in the stash's own memory, so it costs no allocation of its
+// own. A later gate on the same request makes a new string rather than change the digits under
+// a value already handed out.
+func (s *credentialStash) setAge(seconds int64) []string {
+	if s.age[0] != "" {
+		s.age[0] = strconv.FormatInt(seconds, 10)
+		return s.age[:1:1]
+	}
+	digits := strconv.AppendInt(s.ageDigits[:0], seconds, 10)
+	s.age[0] = unsafe.String(&digits[0], len(digits))
+	return s.age[:1:1]
+}
+
+// stashFor is the stash of this request (vars are its variables): an earlier gate's, or a new
+// one where this gate keeps the credentials it takes out. nil when there is nothing to keep.
+func stashFor(vars map[string]any, earlier *credentialStash, h http.Header, ctx *policy.Context) *credentialStash {
+	if earlier != nil {
+		return earlier
+	}
+	if len(h["Cookie"]) == 0 && len(h["Authorization"]) == 0 && !ctx.MFAPresent {
+		return nil
+	}
+	s := new(credentialStash)
+	if vars != nil {
+		vars[stashKey] = s
+	}
+	return s
+}
+
+// restore gives a later gate the credentials an earlier gate on the same request took out;
+// a nil stash (no earlier gate) restores nothing.
+func (s *credentialStash) restore(h http.Header) {
+	if s == nil {
+		return
+	}
+	if s.cookie != nil {
+		h["Cookie"] = s.cookie
+	}
+	if s.authorization != nil {
+		h["Authorization"] = s.authorization
+	}
+}
+
+// isIdentityHeader reports a name that is one of the gate's X-MFA-* headers, or that an
+// upstream reads as one: CGI, FastCGI, WSGI and Rack turn both X-MFA-User and X_MFA_User into
+// HTTP_X_MFA_USER, so a client's X_MFA_User could stand in for the gate's header there.
+func isIdentityHeader(name string) bool {
+	return len(name) >= 6 && name[0]|0x20 == 'x' && (name[1] == '-' || name[1] == '_') &&
+		strings.EqualFold(name[2:5], "mfa") && (name[5] == '-' || name[5] == '_')
+}
+
+// overrideHeaders make some upstreams act on another path or method than the request line's:
+// Symfony and IIS route by X-Original-URL and X-Rewrite-URL, Express, Laravel and Rails (Rack)
+// take the method from X-HTTP-Method-Override. The gate judged the request line, so the upstream
+// must not see them.
+var overrideHeaders = []string{"X-Original-Url", "X-Rewrite-Url", "X-Override-Url", "X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+
+// isOverrideHeader reports one of overrideHeaders in any case, with _ for - (as CGI reads it).
+func isOverrideHeader(name string) bool {
+	if len(name) < 13 || name[0]|0x20 != 'x' {
+		return false
+	}
+	for _, o := range overrideHeaders {
+		if sameHeaderName(name, o) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameHeaderName compares header names as CGI-style upstreams do: without case, _ equal to -.
+func sameHeaderName(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := lowerASCII(a[i]), lowerASCII(b[i])
+		if x == '_' {
+			x = '-'
+		}
+		if y == '_' {
+			y = '-'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// setIdentityHeaders tells the upstream who is calling. Whatever the client sent under these
+// names (in any spelling) is removed first, so nobody can claim an identity by sending the header,
+// and so are the headers that would make the upstream act on another path or method.
+func (g *Gate) setIdentityHeaders(h http.Header, c *auth.Caller, ctx *policy.Context, s *credentialStash) {
+	for name := range h {
+		if isIdentityHeader(name) || isOverrideHeader(name) {
+			delete(h, name)
+		}
+	}
+	h[headerAuthType] = authTypeValues[c.AuthType]
+	if c.AuthType == policy.AuthAnonymous {
+		return
+	}
+	uv := g.users.get(c.Claims.User, c.Claims.Groups)
+	h[headerUser] = uv.user
+	if uv.joined != nil {
+		h[headerGroups] = uv.joined
+	}
+	if c.AuthType == policy.AuthAccessKey {
+		return // mfa:Present is absent for long-term keys, and so is the header
+	}
+	if !ctx.MFAPresent {
+		h[headerPresent] = falseValue
+		return
+	}
+	h[headerPresent] = trueValue
+	h[headerAge] = s.setAge(int64(ctx.Time.Sub(ctx.MFATime).Seconds()))
+	if m, ok := methodValues[ctx.MFAMethod]; ok {
+		h[headerMethod] = m
+	}
+}
+
+// dropConnectionTokens removes the identity headers' names from Connection. A proxy deletes
+// every header that Connection names (RFC 9110 section 7.6.1), so a client's
+// "Connection: X-MFA-User" would have reverse_proxy strip what the gate set, and the upstream
+// see no identity, or an older one (the class of Traefik's CVE-2024-45410).
+func dropConnectionTokens(h http.Header) {
+	values := h["Connection"]
+	for i, v := range values {
+		if !namesIdentityHeader(v) {
+			continue
+		}
+		var kept []string
+		for _, token := range strings.Split(v, ",") {
+			if t := textproto.TrimString(token); t != "" && !isIdentityHeader(t) {
+				kept = append(kept, t)
+			}
+		}
+		values[i] = strings.Join(kept, ", ")
+	}
+}
+
+func namesIdentityHeader(connection string) bool {
+	for rest := connection; rest != ""; {
+		var token string
+		token, rest, _ = strings.Cut(rest, ",")
+		if isIdentityHeader(textproto.TrimString(token)) {
+			return true
+		}
+	}
+	return false
+}
+
+// dropCredentials removes what the gateway itself reads as a credential from the request the
+// upstream gets: its session cookie (in both spellings, whatever the scheme, for a TLS proxy in
+// front may have changed it) and, when the caller signed with it, the Authorization header of
+// an access key or session token. What it takes out goes into the stash, for a later gate. Anything behind the gate could otherwise replay them; the
+// identity headers say all the upstream needs. Every other cookie keeps its bytes.
+func (g *Gate) dropCredentials(h http.Header, c *auth.Caller, s *credentialStash) {
+	if auth := h["Authorization"]; auth != nil && (c.AuthType == policy.AuthToken || c.AuthType == policy.AuthAccessKey) {
+		s.authorization = auth
+		delete(h, "Authorization")
+	}
+	lines := h["Cookie"]
+	if len(lines) == 0 {
+		return
+	}
+	s.cookie = lines
+	kept := lines[:0:0]
+	changed := false
+	for _, line := range lines {
+		if !strings.Contains(line, g.cookieName) {
+			kept = append(kept, line)
+			continue
+		}
+		changed = true
+		if rest := g.withoutOwnCookies(line); rest != "" {
+			kept = append(kept, rest)
+		}
+	}
+	switch {
+	case !changed:
+	case len(kept) == 0:
+		delete(h, "Cookie")
+	default:
+		h["Cookie"] = kept
+	}
+}
+
+// withoutOwnCookies is one Cookie line without the gateway's cookies; a line that held only
+// those costs no allocation.
+func (g *Gate) withoutOwnCookies(line string) string {
+	var b strings.Builder
+	for rest := line; rest != ""; {
+		var pair string
+		pair, rest, _ = strings.Cut(rest, ";")
+		pair = textproto.TrimString(pair)
+		name, _, _ := strings.Cut(pair, "=")
+		if pair == "" || name == g.cookieName || name == g.hostCookieName {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(pair)
+	}
+	return b.String()
+}

@@ -1,0 +1,168 @@
+package site
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/caddy-mfa/caddy-mfa/auth"
+	"github.com/caddy-mfa/caddy-mfa/factors"
+	"github.com/caddy-mfa/caddy-mfa/web"
+)
+
+// The devices page and its forms: each runs the same operation as its API call, then shows the
+// page again with what happened.
+
+func (s *Site) pageDevices(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.pageCaller(w, r)
+	if !ok {
+		return
+	}
+	s.showDevices(w, r, c, http.StatusOK, "", "")
+}
+
+func (s *Site) showDevices(w http.ResponseWriter, r *http.Request, c *auth.Caller, status int, problem, notice string) {
+	devices, err := s.ops.Devices.ForUser(r.Context(), c.User())
+	if err != nil {
+		s.pages.RenderStatus(w, r, http.StatusServiceUnavailable, "Try again", s.explain(err).Message)
+		return
+	}
+	p := s.newPage(r, "MFA devices", c)
+	p.Devices, p.Error, p.Notice, p.Enrolling = devices, problem, notice, c.Claims.Enrolling
+	names := map[string]bool{}
+	for _, d := range devices {
+		p.HasEnabled = p.HasEnabled || d.Enabled
+		names[d.Name] = true
+		if d.Type == factors.TypeSMS && !d.Enabled {
+			p.PendingSMS = d.Serial
+		}
+	}
+	p.SMSEnabled = s.ops.SMSAllowed(&c.Claims) == nil
+	p.NeedsFactor = s.ops.AddDeviceProblem(c, devices) != nil // a fresh factor with a device the user has
+	if p.HasEnabled {
+		if p.RecoveryRemaining, err = s.ops.Recovery.Remaining(r.Context(), c.User()); err == nil {
+			p.AccessKeys, err = s.ops.AccessKeys.ForUser(r.Context(), c.User())
+		}
+		if err != nil {
+			s.pages.RenderStatus(w, r, http.StatusServiceUnavailable, "Try again", s.explain(err).Message)
+			return
+		}
+	}
+	p.SuggestedName, p.SuggestedKeyName = unusedName(names, "phone"), unusedName(names, "key")
+	s.render(w, status, "devices", p)
+}
+
+// afterForm shows the devices page with the outcome of a form.
+func (s *Site) afterForm(w http.ResponseWriter, r *http.Request, c *auth.Caller, err error, done string) {
+	if err != nil {
+		e := s.explain(err)
+		web.SetRetryAfter(w, e)
+		s.showDevices(w, r, c, web.Status(e.Code), e.Message, "")
+		return
+	}
+	s.showDevices(w, r, c, http.StatusOK, "", done)
+}
+
+// unusedName suggests base, or base-2, base-3 ... when the user has a device called that.
+func unusedName(taken map[string]bool, base string) string {
+	name := base
+	for i := 2; taken[name]; i++ {
+		name = base + "-" + strconv.Itoa(i)
+	}
+	return name
+}
+
+func (s *Site) formCreateVirtual(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.formCaller(w, r)
+	if !ok {
+		return
+	}
+	created, err := s.newVirtual(r, c, web.PostValue(r, "name"))
+	if err != nil {
+		s.afterForm(w, r, c, err, "")
+		return
+	}
+	dev, err := s.ops.Devices.Get(r.Context(), created.Serial)
+	if err != nil {
+		s.afterForm(w, r, c, err, "")
+		return
+	}
+	p := s.newPage(r, "Add a device", c)
+	p.Device, p.Secret, p.URI, p.QRPNG = dev, created.Secret, created.OTPAuthURI, created.QRPNG
+	s.render(w, http.StatusOK, "enrol", p)
+}
+
+func (s *Site) formEnable(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.formCaller(w, r)
+	if !ok {
+		return
+	}
+	serial := r.PathValue("serial")
+	if _, err := s.enableDevice(w, r, c, serial, web.PostValue(r, "code1"), web.PostValue(r, "code2")); err != nil {
+		s.showEnrolAgain(w, r, c, serial, err)
+		return
+	}
+	http.Redirect(w, r, web.SafeReturn(web.PostValue(r, "return")), http.StatusSeeOther)
+}
+
+// showEnrolAgain shows the enrolment page once more after a mistyped pair, with the same QR
+// code: the device is not enabled, so its seed still protects nothing.
+func (s *Site) showEnrolAgain(w http.ResponseWriter, r *http.Request, c *auth.Caller, serial string, cause error) {
+	dev, seed, err := s.ops.Devices.PendingSeed(r.Context(), c.User(), serial)
+	if err != nil {
+		s.afterForm(w, r, c, cause, "")
+		return
+	}
+	defer clear(seed)
+	key, err := dev.TOTP.Key(s.ops.Issuer, c.User(), seed)
+	var qr string
+	if err == nil {
+		qr, err = web.QRPNG(key)
+	}
+	if err != nil {
+		s.showDevices(w, r, c, http.StatusInternalServerError, s.explain(err).Message, "")
+		return
+	}
+	e := s.explain(cause)
+	p := s.newPage(r, "Add a device", c)
+	p.Device, p.Secret, p.URI, p.QRPNG, p.Error = dev, key.Secret(), key.URL(), qr, e.Message
+	s.render(w, web.Status(e.Code), "enrol", p)
+}
+
+func (s *Site) formResync(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.formCaller(w, r)
+	if !ok {
+		return
+	}
+	_, err := s.ops.Resync(r.Context(), c.User(), r.PathValue("serial"), web.PostValue(r, "code1"), web.PostValue(r, "code2"))
+	s.afterForm(w, r, c, err, "The device is in step again.")
+}
+
+func (s *Site) formDeactivate(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.formCaller(w, r)
+	if !ok {
+		return
+	}
+	err := s.deactivateDevice(w, r, c, r.PathValue("serial"))
+	s.afterForm(w, r, c, err, "The device is removed. Your other sessions are signed out.")
+}
+
+func (s *Site) formHardware(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.formCaller(w, r)
+	if !ok {
+		return
+	}
+	if _, err := s.enableDevice(w, r, c, web.PostValue(r, "serial"), web.PostValue(r, "code1"), web.PostValue(r, "code2")); err != nil {
+		s.afterForm(w, r, c, err, "")
+		return
+	}
+	http.Redirect(w, r, web.SafeReturn(web.PostValue(r, "return")), http.StatusSeeOther)
+}
+
+func (s *Site) formCreateSMS(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.formCaller(w, r)
+	if !ok {
+		return
+	}
+	_, err := s.ops.CreateSMS(r.Context(), c, web.PostValue(r, "name"), web.PostValue(r, "phone"))
+	s.afterForm(w, r, c, err, "We sent a code to your phone: type it below.")
+}

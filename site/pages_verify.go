@@ -1,0 +1,85 @@
+package site
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/caddy-mfa/caddy-mfa/auth"
+	"github.com/caddy-mfa/caddy-mfa/factors"
+	"github.com/caddy-mfa/caddy-mfa/policy"
+	"github.com/caddy-mfa/caddy-mfa/web"
+)
+
+// The second-factor page: a code from an app, a token or a text, a recovery code, or a key.
+
+// codeDevices are the user's enabled devices that take a typed code, the SMS ones among them,
+// and whether the user has a security key.
+func (s *Site) codeDevices(r *http.Request, user string) (typed, sms []*factors.Device, keys bool, err error) {
+	all, err := s.ops.Devices.ForUser(r.Context(), user)
+	for _, d := range all {
+		keys = keys || (d.Enabled && d.Type == factors.TypeWebAuthn)
+		if d.Enabled && (d.IsTOTP() || (d.Type == factors.TypeSMS && s.ops.SMS != nil)) {
+			typed = append(typed, d)
+		}
+		if d.Enabled && d.Type == factors.TypeSMS && s.ops.SMS != nil {
+			sms = append(sms, d)
+		}
+	}
+	return typed, sms, keys, err
+}
+
+func (s *Site) pageVerify(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.pageCaller(w, r)
+	if !ok {
+		return
+	}
+	s.showVerify(w, r, c, http.StatusOK, "", "")
+}
+
+func (s *Site) showVerify(w http.ResponseWriter, r *http.Request, c *auth.Caller, status int, problem, notice string) {
+	devices, sms, keys, err := s.codeDevices(r, c.User())
+	if err != nil {
+		s.pages.RenderStatus(w, r, http.StatusServiceUnavailable, "Try again", s.explain(err).Message)
+		return
+	}
+	keyOnly := web.FormValue(r, "need") == policy.MethodWebAuthn
+	if keyOnly {
+		devices, sms = nil, nil
+	}
+	if len(devices) == 0 && !keys && !keyOnly {
+		http.Redirect(w, r, s.prefix+"/devices?return="+url.QueryEscape(web.SafeReturn(web.FormValue(r, "return"))), http.StatusFound)
+		return
+	}
+	p := s.newPage(r, "Second factor", c)
+	p.Devices, p.SMSDevices, p.Error, p.Notice, p.Selected = devices, sms, problem, notice, web.PostValue(r, "serial")
+	p.HasKeys, p.KeyOnly = keys, keyOnly
+	s.render(w, status, "verify", p)
+}
+
+func (s *Site) formVerify(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.formCaller(w, r)
+	if !ok {
+		return
+	}
+	if _, err := s.passCode(w, r, c, web.PostValue(r, "serial"), web.PostValue(r, "code")); err != nil {
+		e := s.explain(err)
+		web.SetRetryAfter(w, e)
+		s.showVerify(w, r, c, web.Status(e.Code), e.Message, "")
+		return
+	}
+	http.Redirect(w, r, web.SafeReturn(web.PostValue(r, "return")), http.StatusSeeOther)
+}
+
+func (s *Site) formSMSSend(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.formCaller(w, r)
+	if !ok {
+		return
+	}
+	if err := s.ops.SendSMS(r.Context(), c, web.PostValue(r, "serial")); err != nil {
+		e := s.explain(err)
+		web.SetRetryAfter(w, e)
+		s.showVerify(w, r, c, web.Status(e.Code), e.Message, "")
+		return
+	}
+	s.showVerify(w, r, c, http.StatusOK, "", "Code sent. Type it below.")
+}
