@@ -26,6 +26,8 @@ func (c *StorageConfig) validate() error {
 	return nil
 }
 
+// setDefaults is the one place the app's defaults are set. Provision calls it first; Validate
+// never does, so a check sees the config as written (or as defaulted, after Provision).
 func (a *App) setDefaults() {
 	if a.Issuer == "" {
 		a.Issuer = "caddy-mfa"
@@ -75,6 +77,9 @@ func (a *App) setDefaults() {
 	}
 	setDuration(&a.Lockout.BaseDelay, 30*time.Second)
 	setDuration(&a.Lockout.MaxDelay, time.Hour)
+	if a.SMS != nil {
+		setDuration(&a.SMS.CodeTTL, 5*time.Minute)
+	}
 }
 
 func setString(s *string, def string) {
