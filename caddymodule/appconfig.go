@@ -144,8 +144,8 @@ func (a *App) validateTopLevel() error {
 	return nil
 }
 
-// checkEnrollment is the one rule for the enrollment key, without the "mfa: " prefix so that
-// other readers of the key can report it in their own form.
+// checkEnrollment is the one rule for the enrollment key. The Caddyfile parser applies it too,
+// so that a Caddyfile's mistake is reported at adapt time, with its line.
 func checkEnrollment(e string) error {
 	if e != "required" && e != "optional" {
 		return fmt.Errorf("enrollment: want required or optional, got %q", e)
