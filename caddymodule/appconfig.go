@@ -26,6 +26,8 @@ func (c *StorageConfig) validate() error {
 	return nil
 }
 
+// setDefaults is the one place the app's defaults are set. Provision calls it first; Validate
+// never does, so a check sees the config as written (or as defaulted, after Provision).
 func (a *App) setDefaults() {
 	if a.Issuer == "" {
 		a.Issuer = "caddy-mfa"
@@ -107,62 +109,122 @@ func (a *App) bcryptCost() int {
 	return cost
 }
 
-// Validate checks the configuration without side effects.
+// Validate checks the configuration without side effects: it sets no default, so every
+// sub-config may be unset. Each part checks itself; the first error found is returned, in the
+// order of the fields.
 func (a *App) Validate() error {
-	if err := a.Storage.validate(); err != nil {
-		return err
+	for _, check := range []func() error{
+		a.Storage.validate,
+		a.validateTopLevel,
+		a.TOTP.validate,
+		a.Session.validate,
+		a.SessionTokens.validate,
+		a.Lockout.validate,
+		a.WebAuthn.validate,
+		a.SMS.validate,
+		a.validateUsers,
+	} {
+		if err := check(); err != nil {
+			return err
+		}
 	}
-	switch {
-	case a.MaxDevices < 0 || a.MaxDevices > 100:
+	return nil
+}
+
+// validateTopLevel checks the app's own scalar fields.
+func (a *App) validateTopLevel() error {
+	if a.MaxDevices < 0 || a.MaxDevices > 100 {
 		return fmt.Errorf("mfa: max_devices: %d is not between 1 and 100", a.MaxDevices)
-	case a.Enrollment != "" && a.Enrollment != "required" && a.Enrollment != "optional":
-		return fmt.Errorf("mfa: enrollment: want required or optional, got %q", a.Enrollment)
 	}
-	if t := a.TOTP; t != nil {
-		if t.Skew != nil && (*t.Skew < 0 || *t.Skew > 10) {
-			return fmt.Errorf("mfa: totp skew: %d is not between 0 and 10", *t.Skew)
-		}
-		if t.ResyncWindow < 0 || t.ResyncWindow > 100 {
-			return fmt.Errorf("mfa: totp resync_window: %d is not between 1 and 100", t.ResyncWindow)
+	if a.Enrollment != "" {
+		if err := checkEnrollment(a.Enrollment); err != nil {
+			return fmt.Errorf("mfa: %w", err)
 		}
 	}
-	if s := a.Session; s != nil {
-		if s.Idle < 0 || s.Absolute < 0 || (s.Idle > 0 && s.Absolute > 0 && s.Idle > s.Absolute) {
-			return fmt.Errorf("mfa: session: idle (%s) and absolute (%s) must be positive, idle no longer than absolute", time.Duration(s.Idle), time.Duration(s.Absolute))
+	return nil
+}
+
+// checkEnrollment is the one rule for the enrollment key. The Caddyfile parser applies it too,
+// so that a Caddyfile's mistake is reported at adapt time, with its line.
+func checkEnrollment(e string) error {
+	if e != "required" && e != "optional" {
+		return fmt.Errorf("enrollment: want required or optional, got %q", e)
+	}
+	return nil
+}
+
+func (t *TOTPConfig) validate() error {
+	switch {
+	case t == nil:
+	case t.Skew != nil && (*t.Skew < 0 || *t.Skew > 10):
+		return fmt.Errorf("mfa: totp skew: %d is not between 0 and 10", *t.Skew)
+	case t.ResyncWindow < 0 || t.ResyncWindow > 100:
+		return fmt.Errorf("mfa: totp resync_window: %d is not between 1 and 100", t.ResyncWindow)
+	}
+	return nil
+}
+
+// validate accepts an unset idle or absolute (zero): setDefaults fills them in.
+func (s *SessionConfig) validate() error {
+	if s != nil && (s.Idle < 0 || s.Absolute < 0 || (s.Idle > 0 && s.Absolute > 0 && s.Idle > s.Absolute)) {
+		return fmt.Errorf("mfa: session: idle (%s) and absolute (%s) must be positive, idle no longer than absolute", time.Duration(s.Idle), time.Duration(s.Absolute))
+	}
+	return nil
+}
+
+// validate compares the bounds only when both are set; an unset one is a default that fits.
+func (t *SessionTokensConfig) validate() error {
+	if t == nil || t.Min <= 0 || t.Max <= 0 {
+		return nil
+	}
+	if t.Min > t.Max || (t.Default > 0 && (t.Default < t.Min || t.Default > t.Max)) {
+		return fmt.Errorf("mfa: session_tokens: want min <= default <= max, got %s, %s, %s",
+			time.Duration(t.Min), time.Duration(t.Default), time.Duration(t.Max))
+	}
+	return nil
+}
+
+func (l *LockoutConfig) validate() error {
+	switch {
+	case l == nil:
+	case l.MaxFailures < 0 || l.MaxFailures > 100:
+		return fmt.Errorf("mfa: lockout max_failures: %d is not between 1 and 100 (NIST SP 800-63B)", l.MaxFailures)
+	case l.BaseDelay < 0 || l.MaxDelay < 0 || (l.MaxDelay > 0 && l.BaseDelay > l.MaxDelay):
+		return fmt.Errorf("mfa: lockout: base_delay must be positive and no longer than max_delay")
+	}
+	return nil
+}
+
+// validate lets a webhook be a placeholder ({env.*}, {file.*}), which Provision resolves.
+func (c *SMSConfig) validate() error {
+	if c == nil {
+		return nil
+	}
+	if u, err := url.Parse(c.Webhook); err != nil || (u.Scheme != "http" && u.Scheme != "https" && !strings.HasPrefix(c.Webhook, "{")) {
+		return fmt.Errorf("mfa: sms webhook: %q is not an http(s) URL", c.Webhook)
+	}
+	if c.CodeTTL < 0 || time.Duration(c.CodeTTL) > time.Hour {
+		return fmt.Errorf("mfa: sms code_ttl: must be positive and at most 1h")
+	}
+	return nil
+}
+
+func (a *App) validateUsers() error {
+	for i := range a.Users {
+		if err := a.Users[i].validate(); err != nil {
+			return err
 		}
 	}
-	if t := a.SessionTokens; t != nil && t.Min > 0 && t.Max > 0 {
-		if t.Min > t.Max || (t.Default > 0 && (t.Default < t.Min || t.Default > t.Max)) {
-			return fmt.Errorf("mfa: session_tokens: want min <= default <= max, got %s, %s, %s",
-				time.Duration(t.Min), time.Duration(t.Default), time.Duration(t.Max))
-		}
+	return nil
+}
+
+// validate checks a bootstrap user's name and that its password is a hash, never plain text.
+func (u *UserConfig) validate() error {
+	if err := identity.ValidateName(u.Name); err != nil {
+		return fmt.Errorf("mfa: user: %w", err)
 	}
-	if l := a.Lockout; l != nil {
-		if l.MaxFailures < 0 || l.MaxFailures > 100 {
-			return fmt.Errorf("mfa: lockout max_failures: %d is not between 1 and 100 (NIST SP 800-63B)", l.MaxFailures)
-		}
-		if l.BaseDelay < 0 || l.MaxDelay < 0 || (l.MaxDelay > 0 && l.BaseDelay > l.MaxDelay) {
-			return fmt.Errorf("mfa: lockout: base_delay must be positive and no longer than max_delay")
-		}
-	}
-	if err := a.WebAuthn.validate(); err != nil {
-		return err
-	}
-	if a.SMS != nil {
-		if u, err := url.Parse(a.SMS.Webhook); err != nil || (u.Scheme != "http" && u.Scheme != "https" && !strings.HasPrefix(a.SMS.Webhook, "{")) {
-			return fmt.Errorf("mfa: sms webhook: %q is not an http(s) URL", a.SMS.Webhook)
-		}
-		if a.SMS.CodeTTL < 0 || time.Duration(a.SMS.CodeTTL) > time.Hour {
-			return fmt.Errorf("mfa: sms code_ttl: must be positive and at most 1h")
-		}
-	}
-	for _, u := range a.Users {
-		if err := identity.ValidateName(u.Name); err != nil {
-			return fmt.Errorf("mfa: user: %w", err)
-		}
-		if _, err := bcrypt.Cost([]byte(u.PasswordHash)); err != nil {
-			return fmt.Errorf("mfa: user %s: the password must be a bcrypt hash (from caddy hash-password): %w", u.Name, err)
-		}
+	if _, err := bcrypt.Cost([]byte(u.PasswordHash)); err != nil {
+		return fmt.Errorf("mfa: user %s: the password must be a bcrypt hash (from caddy hash-password): %w", u.Name, err)
 	}
 	return nil
 }

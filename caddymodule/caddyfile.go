@@ -2,10 +2,8 @@ package caddymodule
 
 import (
 	"strconv"
-	"strings"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -19,187 +17,30 @@ func init() {
 	httpcaddyfile.RegisterDirectiveOrder("mfa", httpcaddyfile.After, "forward_auth")
 }
 
-func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
-	app := new(App)
-	if err := app.UnmarshalCaddyfile(d); err != nil {
-		return nil, err
-	}
-	return httpcaddyfile.App{Name: "mfa", Value: caddyconfig.JSON(app, nil)}, nil
-}
+// The helpers below serve both Caddyfile forms: the global option (caddyfile_app.go) and the
+// directive.
 
-// UnmarshalCaddyfile reads the global `mfa` option. Syntax (every key optional):
-//
-//	mfa {
-//		issuer <name>
-//		storage caddy|redis <url>
-//		encryption_key <base64 or placeholder>
-//		signing_keys <key> [<key>...]
-//		max_devices <n>
-//		enrollment required|optional
-//		totp {
-//			skew <steps>
-//			resync_window <steps>
-//		}
-//		session {
-//			cookie_name <name>
-//			idle <duration>
-//			absolute <duration>
-//		}
-//		session_tokens {
-//			default <duration>
-//			min <duration>
-//			max <duration>
-//		}
-//		lockout {
-//			max_failures <n>
-//			base_delay <duration>
-//			max_delay <duration>
-//		}
-//		webauthn {
-//			rp_id <host>
-//			rp_name <name>
-//			origins <origin>...
-//			user_verification required|preferred|discouraged
-//		}
-//		sms {
-//			webhook <url>
-//			code_ttl <duration>
-//		}
-//		user <name> <bcrypt hash> {
-//			groups <group>...
-//		}
-//	}
-func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	d.Next() // the option name
+// noBlockArgs refuses arguments between a block's key and its opening brace.
+func noBlockArgs(d *caddyfile.Dispenser) error {
 	if d.NextArg() {
 		return d.ArgErr()
-	}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		key := d.Val()
-		var err error
-		switch key {
-		case "issuer":
-			err = oneString(d, &a.Issuer)
-		case "storage":
-			args := d.RemainingArgs()
-			switch {
-			case len(args) == 1 && args[0] == "caddy":
-				a.Storage = &StorageConfig{Backend: "caddy"}
-			case len(args) == 2 && args[0] == "redis":
-				a.Storage = &StorageConfig{Backend: "redis", URL: args[1]}
-			default:
-				return d.Errf("storage: want caddy, or redis <url>; got %q", strings.Join(args, " "))
-			}
-		case "encryption_key":
-			err = oneString(d, &a.EncryptionKey)
-		case "signing_keys":
-			a.SigningKeys = d.RemainingArgs()
-			if len(a.SigningKeys) == 0 {
-				return d.ArgErr()
-			}
-		case "max_devices":
-			err = oneInt(d, &a.MaxDevices)
-		case "enrollment":
-			err = oneString(d, &a.Enrollment)
-			if err == nil && a.Enrollment != "required" && a.Enrollment != "optional" {
-				return d.Errf("enrollment: want required or optional, got %q", a.Enrollment)
-			}
-		case "totp":
-			a.TOTP = new(TOTPConfig)
-			err = block(d, map[string]func() error{
-				"skew": func() error {
-					var n int
-					err := oneInt(d, &n)
-					a.TOTP.Skew = &n
-					return err
-				},
-				"resync_window": func() error { return oneInt(d, &a.TOTP.ResyncWindow) },
-			})
-		case "session":
-			a.Session = new(SessionConfig)
-			err = block(d, map[string]func() error{
-				"cookie_name": func() error { return oneString(d, &a.Session.CookieName) },
-				"idle":        func() error { return oneDuration(d, &a.Session.Idle) },
-				"absolute":    func() error { return oneDuration(d, &a.Session.Absolute) },
-			})
-		case "session_tokens":
-			a.SessionTokens = new(SessionTokensConfig)
-			err = block(d, map[string]func() error{
-				"default": func() error { return oneDuration(d, &a.SessionTokens.Default) },
-				"min":     func() error { return oneDuration(d, &a.SessionTokens.Min) },
-				"max":     func() error { return oneDuration(d, &a.SessionTokens.Max) },
-			})
-		case "lockout":
-			a.Lockout = new(LockoutConfig)
-			err = block(d, map[string]func() error{
-				"max_failures": func() error { return oneInt(d, &a.Lockout.MaxFailures) },
-				"base_delay":   func() error { return oneDuration(d, &a.Lockout.BaseDelay) },
-				"max_delay":    func() error { return oneDuration(d, &a.Lockout.MaxDelay) },
-			})
-		case "webauthn":
-			a.WebAuthn = new(WebAuthnConfig)
-			err = block(d, map[string]func() error{
-				"rp_id":             func() error { return oneString(d, &a.WebAuthn.RPID) },
-				"rp_name":           func() error { return oneString(d, &a.WebAuthn.RPName) },
-				"user_verification": func() error { return oneString(d, &a.WebAuthn.UserVerification) },
-				"origins": func() error {
-					a.WebAuthn.Origins = append(a.WebAuthn.Origins, d.RemainingArgs()...)
-					if len(a.WebAuthn.Origins) == 0 {
-						return d.ArgErr()
-					}
-					return nil
-				},
-			})
-		case "sms":
-			a.SMS = new(SMSConfig)
-			err = block(d, map[string]func() error{
-				"webhook":  func() error { return oneString(d, &a.SMS.Webhook) },
-				"code_ttl": func() error { return oneDuration(d, &a.SMS.CodeTTL) },
-			})
-			if err == nil && a.SMS.Webhook == "" {
-				return d.Err("sms: webhook is required")
-			}
-		case "user":
-			var u UserConfig
-			if !d.Args(&u.Name, &u.PasswordHash) || d.NextArg() {
-				return d.ArgErr()
-			}
-			err = block(d, map[string]func() error{
-				"groups": func() error {
-					u.Groups = append(u.Groups, d.RemainingArgs()...)
-					if len(u.Groups) == 0 {
-						return d.ArgErr()
-					}
-					return nil
-				},
-			})
-			a.Users = append(a.Users, u)
-		default:
-			return d.Errf("unknown mfa option %q", key)
-		}
-		if err != nil {
-			return err
-		}
 	}
 	return nil
 }
 
-// block reads a { ... } block whose keys are handled by the given functions.
-func block(d *caddyfile.Dispenser, keys map[string]func() error) error {
-	if d.NextArg() {
+// appendArgs adds the key's arguments to dst, a list the key may build over several lines;
+// the list must not end up empty.
+func appendArgs(d *caddyfile.Dispenser, dst *[]string) error {
+	*dst = append(*dst, d.RemainingArgs()...)
+	if len(*dst) == 0 {
 		return d.ArgErr()
 	}
-	outer := d.Val()
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		f, ok := keys[d.Val()]
-		if !ok {
-			return d.Errf("%s: unknown key %q", outer, d.Val())
-		}
-		if err := f(); err != nil {
-			return err
-		}
-	}
 	return nil
+}
+
+// unknownKey names the block and the key it does not know.
+func unknownKey(d *caddyfile.Dispenser, block string) error {
+	return d.Errf("%s: unknown key %q", block, d.Val())
 }
 
 func oneString(d *caddyfile.Dispenser, dst *string) error {
@@ -281,6 +122,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			h.Policies = append(h.Policies, files...)
+		// require and methods are checked here as well as in Handler.Validate, for JSON
+		// configs: a Caddyfile's mistake is then refused at adapt time, with its line.
 		case "require":
 			if err = oneString(d, &h.Require); err == nil && h.Require != "mfa" {
 				return d.Errf("require: want mfa, got %q", h.Require)
@@ -298,10 +141,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				}
 			}
 		case "groups":
-			h.Groups = append(h.Groups, d.RemainingArgs()...)
-			if len(h.Groups) == 0 {
-				return d.ArgErr()
-			}
+			err = appendArgs(d, &h.Groups)
 		case "allow_access_keys":
 			if d.NextArg() {
 				return d.ArgErr()
@@ -319,6 +159,5 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 
 // Interface guards
 var (
-	_ caddyfile.Unmarshaler = (*App)(nil)
 	_ caddyfile.Unmarshaler = (*Handler)(nil)
 )

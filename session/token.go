@@ -113,56 +113,85 @@ func (r *KeyRing) Sign(c *Claims) (string, error) {
 // Verify checks a token's signature and expiry and returns its claims. It touches no storage;
 // revocation is the caller's next check.
 func (r *KeyRing) Verify(token string, now time.Time) (Claims, error) {
-	var c Claims
 	if len(token) > b64.EncodedLen(maxTokenLen) || len(token) < b64.EncodedLen(fixedLen+6+macLen) {
-		return c, ErrMalformed
+		return Claims{}, ErrMalformed
 	}
 	arr := decodeBuffers.Get().(*[maxTokenLen]byte)
 	defer decodeBuffers.Put(arr)
+	body, err := r.signedBody(arr, token)
+	if err != nil {
+		return Claims{}, err
+	}
+	c, ok := decodeClaims(body[5:])
+	if !ok {
+		return Claims{}, ErrMalformed
+	}
+	if !now.Before(c.Expires) {
+		return Claims{}, ErrExpired
+	}
+	return c, nil
+}
+
+// signedBody decodes the token into arr and returns the part its MAC covers, once the MAC
+// verifies: nothing of an unsigned token is read beyond its version and key id.
+func (r *KeyRing) signedBody(arr *[maxTokenLen]byte, token string) ([]byte, error) {
 	// The token is only read: decoding from its bytes in place spares a copy per request.
 	n, err := b64.Decode(arr[:], unsafe.Slice(unsafe.StringData(token), len(token)))
 	if err != nil {
-		return c, ErrMalformed
+		return nil, ErrMalformed
 	}
 	buf := arr[:n]
 	if buf[0] != tokenVersion {
-		return c, ErrMalformed
+		return nil, ErrMalformed
 	}
 	k := r.byID(buf[1:5])
 	if k == nil {
-		return c, ErrSignature
+		return nil, ErrSignature
 	}
 	body, mac := buf[:n-macLen], buf[n-macLen:]
 	if !k.verifyMAC(body, mac) {
-		return c, ErrSignature
+		return nil, ErrSignature
 	}
-	p := body[5:]
+	return body, nil
+}
+
+// decodeClaims reads the claims from a verified body after its version and key id; false means
+// the signer wrote something this version cannot read.
+func decodeClaims(p []byte) (Claims, bool) {
+	var c Claims
 	c.Issued = fromMillis(p[0:8])
 	c.SignedIn = fromMillis(p[8:16])
 	c.Expires = fromMillis(p[16:24])
 	c.MFATime = fromMillis(p[24:32])
 	if int(p[32]) >= len(methods) {
-		return Claims{}, ErrMalformed
+		return Claims{}, false
 	}
 	c.Method = methods[p[32]]
 	if p[33]&^(flagEnrolling|flagBrowser|flagExternal) != 0 {
-		return Claims{}, ErrMalformed
+		return Claims{}, false
 	}
 	c.Enrolling, c.Browser, c.External = p[33]&flagEnrolling != 0, p[33]&flagBrowser != 0, p[33]&flagExternal != 0
 	copy(c.SessionID[:], p[34:50])
 	copy(c.SignInID[:], p[50:66])
-	rest := p[66:]
+	if !decodeNames(p[66:], &c) {
+		return Claims{}, false
+	}
+	return c, true
+}
+
+// decodeNames reads the three length-prefixed fields (user, serial, groups) that end the body.
+func decodeNames(rest []byte, c *Claims) bool {
 	user, after, ok := lengthPrefixed(rest)
 	if !ok {
-		return Claims{}, ErrMalformed
+		return false
 	}
 	serial, after, ok := lengthPrefixed(after)
 	if !ok {
-		return Claims{}, ErrMalformed
+		return false
 	}
 	groups, after, ok := lengthPrefixed(after)
 	if !ok || len(after) != 0 {
-		return Claims{}, ErrMalformed
+		return false
 	}
 	// One string for the three fields, sliced: one allocation instead of three.
 	all := string(rest)
@@ -171,10 +200,7 @@ func (r *KeyRing) Verify(token string, now time.Time) (Claims, error) {
 	if len(groups) > 0 {
 		c.Groups = strings.Split(all[len(all)-len(groups):], "\n")
 	}
-	if !now.Before(c.Expires) {
-		return Claims{}, ErrExpired
-	}
-	return c, nil
+	return true
 }
 
 func lengthPrefixed(b []byte) (field, rest []byte, ok bool) {

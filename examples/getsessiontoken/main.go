@@ -34,15 +34,27 @@ func main() {
 	}
 }
 
+// run walks AWS's sample through its three calls, each in a function of its own so that the
+// sample reads as the three steps it documents.
 func run(site, path, serial, code string) error {
 	id, secret := os.Getenv("MFA_ACCESS_KEY_ID"), os.Getenv("MFA_SECRET_ACCESS_KEY")
 	if id == "" || secret == "" {
 		return errors.New("set MFA_ACCESS_KEY_ID and MFA_SECRET_ACCESS_KEY")
 	}
 	client := &http.Client{Timeout: 30 * time.Second}
+	if err := callWithoutMFA(client, site+path, id, secret); err != nil {
+		return err
+	}
+	token, err := getSessionToken(client, site, id, secret, serial, code)
+	if err != nil {
+		return err
+	}
+	return callWithToken(client, site+path, token)
+}
 
-	// 1. With the long-term key alone: the route demands MFA.
-	req, _ := http.NewRequest("GET", site+path, nil)
+// callWithoutMFA is step 1: with the long-term key alone, the route demands MFA.
+func callWithoutMFA(client *http.Client, url, id, secret string) error {
+	req, _ := http.NewRequest("GET", url, nil)
 	req.SetBasicAuth(id, secret)
 	resp, err := client.Do(req)
 	if err != nil {
@@ -53,23 +65,27 @@ func run(site, path, serial, code string) error {
 	if resp.StatusCode != http.StatusUnauthorized {
 		return fmt.Errorf("expected 401, got %s", resp.Status)
 	}
+	return nil
+}
 
-	// 2. GetSessionToken with the device's serial and code.
+// getSessionToken is step 2: GetSessionToken with the device's serial and code, which it asks
+// for on standard input when code is empty.
+func getSessionToken(client *http.Client, site, id, secret, serial, code string) (string, error) {
 	if code == "" {
 		fmt.Print("Enter the MFA code: ")
 		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
-			return err
+			return "", err
 		}
 		code = strings.TrimSpace(line)
 	}
 	body, _ := json.Marshal(map[string]any{"serial": serial, "code": code, "duration_seconds": 3600})
-	req, _ = http.NewRequest("POST", site+"/.mfa/api/session-token", bytes.NewReader(body))
+	req, _ := http.NewRequest("POST", site+"/.mfa/api/session-token", bytes.NewReader(body))
 	req.SetBasicAuth(id, secret)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err = client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
-		return err
+		return "", err
 	}
 	var tok struct {
 		SessionToken string    `json:"session_token"`
@@ -79,17 +95,20 @@ func run(site, path, serial, code string) error {
 	err = json.NewDecoder(resp.Body).Decode(&tok)
 	resp.Body.Close()
 	if err != nil {
-		return err
+		return "", err
 	}
 	if tok.Error != nil {
-		return fmt.Errorf("GetSessionToken: %s: %s", tok.Error.Code, tok.Error.Message)
+		return "", fmt.Errorf("GetSessionToken: %s: %s", tok.Error.Code, tok.Error.Message)
 	}
 	fmt.Printf("session token until %s\n", tok.Expiration.Format(time.RFC3339))
+	return tok.SessionToken, nil
+}
 
-	// 3. The same call with the session token.
-	req, _ = http.NewRequest("GET", site+path, nil)
-	req.Header.Set("Authorization", "Bearer "+tok.SessionToken)
-	resp, err = client.Do(req)
+// callWithToken is step 3: the same call with the session token.
+func callWithToken(client *http.Client, url, token string) error {
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}
