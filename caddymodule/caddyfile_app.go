@@ -293,9 +293,8 @@ func (a *App) unmarshalUser(d *caddyfile.Dispenser) error {
 				return err
 			}
 		default:
-			// The text is the old block helper's, which named the token before the brace: here
-			// the password hash. Kept while this code is only being split; it should say "user".
-			return d.Errf("%s: unknown key %q", u.PasswordHash, d.Val())
+			// Named by the user, never by the token before the brace: that is the password hash.
+			return d.Errf("user %s: unknown key %q", u.Name, d.Val())
 		}
 	}
 	a.Users = append(a.Users, u)

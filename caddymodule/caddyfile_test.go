@@ -72,6 +72,7 @@ func TestCaddyfileErrorsNameTheKey(t *testing.T) {
 		{global: "session {\n idle forever\n}", want: "idle"},
 		{global: "lockout {\n base_delay -5s\n}", want: "base_delay"},
 		{global: "user alice", want: "wrong argument count"},
+		{global: "user alice $2a$14$hashhashhash {\n roles admin\n}", want: `user alice: unknown key "roles"`},
 		{global: "sms {\n code_ttl 5m\n}", want: "sms: webhook is required"},
 		{global: "issuer a b", want: "issuer"},
 		{directive: "require login", want: "require"},
@@ -85,6 +86,9 @@ func TestCaddyfileErrorsNameTheKey(t *testing.T) {
 		_, err := adapt(t, src)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q%q: error %v, want one containing %q", c.global, c.directive, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "$2a$") {
+			t.Errorf("%q: the error shows the password hash: %v", c.global, err)
 		}
 	}
 }
