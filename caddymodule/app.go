@@ -254,7 +254,7 @@ func (a *App) authConfig(repl *caddy.Replacer, smsKey []byte) auth.Config {
 		},
 		Session: session.CookieOptions{Name: a.Session.CookieName, Idle: time.Duration(a.Session.Idle), Absolute: time.Duration(a.Session.Absolute)},
 		Tokens:  auth.TokenLifetimes{Default: time.Duration(t.Default), Min: time.Duration(t.Min), Max: time.Duration(t.Max)},
-		WebAuthn: auth.WebAuthnConfig{RPName: cmp.Or(wa.RPName, a.Issuer), UserVerification: cmp.Or(wa.UserVerification, "preferred"),
+		WebAuthn: auth.WebAuthnConfig{RPName: wa.RPName, UserVerification: wa.UserVerification,
 			Site: auth.WebAuthnSite{ID: wa.RPID, Origins: wa.Origins}},
 		PasswordCost: a.bcryptCost(),
 	}

@@ -38,6 +38,8 @@ func (a *App) setDefaults() {
 	if a.WebAuthn == nil {
 		a.WebAuthn = &WebAuthnConfig{}
 	}
+	setString(&a.WebAuthn.RPName, a.Issuer)
+	setString(&a.WebAuthn.UserVerification, "preferred")
 	if a.Storage.Backend == "" {
 		a.Storage.Backend = "caddy"
 	}

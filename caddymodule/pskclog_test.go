@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/cli"
 	"github.com/spf13/cobra"
 )
 
@@ -41,7 +42,7 @@ http://localhost:%d {
 func runCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	root := &cobra.Command{Use: "mfa", SilenceUsage: true, SilenceErrors: true}
-	buildMFACommand(root)
+	cli.Build(root)
 	var out bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&out)

@@ -14,7 +14,7 @@ import (
 	"github.com/caddy-mfa/caddy-mfa/store"
 )
 
-// BenchmarkFactorPath is one TOTP sign-in as the gateway runs it (gateway's Services.verifyTOTP
+// BenchmarkFactorPath is one TOTP sign-in as the gateway runs it (auth.Service's verifyTOTP
 // and attempt), on each real backend: the user's devices read to name the method, the attempt
 // reserved against the lockout, the code checked and its step spent, the attempt forgiven. Each
 // iteration is timed on its own, so the latency percentiles (p50-ms, p99-ms) stand beside the

@@ -1,4 +1,11 @@
-package caddymodule
+// Package cli is the `caddy mfa` command: the operators' calls to a running Caddy's admin API
+// (users, devices, keys, reset, policy lint and simulate, hardware import) and an API
+// consumer's get-session-token. It speaks HTTP and JSON only, so it shares no state with the
+// module it drives; caddymodule imports it to register the command.
+//
+// It must never print or log a secret it was not asked for, nor put one into a URI or header
+// (Caddy's admin endpoint logs both).
+package cli
 
 import (
 	"bytes"
@@ -28,11 +35,12 @@ func init() {
 Operators' commands for caddy-mfa. They speak to a running Caddy's admin API (--address,
 default ` + caddy.DefaultAdminListen + `), except 'policy lint', which reads a file, and
 'get-session-token', which an API consumer runs against a site.`,
-		CobraFunc: buildMFACommand,
+		CobraFunc: Build,
 	})
 }
 
-func buildMFACommand(cmd *cobra.Command) {
+// Build adds the mfa subcommands and their flags to cmd.
+func Build(cmd *cobra.Command) {
 	cmd.PersistentFlags().String("address", caddy.DefaultAdminListen, "address of Caddy's admin API")
 
 	user := &cobra.Command{Use: "user", Short: "Manages users"}
