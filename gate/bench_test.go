@@ -41,12 +41,19 @@ func BenchmarkGateAllow(b *testing.B) {
 // runAllow sends requests as a client would, each with the credential set puts in, through the
 // gate, and fails when one is refused.
 func runAllow(b *testing.B, e *env, set func(*http.Request)) {
+	// The request as Go's server hands it over, built directly: httptest.NewRequest parses a
+	// request line through a 4 KiB reader each time, and collecting that garbage would be
+	// counted against the gate's loop.
+	template := httptest.NewRequest("GET", "http://app.example.com/items/42", nil)
+	template.RemoteAddr = "192.0.2.1:5000"
+	template.Header.Set("User-Agent", "bench/1.0")
+	template.Header.Set("Accept", "*/*")
+	set(template)
 	q := requestBatch{b: b, reqs: make([]*http.Request, 256), make: func() *http.Request {
-		r := httptest.NewRequest("GET", "http://app.example.com/items/42", nil)
-		r.RemoteAddr = "192.0.2.1:5000"
-		r.Header.Set("User-Agent", "bench/1.0")
-		r.Header.Set("Accept", "*/*")
-		set(r)
+		r := new(http.Request)
+		*r = *template
+		u := *template.URL
+		r.URL, r.Header = &u, template.Header.Clone()
 		return r
 	}}
 	q.next = len(q.reqs)
