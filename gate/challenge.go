@@ -33,7 +33,7 @@ func (g *Gate) challenge(w http.ResponseWriter, r *http.Request, ch policy.Chall
 			g.redirectTo(w, r, "login")
 			return
 		}
-		web.ChallengeSignIn(w, "Sign in first.")
+		web.ChallengeSignIn(w, r, "Sign in first.", web.LoginURL(r, g.prefix, g.external))
 	case policy.RemedyMFA:
 		g.challengeFactor(w, r, ch)
 	default:

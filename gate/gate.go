@@ -105,7 +105,7 @@ func (g *Gate) decide(w http.ResponseWriter, r *http.Request) (user string, ok b
 	caller := &c
 	if err := g.credentials.IdentifyInto(r, caller); err != nil {
 		m.Decision("bad_credential")
-		web.RefuseCredential(w, err)
+		web.RefuseCredential(w, r, err, web.LoginURL(r, g.prefix, g.external))
 		return "", false
 	}
 	if caller.Claims.Enrolling {

@@ -188,7 +188,7 @@ type whoamiResponse struct {
 func (s *Site) apiWhoami(w http.ResponseWriter, r *http.Request) {
 	c, err := s.credentials.Identify(r)
 	if err != nil {
-		web.RefuseCredential(w, err)
+		web.RefuseCredential(w, r, err, web.LoginURL(r, s.prefix, s.external))
 		return
 	}
 	if c.AuthType == policy.AuthExternal && !c.FromCookie {

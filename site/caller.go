@@ -31,11 +31,11 @@ func signedInJSON[T any](s *Site, w http.ResponseWriter, r *http.Request) (*auth
 func (s *Site) signedIn(w http.ResponseWriter, r *http.Request, csrf string) (*auth.Caller, bool) {
 	c, err := s.credentials.Identify(r)
 	if err != nil {
-		web.RefuseCredential(w, err)
+		web.RefuseCredential(w, r, err, web.LoginURL(r, s.prefix, s.external))
 		return nil, false
 	}
 	if c.AuthType == policy.AuthAnonymous {
-		web.ChallengeSignIn(w, "Sign in first.")
+		web.ChallengeSignIn(w, r, "Sign in first.", web.LoginURL(r, s.prefix, s.external))
 		return nil, false
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead && c.AuthType != policy.AuthToken && c.AuthType != policy.AuthAccessKey {

@@ -29,7 +29,7 @@ type sessionTokenResponse struct {
 func (s *Site) apiSessionToken(w http.ResponseWriter, r *http.Request) {
 	c, err := s.credentials.Identify(r)
 	if err != nil {
-		web.RefuseCredential(w, err)
+		web.RefuseCredential(w, r, err, web.LoginURL(r, s.prefix, s.external))
 		return
 	}
 	if err := auth.SessionTokenCaller(c); err != nil {

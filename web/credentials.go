@@ -135,16 +135,3 @@ func (cr *Credentials) fromAuthorization(r *http.Request, authz string, out *aut
 
 // External reports a mount behind an earlier handler's sign-in.
 func (cr *Credentials) External() bool { return cr.identity != nil }
-
-// RefuseCredential answers a credential that was presented but does not hold.
-func RefuseCredential(w http.ResponseWriter, err error) {
-	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+err.Error()+`"`)
-	w.Header().Add("WWW-Authenticate", `Basic realm="caddy-mfa"`)
-	Refuse(w, auth.CodeAuthRequired, "The credential is invalid, expired or revoked: "+err.Error()+".")
-}
-
-// ChallengeSignIn answers a call that needs a signed-in user with none.
-func ChallengeSignIn(w http.ResponseWriter, message string) {
-	w.Header().Set("WWW-Authenticate", `Basic realm="caddy-mfa"`)
-	Refuse(w, auth.CodeAuthRequired, message)
-}
