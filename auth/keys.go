@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"slices"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -30,6 +31,19 @@ func (s *Service) RelyingParty(scheme, host string) factors.RelyingParty {
 	return factors.RelyingParty{ID: site.ID, Origin: origin}
 }
 
+// KeysUnusable says why browsers will not run a WebAuthn ceremony for rp, or is nil when they
+// will: a relying party's id is a domain name, never an IP address, and WebAuthn needs a secure
+// context (HTTPS, or http://localhost).
+func KeysUnusable(rp factors.RelyingParty) error {
+	if net.ParseIP(rp.ID) != nil {
+		return NewError(CodeInvalidInput, "Security keys and passkeys need this site to be reached by a domain name, not an IP address ("+rp.ID+"): open it as https://your.domain (or http://localhost).")
+	}
+	if strings.HasPrefix(rp.Origin, "http://") && rp.ID != "localhost" && !strings.HasSuffix(rp.ID, ".localhost") {
+		return NewError(CodeInvalidInput, "Security keys and passkeys need HTTPS: browsers offer them only to https:// sites (and http://localhost).")
+	}
+	return nil
+}
+
 // KeyHandle is the caller's random WebAuthn user handle; an earlier handler's user gets a
 // record here now, since a key is a device.
 func (s *Service) KeyHandle(ctx context.Context, c *Caller) ([]byte, error) {
@@ -48,6 +62,9 @@ func (s *Service) KeyHandle(ctx context.Context, c *Caller) ([]byte, error) {
 
 // BeginKeyRegistration starts adding a security key named name, for a caller who may enrol.
 func (s *Service) BeginKeyRegistration(ctx context.Context, c *Caller, handle []byte, name string, rp factors.RelyingParty) (any, error) {
+	if err := KeysUnusable(rp); err != nil {
+		return nil, err
+	}
 	if err := s.MayEnrol(ctx, c); err != nil {
 		return nil, err
 	}
@@ -73,6 +90,9 @@ func (s *Service) FinishKeyRegistration(ctx context.Context, c *Caller, handle, 
 
 // BeginKeyLogin starts a security key sign-in; a locked user is told at once.
 func (s *Service) BeginKeyLogin(ctx context.Context, c *Caller, handle []byte, rp factors.RelyingParty) (any, error) {
+	if err := KeysUnusable(rp); err != nil {
+		return nil, err
+	}
 	if err := s.refuseIfLocked(ctx, c.User(), factors.TypeWebAuthn); err != nil {
 		return nil, err
 	}

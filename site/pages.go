@@ -48,11 +48,15 @@ type page struct {
 	HasKeys           bool                  // verify
 	KeyOnly           bool                  // verify: only a security key will do
 	SuggestedKeyName  string                // devices
+	KeysUnusable      string                // devices, verify: why this site cannot use security keys
 }
 
 // newPage is a page for the caller (nil: nobody signed in).
 func (s *Site) newPage(r *http.Request, title string, c *auth.Caller) *page {
 	p := &page{Page: s.pages.NewPage(r, title)}
+	if err := auth.KeysUnusable(s.relyingParty(r)); err != nil {
+		p.KeysUnusable = auth.AsError(err).Message
+	}
 	if c != nil && c.AuthType != policy.AuthAnonymous {
 		p.User, p.MFA = c.User(), c.Claims.MFAPresent()
 		if c.FromCookie {
