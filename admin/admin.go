@@ -29,6 +29,7 @@ func New(ops *auth.Service) *Admin {
 	a.mux.HandleFunc("GET /mfa/users/{user}/devices", a.userDevices)
 	a.mux.HandleFunc("POST /mfa/users/{user}/access-keys", a.createAccessKey)
 	a.mux.HandleFunc("POST /mfa/users/{user}/revoke-sessions", a.revokeSessions)
+	a.mux.HandleFunc("GET /mfa/users/{user}/sessions", a.userSignIns)
 	a.mux.HandleFunc("POST /mfa/policy/simulate", a.simulate)
 	a.mux.HandleFunc("POST /mfa/policy/lint", a.lint)
 	a.routeDevices()

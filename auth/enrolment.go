@@ -88,9 +88,23 @@ func (s *Service) firstEnrolment(ctx context.Context, c *Caller, dev *factors.De
 	return !slices.ContainsFunc(ds, func(d *factors.Device) bool { return d.Enabled && d.Serial != dev.Serial }), nil
 }
 
+// beginEnrolment refuses a caller who may not add a device now (MayEnrol) and otherwise gives an
+// earlier handler's user their record: their first device is what makes them a user here, whom
+// an operator can then list, reset and sign out.
+func (s *Service) beginEnrolment(ctx context.Context, c *Caller) error {
+	if err := s.MayEnrol(ctx, c); err != nil {
+		return err
+	}
+	if c.AuthType != policy.AuthExternal {
+		return nil
+	}
+	_, err := s.Users.EnsureExternal(ctx, c.User())
+	return err
+}
+
 // CreateVirtual makes a virtual device (CreateVirtualMFADevice) for a caller who may enrol.
 func (s *Service) CreateVirtual(ctx context.Context, c *Caller, name string) (*factors.NewVirtual, error) {
-	if err := s.MayEnrol(ctx, c); err != nil {
+	if err := s.beginEnrolment(ctx, c); err != nil {
 		return nil, err
 	}
 	nv, err := s.Devices.CreateVirtual(ctx, c.User(), name)
@@ -105,7 +119,7 @@ func (s *Service) CreateVirtual(ctx context.Context, c *Caller, name string) (*f
 // consecutive codes. The rule of MayEnrol holds here again: a device made while a factor was
 // fresh is not enabled with a session whose factor has gone stale since.
 func (s *Service) enable(ctx context.Context, c *Caller, serial, code1, code2 string) (*factors.Device, error) {
-	if err := s.MayEnrol(ctx, c); err != nil {
+	if err := s.beginEnrolment(ctx, c); err != nil {
 		return nil, err
 	}
 	return s.enableFor(ctx, c.User(), serial, code1, code2)

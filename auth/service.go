@@ -38,6 +38,7 @@ type Service struct {
 	// PasswordCost is the bcrypt cost of passwords set through the admin API.
 	PasswordCost int
 
+	signIns      *session.SignIns
 	webAuthnSite WebAuthnSite
 	throttle     *Throttle
 	accounts     *AccountThrottle
@@ -119,6 +120,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Service, error) {
 		Ring:     d.Ring, TokenCache: d.TokenCache,
 		Cookies:     session.NewCookies(d.Ring, cfg.Session, d.Now),
 		Revocations: session.NewRevocations(d.Store, d.Now, cfg.Tokens.Max+cfg.Session.Absolute),
+		signIns:     session.NewSignIns(d.Store, d.Now),
 		Now:         d.Now, Log: d.Log,
 		Issuer: cfg.Issuer, EnrollmentRequired: cfg.EnrollmentRequired, Tokens: cfg.Tokens, PasswordCost: cfg.PasswordCost,
 		webAuthnSite: cfg.WebAuthn.Site, throttle: d.Throttle, accounts: d.Accounts,

@@ -94,6 +94,9 @@ func (s *Service) SignOut(ctx context.Context, c *Caller) error {
 		return fmt.Errorf("sign-out: %w", err)
 	}
 	s.audit("logout", zap.String("user", c.User()))
+	if err := s.signIns.Forget(ctx, c.User(), c.Claims.SignInID); err != nil {
+		s.Log.Error("forgetting a signed-out sign-in", zap.String("user", c.User()), zap.Error(err))
+	}
 	return nil
 }
 

@@ -31,7 +31,7 @@ func (s *Service) CreateSMS(ctx context.Context, c *Caller, name, phone string) 
 	if err := s.SMSAllowed(&c.Claims); err != nil {
 		return nil, err
 	}
-	if err := s.MayEnrol(ctx, c); err != nil {
+	if err := s.beginEnrolment(ctx, c); err != nil {
 		return nil, err
 	}
 	dev, err := s.SMS.Create(ctx, c.User(), name, phone)

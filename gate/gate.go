@@ -126,7 +126,10 @@ func (g *Gate) decide(w http.ResponseWriter, r *http.Request) (user string, ok b
 	}
 	m.Decision("allowed")
 	if caller.FromCookie && g.ops.Cookies.NeedsRefresh(&caller.Claims) {
-		_ = g.ops.Cookies.Write(w, r, caller.Claims) // the idle deadline moves; failing to move it is harmless now
+		// The idle deadline moves, about once a minute of use; failing to move it is harmless now.
+		if g.ops.Cookies.Write(w, r, caller.Claims) == nil {
+			g.ops.SeenSignIn(r.Context(), caller.Claims, web.ClientOf(r, g.clientIP))
+		}
 	}
 	g.prepareUpstream(r.Header, caller, &ctx, stashFor(vars, earlier, r.Header, &ctx))
 	return caller.User(), true

@@ -36,7 +36,7 @@ func (s *Site) apiLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	c, hasDevice, err := s.ops.SignIn(r.Context(), req.Username, req.Password, s.clientIP(r))
 	if err == nil {
-		err = s.ops.Cookies.Write(w, r, c)
+		err = s.writeSession(w, r, c)
 	}
 	if err != nil {
 		s.fail(w, err)
@@ -102,7 +102,7 @@ func (s *Site) passCode(w http.ResponseWriter, r *http.Request, c *auth.Caller, 
 	if err != nil {
 		return session.Claims{}, err
 	}
-	return next, s.ops.Cookies.Write(w, r, next)
+	return next, s.writeSession(w, r, next)
 }
 
 func (s *Site) apiListDevices(w http.ResponseWriter, r *http.Request) {
@@ -174,7 +174,7 @@ func (s *Site) enableDevice(w http.ResponseWriter, r *http.Request, c *auth.Call
 	if err != nil || !passed {
 		return next, err
 	}
-	return next, s.ops.Cookies.Write(w, r, next)
+	return next, s.writeSession(w, r, next)
 }
 
 type whoamiResponse struct {
@@ -215,7 +215,7 @@ func (s *Site) externalSession(w http.ResponseWriter, r *http.Request, c *auth.C
 	if err != nil {
 		return nil, err
 	}
-	if err := s.ops.Cookies.Write(w, r, claims); err != nil {
+	if err := s.writeSession(w, r, claims); err != nil {
 		return nil, err
 	}
 	return &auth.Caller{AuthType: policy.AuthExternal, Claims: claims, FromCookie: true, RouteMaxAge: c.RouteMaxAge}, nil

@@ -5,6 +5,7 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/auth"
 	"github.com/caddy-mfa/caddy-mfa/policy"
+	"github.com/caddy-mfa/caddy-mfa/session"
 	"github.com/caddy-mfa/caddy-mfa/web"
 )
 
@@ -64,4 +65,14 @@ func (s *Site) throttled(next http.HandlerFunc) http.HandlerFunc {
 		web.SetRetryAfter(w, e)
 		s.pages.RenderStatus(w, r, http.StatusTooManyRequests, "Too many attempts", e.Message)
 	}
+}
+
+// writeSession sets the browser's session cookie to claims, and records where the sign-in was
+// used (the user's list of sign-ins).
+func (s *Site) writeSession(w http.ResponseWriter, r *http.Request, claims session.Claims) error {
+	if err := s.ops.Cookies.Write(w, r, claims); err != nil {
+		return err
+	}
+	s.ops.SeenSignIn(r.Context(), claims, web.ClientOf(r, s.clientIP))
+	return nil
 }

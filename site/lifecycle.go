@@ -31,9 +31,15 @@ func (s *Site) apiDeactivate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	web.WriteJSON(w, http.StatusOK, struct {
+	// The browser's session was signed again: its page needs the new session's CSRF token.
+	resp := struct {
 		Deactivated string `json:"deactivated"`
-	}{r.PathValue("serial")})
+		CSRFToken   string `json:"csrf_token,omitempty"`
+	}{Deactivated: r.PathValue("serial")}
+	if c.FromCookie {
+		resp.CSRFToken = s.ops.Cookies.CSRFToken(&c.Claims)
+	}
+	web.WriteJSON(w, http.StatusOK, resp)
 }
 
 // deactivateDevice is DeactivateMFADevice for the caller. It voids every session and token of
@@ -46,7 +52,7 @@ func (s *Site) deactivateDevice(w http.ResponseWriter, r *http.Request, c *auth.
 		return nil
 	}
 	next := s.ops.AfterRevocation(c.Claims)
-	if err := s.ops.Cookies.Write(w, r, next); err != nil {
+	if err := s.writeSession(w, r, next); err != nil {
 		return err
 	}
 	c.Claims = next // the page drawn next carries the new session's CSRF token

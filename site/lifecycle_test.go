@@ -96,7 +96,8 @@ func TestSelfServiceResyncAndDeactivate(t *testing.T) {
 	}
 	c.Do("POST", "/.mfa/api/verify", housetest.VerifyRequest{Code: e.Code(secret, 9)}).JSON(&vr)
 	c.CSRF = vr.CSRFToken
-	if r := c.Do("POST", "/.mfa/api/devices/"+serial+"/deactivate", nil); r.StatusCode != http.StatusOK {
+	r = c.Do("POST", "/.mfa/api/devices/"+serial+"/deactivate", nil)
+	if r.StatusCode != http.StatusOK {
 		t.Fatalf("deactivate: %d %s", r.StatusCode, r.Body)
 	}
 	if r := other.Do("GET", "/app", nil); r.StatusCode != http.StatusUnauthorized {
@@ -104,6 +105,15 @@ func TestSelfServiceResyncAndDeactivate(t *testing.T) {
 	}
 	if r := c.Do("GET", "/.mfa/api/devices", nil); r.StatusCode != http.StatusOK || strings.Contains(string(r.Body), serial) {
 		t.Fatalf("this session after deactivation: %d %s", r.StatusCode, r.Body)
+	}
+	// The browser's session was signed again, and the answer carries its CSRF token: the next
+	// state change needs no whoami first.
+	r.JSON(&vr)
+	if c.CSRF = vr.CSRFToken; c.CSRF == "" {
+		t.Fatalf("deactivate answered no csrf_token: %s", r.Body)
+	}
+	if r := c.Do("POST", "/.mfa/api/logout", nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("signing out with the token deactivate gave: %d %s", r.StatusCode, r.Body)
 	}
 }
 

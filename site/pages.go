@@ -49,6 +49,7 @@ type page struct {
 	KeyOnly           bool                  // verify: only a security key will do
 	SuggestedKeyName  string                // devices
 	KeysUnusable      string                // devices, verify: why this site cannot use security keys
+	SignIns           []signInView          // devices: where the user is signed in
 }
 
 // newPage is a page for the caller (nil: nobody signed in).
@@ -122,7 +123,7 @@ func (s *Site) formLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	c, _, err := s.ops.SignIn(r.Context(), name, password, s.clientIP(r))
 	if err == nil {
-		err = s.ops.Cookies.Write(w, r, c)
+		err = s.writeSession(w, r, c)
 	}
 	if err != nil {
 		e := s.explain(err)

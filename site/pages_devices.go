@@ -47,6 +47,12 @@ func (s *Site) showDevices(w http.ResponseWriter, r *http.Request, c *auth.Calle
 			return
 		}
 	}
+	if c.FromCookie {
+		if p.SignIns, err = s.signInsOf(r, c); err != nil {
+			s.pages.RenderStatus(w, r, http.StatusServiceUnavailable, "Try again", s.explain(err).Message)
+			return
+		}
+	}
 	p.SuggestedName, p.SuggestedKeyName = unusedName(names, "phone"), unusedName(names, "key")
 	s.render(w, status, "devices", p)
 }

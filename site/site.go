@@ -56,8 +56,18 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.Ser
 // routes are the gateway's own pages and API under the prefix.
 func (s *Site) routes() http.Handler {
 	mux := http.NewServeMux()
-	p := s.prefix
-	// JSON API
+	s.routeAPI(mux, s.prefix)
+	s.routePages(mux, s.prefix)
+	// Browsers say where a request comes from: a state change started by another site is
+	// refused before any handler runs (login CSRF included). Session CSRF tokens come on top.
+	cross := http.NewCrossOriginProtection()
+	cross.SetDenyHandler(http.HandlerFunc(s.refuseCrossOrigin))
+	return securityHeaders(s.boundBodies(cross.Handler(mux)))
+}
+
+// routeAPI routes the JSON API. The calls that check a password or a factor, or that may make
+// an external user's first record, are throttled per address.
+func (s *Site) routeAPI(mux *http.ServeMux, p string) {
 	mux.HandleFunc("POST "+p+"/api/login", s.throttled(s.apiLogin))
 	mux.HandleFunc("POST "+p+"/api/verify", s.throttled(s.apiVerify))
 	mux.HandleFunc("GET "+p+"/api/devices", s.apiListDevices)
@@ -78,10 +88,16 @@ func (s *Site) routes() http.Handler {
 	mux.HandleFunc("POST "+p+"/api/access-keys", s.apiCreateAccessKey)
 	mux.HandleFunc("DELETE "+p+"/api/access-keys/{id}", s.apiDeleteAccessKey)
 	mux.HandleFunc("POST "+p+"/api/logout", s.apiLogout)
+	mux.HandleFunc("GET "+p+"/api/sessions", s.apiSignIns)
+	mux.HandleFunc("DELETE "+p+"/api/sessions/{id}", s.apiEndSignIn)
+	mux.HandleFunc("POST "+p+"/api/sessions/revoke-others", s.apiEndOtherSignIns)
 	mux.HandleFunc(p+"/api/", func(w http.ResponseWriter, r *http.Request) {
 		web.Refuse(w, auth.CodeNoSuchEntity, "No such API endpoint: "+r.Method+" "+r.URL.Path)
 	})
-	// Pages
+}
+
+// routePages routes the pages and their forms, throttled as their API calls are.
+func (s *Site) routePages(mux *http.ServeMux, p string) {
 	mux.HandleFunc("GET "+p+"/login", s.pageLogin)
 	mux.HandleFunc("POST "+p+"/login", s.throttled(s.formLogin))
 	mux.HandleFunc("GET "+p+"/verify", s.pageVerify)
@@ -93,10 +109,12 @@ func (s *Site) routes() http.Handler {
 	mux.HandleFunc("POST "+p+"/devices/{serial}/deactivate", s.formDeactivate)
 	mux.HandleFunc("POST "+p+"/devices/hardware", s.throttled(s.formHardware))
 	mux.HandleFunc("POST "+p+"/recovery-codes", s.formRecoveryCodes)
-	mux.HandleFunc("POST "+p+"/devices/sms", s.formCreateSMS)
+	mux.HandleFunc("POST "+p+"/devices/sms", s.throttled(s.formCreateSMS))
 	mux.HandleFunc("POST "+p+"/sms/send", s.throttled(s.formSMSSend))
 	mux.HandleFunc("POST "+p+"/access-keys", s.formCreateAccessKey)
 	mux.HandleFunc("POST "+p+"/access-keys/{id}/delete", s.formDeleteAccessKey)
+	mux.HandleFunc("POST "+p+"/sessions/{id}/end", s.formEndSignIn)
+	mux.HandleFunc("POST "+p+"/sessions/revoke-others", s.formEndOtherSignIns)
 	mux.HandleFunc("GET "+p+"/logout", s.pageLogout)
 	mux.HandleFunc("POST "+p+"/logout", s.formLogout)
 	mux.HandleFunc("GET "+p+"/{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -106,11 +124,6 @@ func (s *Site) routes() http.Handler {
 	mux.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
 		s.pages.RenderStatus(w, r, http.StatusNotFound, "Not found", "There is no such page.")
 	})
-	// Browsers say where a request comes from: a state change started by another site is
-	// refused before any handler runs (login CSRF included). Session CSRF tokens come on top.
-	cross := http.NewCrossOriginProtection()
-	cross.SetDenyHandler(http.HandlerFunc(s.refuseCrossOrigin))
-	return securityHeaders(s.boundBodies(cross.Handler(mux)))
 }
 
 func staticHandler() http.Handler {

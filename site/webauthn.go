@@ -115,7 +115,7 @@ func (s *Site) finishKey(w http.ResponseWriter, r *http.Request, c *auth.Caller,
 	resp := sessionState{Serial: dev.Serial, MFA: s.mfaStateOf(&c.Claims)}
 	if passed && c.Browser() {
 		next := s.ops.FactorSession(r.Context(), c, factors.TypeWebAuthn, dev.Serial)
-		if err := s.ops.Cookies.Write(w, r, next); err != nil {
+		if err := s.writeSession(w, r, next); err != nil {
 			s.fail(w, err)
 			return
 		}

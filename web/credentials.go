@@ -32,6 +32,11 @@ func (m Mount) WithDefaults() Mount {
 	return m
 }
 
+// ClientOf is where a browser's request came from, for the records of its sign-in.
+func ClientOf(r *http.Request, clientIP func(*http.Request) netip.Addr) auth.Client {
+	return auth.Client{Addr: clientIP(r), UserAgent: r.UserAgent()}
+}
+
 // RemoteAddr is the address the connection came from.
 func RemoteAddr(r *http.Request) netip.Addr {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)

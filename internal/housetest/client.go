@@ -17,6 +17,8 @@ type Client struct {
 	E    *Env
 	HTTP *http.Client
 	CSRF string
+	// Header is sent with every request (a browser's User-Agent, say), before Do's own headers.
+	Header http.Header
 }
 
 // Client is a new client of the env's server, which follows no redirect.
@@ -68,6 +70,9 @@ func (c *Client) Request(method, path string, body any, headers ...string) *http
 	case nil:
 	default:
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for name, values := range c.Header {
+		req.Header[name] = values
 	}
 	if c.CSRF != "" {
 		req.Header.Set("X-CSRF-Token", c.CSRF)

@@ -1,0 +1,93 @@
+package auth
+
+import (
+	"context"
+	"net/netip"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-mfa/caddy-mfa/session"
+)
+
+// A user's own sign-ins: where they are signed in, and ending one from another browser.
+
+// Client is where a browser's request came from, as a sign-in's record keeps it.
+type Client struct {
+	Addr      netip.Addr
+	UserAgent string
+}
+
+// SeenSignIn records that the sign-in of claims was used from client (at sign-in, after a
+// factor, and when its cookie is refreshed). A record that cannot be written is logged: the
+// sign-in itself holds, and revocation does not depend on it.
+func (s *Service) SeenSignIn(ctx context.Context, claims session.Claims, client Client) {
+	addr := ""
+	if client.Addr.IsValid() {
+		addr = client.Addr.String()
+	}
+	if err := s.signIns.Seen(ctx, &claims, s.Cookies.SignInEnds(&claims), addr, client.UserAgent); err != nil {
+		s.Log.Error("recording a sign-in", zap.String("user", claims.User), zap.Error(err))
+	}
+}
+
+// SignIns are user's sign-ins that still hold, newest first.
+func (s *Service) SignIns(ctx context.Context, user string) ([]*session.SignIn, error) {
+	all, err := s.signIns.List(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, rec := range all {
+		if !s.Revocations.Revoked(&session.Claims{User: rec.User, SignInID: rec.ID, Issued: rec.Issued}) {
+			out = append(out, rec)
+		}
+	}
+	return out, nil
+}
+
+// EndSignIn signs the caller out of one of their other sign-ins, on every node.
+func (s *Service) EndSignIn(ctx context.Context, c *Caller, id session.SessionID) error {
+	if err := fromBrowser(c); err != nil {
+		return err
+	}
+	mine, err := s.SignIns(ctx, c.User())
+	if err != nil {
+		return err
+	}
+	for _, rec := range mine {
+		if rec.ID == id {
+			return s.endSignIn(ctx, rec)
+		}
+	}
+	return NewError(CodeNoSuchEntity, "No such sign-in of yours (it may have ended already).")
+}
+
+// EndOtherSignIns signs the caller out everywhere but this browser; it says how many ended.
+func (s *Service) EndOtherSignIns(ctx context.Context, c *Caller) (int, error) {
+	if err := fromBrowser(c); err != nil {
+		return 0, err
+	}
+	mine, err := s.SignIns(ctx, c.User())
+	if err != nil {
+		return 0, err
+	}
+	ended := 0
+	for _, rec := range mine {
+		if rec.ID == c.Claims.SignInID {
+			continue
+		}
+		if err := s.endSignIn(ctx, rec); err != nil {
+			return ended, err
+		}
+		ended++
+	}
+	return ended, nil
+}
+
+func (s *Service) endSignIn(ctx context.Context, rec *session.SignIn) error {
+	if err := s.Revocations.RevokeSignIn(ctx, rec.ID, rec.Ends); err != nil {
+		return err
+	}
+	s.audit("session_ended", zap.String("user", rec.User))
+	return s.signIns.Forget(ctx, rec.User, rec.ID)
+}

@@ -1,0 +1,110 @@
+package site
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/auth"
+	"github.com/caddy-mfa/caddy-mfa/session"
+	"github.com/caddy-mfa/caddy-mfa/web"
+)
+
+// A user's own sign-ins through the JSON API and the devices page: where they are signed in,
+// and ending one, or all but this one.
+
+type signInView struct {
+	ID        string    `json:"id"`
+	Created   time.Time `json:"created"`
+	LastSeen  time.Time `json:"last_seen"`
+	SourceIP  string    `json:"source_ip"`
+	UserAgent string    `json:"user_agent"`
+	Method    string    `json:"method"`
+	Current   bool      `json:"current"`
+}
+
+func viewOfSignIn(rec *session.SignIn, current session.SessionID) signInView {
+	id, _ := rec.ID.MarshalText()
+	return signInView{ID: string(id), Created: rec.Created, LastSeen: rec.LastSeen, SourceIP: rec.SourceIP,
+		UserAgent: rec.UserAgent, Method: rec.Method, Current: rec.ID == current}
+}
+
+// signInsOf is the caller's sign-ins as the API and the page show them.
+func (s *Site) signInsOf(r *http.Request, c *auth.Caller) ([]signInView, error) {
+	recs, err := s.ops.SignIns(r.Context(), c.User())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]signInView, 0, len(recs))
+	for _, rec := range recs {
+		out = append(out, viewOfSignIn(rec, c.Claims.SignInID))
+	}
+	return out, nil
+}
+
+func (s *Site) apiSignIns(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.signedIn(w, r, "")
+	if !ok {
+		return
+	}
+	out, err := s.signInsOf(r, c)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, out)
+}
+
+// endSignIn ends the sign-in the path names.
+func (s *Site) endSignIn(r *http.Request, c *auth.Caller) error {
+	var id session.SessionID
+	if err := id.UnmarshalText([]byte(r.PathValue("id"))); err != nil {
+		return auth.NewError(auth.CodeInvalidInput, "id: "+err.Error())
+	}
+	return s.ops.EndSignIn(r.Context(), c, id)
+}
+
+func (s *Site) apiEndSignIn(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.signedIn(w, r, csrfHeader(r))
+	if !ok {
+		return
+	}
+	if err := s.endSignIn(r, c); err != nil {
+		s.fail(w, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, struct {
+		Ended string `json:"ended"`
+	}{r.PathValue("id")})
+}
+
+func (s *Site) apiEndOtherSignIns(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.signedIn(w, r, csrfHeader(r))
+	if !ok {
+		return
+	}
+	n, err := s.ops.EndOtherSignIns(r.Context(), c)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, struct {
+		Ended int `json:"ended"`
+	}{n})
+}
+
+func (s *Site) formEndSignIn(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.formCaller(w, r)
+	if !ok {
+		return
+	}
+	s.afterForm(w, r, c, s.endSignIn(r, c), "That browser is signed out.")
+}
+
+func (s *Site) formEndOtherSignIns(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.formCaller(w, r)
+	if !ok {
+		return
+	}
+	_, err := s.ops.EndOtherSignIns(r.Context(), c)
+	s.afterForm(w, r, c, err, "You are signed out everywhere else.")
+}
