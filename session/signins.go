@@ -38,6 +38,12 @@ type SignIn struct {
 // maxUserAgent bounds what a client's User-Agent may take in a record.
 const maxUserAgent = 256
 
+// MaxSignIns is how many sign-ins of one user are listed: a script that signs in over and over
+// (a monitor, say) must not grow the list, or the store, without end. Past it the records of
+// the least recently seen are forgotten; those sign-ins still hold until they end, and the
+// operators' revoke-sessions ends them with the rest.
+const MaxSignIns = 100
+
 // NewSignIns keeps sign-in records in st.
 func NewSignIns(st store.Store, now func() time.Time) *SignIns {
 	return &SignIns{store: st, now: now}
@@ -49,17 +55,20 @@ func signInKey(user string, id SessionID) string {
 }
 
 // Seen records that the sign-in of claims was used now from sourceIP and userAgent, creating
-// the record at first sight, and notes the factor the claims carry.
+// the record at first sight, and notes the factor the claims carry. A new record tidies the
+// user's list: ended sign-ins go, and it keeps MaxSignIns at most.
 func (s *SignIns) Seen(ctx context.Context, c *Claims, ends time.Time, sourceIP, userAgent string) error {
 	if c.SignInID.IsZero() || c.User == "" {
 		return nil
 	}
+	created := false
 	if len(userAgent) > maxUserAgent {
 		userAgent = userAgent[:maxUserAgent]
 	}
 	now := s.now().UTC()
-	return s.store.Update(ctx, signInKey(c.User, c.SignInID), func(old []byte) ([]byte, error) {
+	err := s.store.Update(ctx, signInKey(c.User, c.SignInID), func(old []byte) ([]byte, error) {
 		rec := SignIn{ID: c.SignInID, User: c.User, Created: now, Ends: ends.UTC()}
+		created = old == nil
 		if old != nil {
 			if err := json.Unmarshal(old, &rec); err != nil {
 				return nil, fmt.Errorf("sign-in record: %w", err)
@@ -72,6 +81,25 @@ func (s *SignIns) Seen(ctx context.Context, c *Claims, ends time.Time, sourceIP,
 		}
 		return json.Marshal(rec)
 	})
+	if err != nil || !created {
+		return err
+	}
+	return s.keepAtMost(ctx, c.User, MaxSignIns)
+}
+
+// keepAtMost forgets the least recently seen of user's records past max (List has already
+// removed the ended ones).
+func (s *SignIns) keepAtMost(ctx context.Context, user string, max int) error {
+	recs, err := s.List(ctx, user)
+	if err != nil || len(recs) <= max {
+		return err
+	}
+	for _, rec := range recs[max:] {
+		if err := s.Forget(ctx, user, rec.ID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // List is user's sign-ins that have not ended, newest first; ended records are removed.
