@@ -19,7 +19,8 @@ import (
 // checked says whether an error is a verdict on the code: the attempt stays counted.
 func checked(err error) bool {
 	return errors.Is(err, factors.ErrInvalidCode) || errors.Is(err, factors.ErrCodeReplayed) ||
-		errors.Is(err, factors.ErrKeyRefused) || errors.Is(err, factors.ErrClonedKey)
+		errors.Is(err, factors.ErrKeyRefused) || errors.Is(err, factors.ErrClonedKey) ||
+		errors.Is(err, factors.ErrUserNotVerified)
 }
 
 // unchecked says whether an error came before any code was looked at: the attempt is given back.

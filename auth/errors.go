@@ -68,6 +68,8 @@ func factorError(err error) *Error {
 		return NewError(CodeNoSuchEntity, "The MFA device does not exist or is not yours.")
 	case errors.Is(err, factors.ErrDeviceExists), errors.Is(err, factors.ErrAlreadyEnabled):
 		return NewError(CodeEntityAlreadyExists, err.Error())
+	case errors.Is(err, factors.ErrUserNotVerified):
+		return NewError(CodeInvalidAuthCode, "Your passkey did not check it is you (no PIN, fingerprint or face): signing in with a passkey alone needs that. Use your password instead, or set up a PIN on the key.")
 	case errors.Is(err, factors.ErrKeyRefused), errors.Is(err, factors.ErrClonedKey):
 		return NewError(CodeInvalidAuthCode, "The security key's answer was refused.")
 	case errors.Is(err, factors.ErrNoSecurityKey):

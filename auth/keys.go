@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"net"
 	"slices"
 	"strings"
@@ -105,10 +104,7 @@ func (s *Service) BeginKeyLogin(ctx context.Context, c *Caller, handle []byte, r
 func (s *Service) FinishKeyLogin(ctx context.Context, c *Caller, handle, answer []byte) (*factors.Device, error) {
 	return s.attempt(ctx, c.User(), []string{factors.TypeWebAuthn}, "factor_passed", func() (*factors.Device, error) {
 		dev, err := s.WebAuthn.FinishLogin(ctx, c.User(), handle, answer)
-		if errors.Is(err, factors.ErrClonedKey) {
-			s.Log.Warn("security key counter went backwards: the key may be cloned", zap.String("user", c.User()), zap.Error(err))
-			s.audit("webauthn_clone_detected", zap.String("user", c.User()))
-		}
+		s.noteClone(c.User(), err)
 		return dev, err
 	})
 }

@@ -39,6 +39,7 @@ type Service struct {
 	PasswordCost int
 
 	signIns      *session.SignIns
+	passwordless bool
 	webAuthnSite WebAuthnSite
 	throttle     *Throttle
 	accounts     *AccountThrottle
@@ -72,6 +73,9 @@ type WebAuthnConfig struct {
 	UserVerification string
 	// Site is the relying party; its zero value derives it from each request's site.
 	Site WebAuthnSite
+	// NoPasswordless turns off signing in with a passkey alone (the Caddyfile's
+	// `passwordless off`); passkeys still serve as second factors.
+	NoPasswordless bool
 }
 
 // WebAuthnSite is the operator's relying party: its id (a host name) and the origins that may
@@ -123,7 +127,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Service, error) {
 		signIns:     session.NewSignIns(d.Store, d.Now),
 		Now:         d.Now, Log: d.Log,
 		Issuer: cfg.Issuer, EnrollmentRequired: cfg.EnrollmentRequired, Tokens: cfg.Tokens, PasswordCost: cfg.PasswordCost,
-		webAuthnSite: cfg.WebAuthn.Site, throttle: d.Throttle, accounts: d.Accounts,
+		webAuthnSite: cfg.WebAuthn.Site, passwordless: !cfg.WebAuthn.NoPasswordless, throttle: d.Throttle, accounts: d.Accounts,
 		audit: d.Audit, metrics: d.Metrics,
 	}
 	if s.Log == nil {

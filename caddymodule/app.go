@@ -150,6 +150,9 @@ type WebAuthnConfig struct {
 	Origins []string `json:"origins,omitempty"`
 	// UserVerification is required, preferred or discouraged. Default: preferred.
 	UserVerification string `json:"user_verification,omitempty"`
+	// Passwordless is "on" (users may sign in with a passkey alone, which verifies them with a
+	// PIN or biometric) or "off" (passkeys serve as second factors only). Default: on.
+	Passwordless string `json:"passwordless,omitempty"`
 }
 
 // SMSConfig configures the deprecated SMS factor.
@@ -255,7 +258,7 @@ func (a *App) authConfig(repl *caddy.Replacer, smsKey []byte) auth.Config {
 		Session: session.CookieOptions{Name: a.Session.CookieName, Idle: time.Duration(a.Session.Idle), Absolute: time.Duration(a.Session.Absolute)},
 		Tokens:  auth.TokenLifetimes{Default: time.Duration(t.Default), Min: time.Duration(t.Min), Max: time.Duration(t.Max)},
 		WebAuthn: auth.WebAuthnConfig{RPName: wa.RPName, UserVerification: wa.UserVerification,
-			Site: auth.WebAuthnSite{ID: wa.RPID, Origins: wa.Origins}},
+			Site: auth.WebAuthnSite{ID: wa.RPID, Origins: wa.Origins}, NoPasswordless: wa.Passwordless == "off"},
 		PasswordCost: a.bcryptCost(),
 	}
 	if a.SMS != nil {

@@ -241,6 +241,9 @@ func (c *WebAuthnConfig) validate() error {
 	default:
 		return fmt.Errorf("mfa: webauthn user_verification: want required, preferred or discouraged, got %q", c.UserVerification)
 	}
+	if c.Passwordless != "" && c.Passwordless != "on" && c.Passwordless != "off" {
+		return fmt.Errorf("mfa: webauthn passwordless: want on or off, got %q", c.Passwordless)
+	}
 	if (c.RPID == "") != (len(c.Origins) == 0) {
 		return fmt.Errorf("mfa: webauthn: rp_id and origins go together (leave both out to derive them from each request)")
 	}

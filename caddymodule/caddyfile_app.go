@@ -51,6 +51,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 //			rp_name <name>
 //			origins <origin>...
 //			user_verification required|preferred|discouraged
+//			passwordless on|off
 //		}
 //		sms {
 //			webhook <url>
@@ -242,6 +243,8 @@ func (w *WebAuthnConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = oneString(d, &w.RPName)
 		case "user_verification":
 			err = oneString(d, &w.UserVerification)
+		case "passwordless":
+			err = oneString(d, &w.Passwordless)
 		case "origins":
 			err = appendArgs(d, &w.Origins)
 		default:

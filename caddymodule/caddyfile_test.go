@@ -116,6 +116,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{App{WebAuthn: &WebAuthnConfig{RPID: "example.com", Origins: []string{"http://example.com"}}}, "HTTPS"},
 		{App{WebAuthn: &WebAuthnConfig{RPID: "example.com"}}, "go together"},
 		{App{WebAuthn: &WebAuthnConfig{UserVerification: "always"}}, "user_verification"},
+		{App{WebAuthn: &WebAuthnConfig{Passwordless: "maybe"}}, "passwordless"},
 		{App{Users: []UserConfig{{Name: "alice", PasswordHash: "plain"}}}, "bcrypt"},
 	}
 	for _, c := range cases {

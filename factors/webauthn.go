@@ -22,6 +22,9 @@ var (
 	ErrKeyRefused    = errors.New("the security key's answer does not verify")
 	ErrClonedKey     = errors.New("the security key's signature counter went backwards: it may have been cloned")
 	ErrNoSecurityKey = errors.New("the user has no security key")
+	// ErrUserNotVerified is a passkey's answer given without a PIN or biometric check: a
+	// passkey that stands for password and factor at once must verify its user.
+	ErrUserNotVerified = errors.New("the passkey did not verify you (no PIN, fingerprint or face check): signing in with a passkey alone needs one")
 )
 
 // CeremonyTimeout is how long a begun registration or sign-in waits for the browser.
@@ -158,8 +161,13 @@ func (w *WebAuthn) BeginRegistration(ctx context.Context, user string, handle []
 
 // take removes and returns the user's waiting ceremony of kind: each ceremony is used once.
 func (w *WebAuthn) take(ctx context.Context, user, kind string) (*ceremony, error) {
+	return w.takeAt(ctx, ceremonyKey(user, kind))
+}
+
+// takeAt removes and returns the ceremony waiting at key, unless it has expired.
+func (w *WebAuthn) takeAt(ctx context.Context, key string) (*ceremony, error) {
 	var got *ceremony
-	err := store.UpdateJSON(ctx, w.devices.store, ceremonyKey(user, kind), func(c *ceremony) (*ceremony, error) {
+	err := store.UpdateJSON(ctx, w.devices.store, key, func(c *ceremony) (*ceremony, error) {
 		got = c
 		return nil, nil
 	})
@@ -224,6 +232,12 @@ func (w *WebAuthn) FinishLogin(ctx context.Context, user string, handle []byte, 
 	if err != nil {
 		return nil, err
 	}
+	return w.recordUse(ctx, user, u, cred)
+}
+
+// recordUse keeps the new signature counter of the key that signed in. A counter that went
+// backwards (a cloned key) fails the sign-in, as ErrClonedKey.
+func (w *WebAuthn) recordUse(ctx context.Context, user string, u *KeyUser, cred *webauthn.Credential) (*Device, error) {
 	var used *Device
 	for _, d := range u.keys {
 		var c webauthn.Credential

@@ -100,6 +100,9 @@ func (d *Directory) Create(ctx context.Context, name, passwordHash string, group
 	if err != nil {
 		return nil, err
 	}
+	if err := d.indexHandle(ctx, u); err != nil {
+		return nil, err
+	}
 	return u, changed(ctx, d.store)
 }
 
@@ -110,14 +113,20 @@ func (d *Directory) Ensure(ctx context.Context, name, passwordHash string, group
 	if err != nil {
 		return err
 	}
+	kept := fresh
 	err = store.UpdateJSON(ctx, d.store, userKey(name), func(old *User) (*User, error) {
 		if old == nil {
+			kept = fresh
 			return fresh, nil
 		}
 		old.PasswordHash, old.Groups = fresh.PasswordHash, fresh.Groups
+		kept = old
 		return old, nil
 	})
 	if err != nil {
+		return err
+	}
+	if err := d.indexHandle(ctx, kept); err != nil {
 		return err
 	}
 	return changed(ctx, d.store)

@@ -30,6 +30,8 @@ func TestStateChangesFromAnotherSiteAreRefused(t *testing.T) {
 	calls := []struct{ method, path, body string }{
 		{"POST", "/.mfa/api/login", `{"username":"alice","password":"` + testPassword + `"}`},
 		{"POST", "/.mfa/api/logout", ""},
+		{"POST", "/.mfa/api/passkey/begin", ""},
+		{"POST", "/.mfa/api/passkey/finish", `{"id":"AAAA"}`},
 		{"POST", "/.mfa/api/devices/virtual", `{"name":"x"}`},
 		{"DELETE", "/.mfa/api/access-keys/MKIAAAAAAAAAAAAAAAAA", ""},
 		{"PUT", "/.mfa/api/verify", `{"code":"123456"}`},

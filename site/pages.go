@@ -50,6 +50,7 @@ type page struct {
 	SuggestedKeyName  string                // devices
 	KeysUnusable      string                // devices, verify: why this site cannot use security keys
 	SignIns           []signInView          // devices: where the user is signed in
+	Passkeys          bool                  // login: offer signing in with a passkey alone
 }
 
 // newPage is a page for the caller (nil: nobody signed in).
@@ -106,7 +107,14 @@ func (s *Site) pageLogin(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, s.prefix+"/verify?return="+url.QueryEscape(web.SafeReturn(web.FormValue(r, "return"))), http.StatusFound)
 		return
 	}
-	s.render(w, http.StatusOK, "login", s.newPage(r, "Sign in", nil))
+	s.render(w, http.StatusOK, "login", s.loginPage(r))
+}
+
+// loginPage is the sign-in page, offering a passkey where this site can use one.
+func (s *Site) loginPage(r *http.Request) *page {
+	p := s.newPage(r, "Sign in", nil)
+	p.Passkeys = s.ops.Passwordless() && p.KeysUnusable == ""
+	return p
 }
 
 func (s *Site) formLogin(w http.ResponseWriter, r *http.Request) {
@@ -116,7 +124,7 @@ func (s *Site) formLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	name, password := web.PostValue(r, "username"), web.PostValue(r, "password")
 	if name == "" || password == "" {
-		p := s.newPage(r, "Sign in", nil)
+		p := s.loginPage(r)
 		p.Error, p.Username = "Type your user name and password.", name
 		s.render(w, http.StatusBadRequest, "login", p)
 		return
@@ -128,7 +136,7 @@ func (s *Site) formLogin(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		e := s.explain(err)
 		web.SetRetryAfter(w, e)
-		p := s.newPage(r, "Sign in", nil)
+		p := s.loginPage(r)
 		p.Error, p.Username = e.Message, name
 		s.render(w, web.Status(e.Code), "login", p)
 		return

@@ -82,6 +82,8 @@ func (s *Site) routeAPI(mux *http.ServeMux, p string) {
 	mux.HandleFunc("POST "+p+"/api/webauthn/register/finish", s.apiKeyRegisterFinish)
 	mux.HandleFunc("POST "+p+"/api/webauthn/login/begin", s.apiKeyLoginBegin)
 	mux.HandleFunc("POST "+p+"/api/webauthn/login/finish", s.throttled(s.apiKeyLoginFinish))
+	mux.HandleFunc("POST "+p+"/api/passkey/begin", s.throttled(s.apiPasskeyBegin))
+	mux.HandleFunc("POST "+p+"/api/passkey/finish", s.throttled(s.apiPasskeyFinish))
 	mux.HandleFunc("GET "+p+"/api/whoami", s.apiWhoami)
 	mux.HandleFunc("POST "+p+"/api/session-token", s.throttled(s.apiSessionToken))
 	mux.HandleFunc("GET "+p+"/api/access-keys", s.apiListAccessKeys)

@@ -74,10 +74,17 @@ func (k *softKey) register(challenge string) []byte {
 	return body
 }
 
-// assert answers a request challenge; a key that is not the registered one signs wrongly.
+// assert answers a request challenge, the user present and verified; a key that is not the
+// registered one signs wrongly.
 func (k *softKey) assert(challenge string, handle []byte) []byte {
+	return k.assertFlags(challenge, handle, 0x01|0x04)
+}
+
+// assertFlags answers with the authenticator data flags given (0x01 user present, 0x04 user
+// verified).
+func (k *softKey) assertFlags(challenge string, handle []byte, flags byte) []byte {
 	k.counter++
-	ad := k.authData(0x01|0x04, nil)
+	ad := k.authData(flags, nil)
 	cd := keyClientData("webauthn.get", challenge, k.rp.Origin)
 	sum := sha256.Sum256(cd)
 	digest := sha256.Sum256(append(append([]byte{}, ad...), sum[:]...))

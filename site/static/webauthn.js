@@ -29,7 +29,7 @@
     return fetch(button.dataset.prefix + path, {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": button.dataset.csrf },
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": button.dataset.csrf || "" },
       body: JSON.stringify(body)
     }).then(function (resp) {
       return resp.json().then(function (data) {
@@ -84,6 +84,40 @@
     });
   }
 
+  // Signing in with a passkey alone, from the sign-in page: by the button, or by choosing a
+  // passkey where the browser offers them in the user name field (conditional mediation). The
+  // two share one pending request, which the button aborts before it asks again.
+  var passkey = document.getElementById("passkey-signin");
+  var pending = null;
+  function passkeySignIn(mediation) {
+    if (pending) pending.abort();
+    var controller = new AbortController();
+    pending = controller;
+    return post(passkey, "/api/passkey/begin", {})
+      .then(function (begin) {
+        var options = { publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(begin.publicKey), signal: controller.signal };
+        if (mediation) options.mediation = mediation;
+        return navigator.credentials.get(options);
+      })
+      .then(function (cred) { return post(passkey, "/api/passkey/finish", cred.toJSON()); })
+      .then(function () { window.location.assign(passkey.dataset.return || "/"); });
+  }
+  if (passkey) {
+    passkey.addEventListener("click", function () {
+      var why = cannot();
+      if (why) return say(why, true);
+      passkey.disabled = true;
+      say("Choose your passkey, then confirm it is you…", false);
+      passkeySignIn("").catch(function (err) { passkey.disabled = false; say(explain(err), true); });
+    });
+    if (!cannot() && PublicKeyCredential.isConditionalMediationAvailable) {
+      PublicKeyCredential.isConditionalMediationAvailable().then(function (available) {
+        // Aborted or dismissed autofill is no error worth showing.
+        if (available) passkeySignIn("conditional").catch(function () {});
+      });
+    }
+  }
+
   var why = cannot();
-  if (why && (register || login)) say(why, true);
+  if (why && (register || login || passkey)) say(why, true);
 })();
