@@ -137,3 +137,44 @@ func TestAdminSimulateAndLint(t *testing.T) {
 		t.Fatalf("lint: %d %v", code, m)
 	}
 }
+
+// TestSimulatorSeesTheAuthenticator: the simulator takes mfa:UserVerified, mfa:BackupEligible
+// and mfa:Aaguid, as the gate does for a webauthn factor.
+func TestSimulatorSeesTheAuthenticator(t *testing.T) {
+	e := newEnv(t)
+	a := admin.New(e.Ops)
+	doc := json.RawMessage(`{"Statement": [
+		{"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"Bool": {"mfa:Present": "true"}}},
+		{"Effect": "Deny", "Action": "*", "Resource": "/admin/*", "Condition": {"BoolIfExists": {"mfa:BackupEligible": "true"}}},
+		{"Effect": "Deny", "Action": "*", "Resource": "/admin/*", "Condition": {"StringNotEqualsIfExists": {"mfa:Aaguid": "ee882879-721c-4913-9775-3dfcce97072a"}}}]}`)
+	key := map[string]any{"user:Id": "alice", "mfa:Present": true, "mfa:Method": "webauthn"}
+	with := func(extra map[string]any) map[string]any {
+		out := map[string]any{}
+		for k, v := range key {
+			out[k] = v
+		}
+		for k, v := range extra {
+			out[k] = v
+		}
+		return out
+	}
+	for name, c := range map[string]struct {
+		context  map[string]any
+		decision string
+	}{
+		"bound key of the model": {with(map[string]any{"mfa:BackupEligible": false, "mfa:UserVerified": true, "mfa:Aaguid": "ee882879-721c-4913-9775-3dfcce97072a"}), "allowed"},
+		"synced passkey":         {with(map[string]any{"mfa:BackupEligible": "true"}), "explicitDeny"},
+		"another model":          {with(map[string]any{"mfa:Aaguid": "00000000-0000-0000-0000-000000000001"}), "explicitDeny"},
+		"a TOTP code (no facts)": {map[string]any{"user:Id": "alice", "mfa:Present": true, "mfa:Method": "virtual", "mfa:BackupEligible": true}, "explicitDeny"}, // absent: IfExists matches
+	} {
+		code, m, raw := housetest.AdminCall(t, a, "POST", "/mfa/policy/simulate", map[string]any{
+			"policies": []json.RawMessage{doc}, "request": map[string]string{"method": "GET", "path": "/admin/x"}, "context": c.context})
+		if code != http.StatusOK || m["decision"] != c.decision {
+			t.Errorf("%s: %d %s, want %s", name, code, raw, c.decision)
+		}
+	}
+	if code, _, raw := housetest.AdminCall(t, a, "POST", "/mfa/policy/simulate", map[string]any{
+		"policies": []json.RawMessage{doc}, "request": map[string]string{"path": "/"}, "context": with(map[string]any{"mfa:UserVerified": "maybe"})}); code != http.StatusBadRequest {
+		t.Errorf("mfa:UserVerified maybe: %d %s", code, raw)
+	}
+}

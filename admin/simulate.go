@@ -296,8 +296,28 @@ func (k contextKeys) mfa(ctx *policy.Context, present string, hasPresent bool) e
 		return err
 	}
 	ctx.MFAMethod = m
+	if err := k.authenticator(ctx); err != nil {
+		return err
+	}
 	if (hasMethod || ctx.MFAPresent) && ctx.MFATime.IsZero() {
 		ctx.MFATime = now
 	}
 	return nil
+}
+
+// authenticator sets what the security key behind a webauthn factor showed of itself.
+func (k contextKeys) authenticator(ctx *policy.Context) error {
+	for name, to := range map[string]*bool{"mfa:UserVerified": &ctx.MFAUserVerified, "mfa:BackupEligible": &ctx.MFABackupEligible} {
+		v, ok, err := k.str(name)
+		if err != nil {
+			return err
+		}
+		if ok && v != "true" && v != "false" {
+			return fmt.Errorf("context %s: want true or false, got %s", name, v)
+		}
+		*to = v == "true"
+	}
+	id, _, err := k.str("mfa:Aaguid")
+	ctx.MFAAaguid = id
+	return err
 }

@@ -34,7 +34,7 @@ func (s *Service) EnableDevice(ctx context.Context, c *Caller, serial, code1, co
 	if err != nil || !first {
 		return c.Claims, false, err
 	}
-	return s.FactorSession(ctx, c, dev.Type, dev.Serial), true, nil
+	return s.FactorSession(ctx, c, dev), true, nil
 }
 
 // EnableFor enables a device for user with two codes (an operator's EnableMFADevice), counting

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/factors"
@@ -68,6 +69,8 @@ func factorError(err error) *Error {
 		return NewError(CodeNoSuchEntity, "The MFA device does not exist or is not yours.")
 	case errors.Is(err, factors.ErrDeviceExists), errors.Is(err, factors.ErrAlreadyEnabled):
 		return NewError(CodeEntityAlreadyExists, err.Error())
+	case errors.Is(err, factors.ErrKeyNotAllowed):
+		return NewError(CodeAccessDenied, "This security key cannot be registered: "+strings.TrimPrefix(err.Error(), factors.ErrKeyNotAllowed.Error()+": ")+".")
 	case errors.Is(err, factors.ErrUserNotVerified):
 		return NewError(CodeInvalidAuthCode, "Your passkey did not check it is you (no PIN, fingerprint or face): signing in with a passkey alone needs that. Use your password instead, or set up a PIN on the key.")
 	case errors.Is(err, factors.ErrKeyRefused), errors.Is(err, factors.ErrClonedKey):

@@ -21,13 +21,13 @@ func (s *Service) PassCode(ctx context.Context, c *Caller, serial, code string) 
 		if err != nil {
 			return session.Claims{}, err
 		}
-		return s.FactorSession(ctx, c, dev.Type, dev.Serial), nil
+		return s.FactorSession(ctx, c, dev), nil
 	}
 	if factors.LooksLikeRecoveryCode(code) {
 		if err := s.useRecoveryCode(ctx, c.User(), code); err != nil {
 			return session.Claims{}, err
 		}
-		return s.FactorSession(ctx, c, policy.MethodRecovery, ""), nil
+		return s.FactorSession(ctx, c, nil), nil
 	}
 	if serial != "" {
 		if err := factors.ValidateSerial(serial); err != nil {
@@ -38,7 +38,7 @@ func (s *Service) PassCode(ctx context.Context, c *Caller, serial, code string) 
 	if err != nil {
 		return session.Claims{}, err
 	}
-	return s.FactorSession(ctx, c, dev.Type, dev.Serial), nil
+	return s.FactorSession(ctx, c, dev), nil
 }
 
 // verifyTOTP passes a factor with a code from one of the user's TOTP devices.

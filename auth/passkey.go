@@ -60,7 +60,7 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, answer []byte) (sessi
 	c := s.Cookies.Start(u.Name)
 	c.Groups = u.Groups
 	s.audit("login", zap.String("user", u.Name), zap.String("with", "passkey"))
-	return s.FactorSession(ctx, &Caller{AuthType: policy.AuthSession, Claims: c, FromCookie: true}, dev.Type, dev.Serial), nil
+	return s.FactorSession(ctx, &Caller{AuthType: policy.AuthSession, Claims: c, FromCookie: true}, dev), nil
 }
 
 // noteClone logs and audits a key whose counter went backwards.

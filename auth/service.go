@@ -76,6 +76,8 @@ type WebAuthnConfig struct {
 	// NoPasswordless turns off signing in with a passkey alone (the Caddyfile's
 	// `passwordless off`); passkeys still serve as second factors.
 	NoPasswordless bool
+	// Rules limit which keys register: their models, and whether synced passkeys may.
+	Rules factors.KeyRules
 }
 
 // WebAuthnSite is the operator's relying party: its id (a host name) and the origins that may
@@ -143,6 +145,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Service, error) {
 	if s.WebAuthn, err = factors.NewWebAuthn(devices, cfg.WebAuthn.RPName, cfg.WebAuthn.UserVerification); err != nil {
 		return nil, fmt.Errorf("webauthn: %w", err)
 	}
+	s.WebAuthn.Restrict(cfg.WebAuthn.Rules)
 	if c := cfg.SMS; c != nil {
 		if s.SMS, err = factors.NewSMS(devices, c.Sender, c.CodeTTL, cfg.Issuer, c.HashKey); err != nil {
 			return nil, fmt.Errorf("sms: %w", err)

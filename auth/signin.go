@@ -9,7 +9,9 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-mfa/caddy-mfa/factors"
 	"github.com/caddy-mfa/caddy-mfa/identity"
+	"github.com/caddy-mfa/caddy-mfa/policy"
 	"github.com/caddy-mfa/caddy-mfa/session"
 )
 
@@ -57,11 +59,12 @@ func (s *Service) ExternalSession(ctx context.Context, user string) (session.Cla
 	return claims, nil
 }
 
-// FactorSession is the session that follows a factor passed with method (and serial): a new
-// session id (the privilege changed, so an id seen before it is worth nothing after) and the
-// MFA time, method and serial. The sign-in id stays: sign-out ends the cookies before and after
-// the factor alike. An earlier handler's user passing a first factor here starts a session.
-func (s *Service) FactorSession(ctx context.Context, c *Caller, method, serial string) session.Claims {
+// FactorSession is the session that follows a factor passed with dev (nil for a recovery code):
+// a new session id (the privilege changed, so an id seen before it is worth nothing after) and
+// the MFA time, method and serial, with what a security key showed of itself. The sign-in id
+// stays: sign-out ends the cookies before and after the factor alike. An earlier handler's user
+// passing a first factor here starts a session.
+func (s *Service) FactorSession(ctx context.Context, c *Caller, dev *factors.Device) session.Claims {
 	base := c.Claims
 	if !c.FromCookie {
 		base = s.Cookies.Start(c.User())
@@ -72,7 +75,15 @@ func (s *Service) FactorSession(ctx context.Context, c *Caller, method, serial s
 	}
 	now := s.Now().UTC()
 	base.SessionID = session.NewSessionID()
-	base.Issued, base.MFATime, base.Method, base.Serial, base.Enrolling = now, now, method, serial, false
+	base.Issued, base.MFATime, base.Enrolling = now, now, false
+	base.Method, base.Serial = policy.MethodRecovery, ""
+	base.UserVerified, base.BackupEligible, base.AAGUID = false, false, ""
+	if dev != nil {
+		base.Method, base.Serial = dev.Type, dev.Serial
+		if dev.Type == factors.TypeWebAuthn {
+			base.UserVerified, base.BackupEligible, base.AAGUID = dev.Key.UserVerified, dev.Key.BackupEligible, dev.Key.AAGUID
+		}
+	}
 	return base
 }
 

@@ -153,6 +153,12 @@ type WebAuthnConfig struct {
 	// Passwordless is "on" (users may sign in with a passkey alone, which verifies them with a
 	// PIN or biometric) or "off" (passkeys serve as second factors only). Default: on.
 	Passwordless string `json:"passwordless,omitempty"`
+	// AllowedAAGUIDs are the authenticator models (AAGUIDs, as UUIDs) that may register; keys
+	// of other models, or of none they name, are refused. Default: any.
+	AllowedAAGUIDs []string `json:"allowed_aaguids,omitempty"`
+	// BackupEligible is "allow" or "deny": whether synced passkeys (backup-eligible credentials)
+	// may register, or only keys bound to one device. Default: allow.
+	BackupEligible string `json:"backup_eligible,omitempty"`
 }
 
 // SMSConfig configures the deprecated SMS factor.
@@ -258,7 +264,8 @@ func (a *App) authConfig(repl *caddy.Replacer, smsKey []byte) auth.Config {
 		Session: session.CookieOptions{Name: a.Session.CookieName, Idle: time.Duration(a.Session.Idle), Absolute: time.Duration(a.Session.Absolute)},
 		Tokens:  auth.TokenLifetimes{Default: time.Duration(t.Default), Min: time.Duration(t.Min), Max: time.Duration(t.Max)},
 		WebAuthn: auth.WebAuthnConfig{RPName: wa.RPName, UserVerification: wa.UserVerification,
-			Site: auth.WebAuthnSite{ID: wa.RPID, Origins: wa.Origins}, NoPasswordless: wa.Passwordless == "off"},
+			Site: auth.WebAuthnSite{ID: wa.RPID, Origins: wa.Origins}, NoPasswordless: wa.Passwordless == "off",
+			Rules: factors.KeyRules{AllowedAAGUIDs: wa.AllowedAAGUIDs, DenyBackupEligible: wa.BackupEligible == "deny"}},
 		PasswordCost: a.bcryptCost(),
 	}
 	if a.SMS != nil {

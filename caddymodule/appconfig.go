@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -231,6 +232,9 @@ func (u *UserConfig) validate() error {
 	return nil
 }
 
+// aaguidForm is an authenticator model's AAGUID as a UUID.
+var aaguidForm = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
+
 // validate checks that the origins are URLs whose hosts sit under rp_id, as browsers demand.
 func (c *WebAuthnConfig) validate() error {
 	if c == nil {
@@ -243,6 +247,14 @@ func (c *WebAuthnConfig) validate() error {
 	}
 	if c.Passwordless != "" && c.Passwordless != "on" && c.Passwordless != "off" {
 		return fmt.Errorf("mfa: webauthn passwordless: want on or off, got %q", c.Passwordless)
+	}
+	if c.BackupEligible != "" && c.BackupEligible != "allow" && c.BackupEligible != "deny" {
+		return fmt.Errorf("mfa: webauthn backup_eligible: want allow or deny, got %q", c.BackupEligible)
+	}
+	for _, id := range c.AllowedAAGUIDs {
+		if !aaguidForm.MatchString(id) {
+			return fmt.Errorf("mfa: webauthn allowed_aaguids: %q is not an AAGUID like ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4", id)
+		}
 	}
 	if (c.RPID == "") != (len(c.Origins) == 0) {
 		return fmt.Errorf("mfa: webauthn: rp_id and origins go together (leave both out to derive them from each request)")

@@ -52,6 +52,8 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 //			origins <origin>...
 //			user_verification required|preferred|discouraged
 //			passwordless on|off
+//			allowed_aaguids <uuid>...
+//			backup_eligible allow|deny
 //		}
 //		sms {
 //			webhook <url>
@@ -245,6 +247,10 @@ func (w *WebAuthnConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = oneString(d, &w.UserVerification)
 		case "passwordless":
 			err = oneString(d, &w.Passwordless)
+		case "allowed_aaguids":
+			err = appendArgs(d, &w.AllowedAAGUIDs)
+		case "backup_eligible":
+			err = oneString(d, &w.BackupEligible)
 		case "origins":
 			err = appendArgs(d, &w.Origins)
 		default:

@@ -117,6 +117,8 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{App{WebAuthn: &WebAuthnConfig{RPID: "example.com"}}, "go together"},
 		{App{WebAuthn: &WebAuthnConfig{UserVerification: "always"}}, "user_verification"},
 		{App{WebAuthn: &WebAuthnConfig{Passwordless: "maybe"}}, "passwordless"},
+		{App{WebAuthn: &WebAuthnConfig{BackupEligible: "sometimes"}}, "backup_eligible"},
+		{App{WebAuthn: &WebAuthnConfig{AllowedAAGUIDs: []string{"yubikey"}}}, "allowed_aaguids"},
 		{App{Users: []UserConfig{{Name: "alice", PasswordHash: "plain"}}}, "bcrypt"},
 	}
 	for _, c := range cases {

@@ -82,6 +82,10 @@ type Device struct {
 	Phone string `json:"phone,omitempty"` // sms devices: E.164
 
 	Credential json.RawMessage `json:"credential,omitempty"` // webauthn devices: go-webauthn's Credential (public key, counter)
+
+	// Key is what the ceremony that just used a webauthn device showed of its authenticator;
+	// never stored.
+	Key KeyFacts `json:"-"`
 }
 
 // IsTOTP reports whether the device checks codes with TOTP.

@@ -85,7 +85,7 @@ func (w *WebAuthn) FinishPasskeyLogin(ctx context.Context, a *PasskeyAnswer, use
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrKeyRefused, keyProblem(err))
 	}
-	return w.recordUse(ctx, user, u, cred)
+	return w.recordUse(ctx, user, u, cred, true)
 }
 
 // SweepPasskeyCeremonies removes the passkey ceremonies begun and never finished (anyone may

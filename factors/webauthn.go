@@ -47,6 +47,7 @@ type WebAuthn struct {
 	// instances holds one go-webauthn relying party per site and origin, which the library
 	// wants fixed up front; bounded, since Host headers come from outside.
 	instances *lru.Cache[RelyingParty, *webauthn.WebAuthn]
+	rules     KeyRules
 }
 
 // NewWebAuthn makes the factor. name is the relying party's display name.
@@ -190,6 +191,10 @@ func (w *WebAuthn) FinishRegistration(ctx context.Context, user string, handle [
 	if err != nil {
 		return nil, err
 	}
+	facts := factsOf(cred, cred.Flags.UserVerified)
+	if err := w.rules.check(facts); err != nil {
+		return nil, err
+	}
 	raw, err := json.Marshal(cred)
 	if err != nil {
 		return nil, err
@@ -197,7 +202,7 @@ func (w *WebAuthn) FinishRegistration(ctx context.Context, user string, handle [
 	serial := KeySerial(user, cer.Name)
 	now := w.devices.now().UTC()
 	dev := &Device{Serial: serial, Type: TypeWebAuthn, Name: cer.Name, User: user, Enabled: true, Created: now,
-		EnableDate: now, Credential: raw}
+		EnableDate: now, Credential: raw, Key: facts}
 	return dev, w.devices.add(ctx, dev)
 }
 
@@ -225,19 +230,21 @@ func (w *WebAuthn) BeginLogin(ctx context.Context, user string, handle []byte, r
 // FinishLogin checks a key's assertion and records its new signature counter. A counter that
 // went backwards (a cloned key) fails the sign-in and is reported as ErrClonedKey.
 func (w *WebAuthn) FinishLogin(ctx context.Context, user string, handle []byte, body []byte) (*Device, error) {
+	uv := false
 	_, u, cred, err := finish(ctx, w, user, handle, "login", body, protocol.ParseCredentialRequestResponseBody,
 		func(wa *webauthn.WebAuthn, u *KeyUser, s webauthn.SessionData, p *protocol.ParsedCredentialAssertionData) (*webauthn.Credential, error) {
+			uv = p.Response.AuthenticatorData.Flags.HasUserVerified()
 			return wa.ValidateLogin(u, s, p)
 		})
 	if err != nil {
 		return nil, err
 	}
-	return w.recordUse(ctx, user, u, cred)
+	return w.recordUse(ctx, user, u, cred, uv)
 }
 
 // recordUse keeps the new signature counter of the key that signed in. A counter that went
 // backwards (a cloned key) fails the sign-in, as ErrClonedKey.
-func (w *WebAuthn) recordUse(ctx context.Context, user string, u *KeyUser, cred *webauthn.Credential) (*Device, error) {
+func (w *WebAuthn) recordUse(ctx context.Context, user string, u *KeyUser, cred *webauthn.Credential, uv bool) (*Device, error) {
 	var used *Device
 	for _, d := range u.keys {
 		var c webauthn.Credential
@@ -264,6 +271,9 @@ func (w *WebAuthn) recordUse(ctx context.Context, user string, u *KeyUser, cred 
 		out = d
 		return d, nil
 	})
+	if out != nil {
+		out.Key = factsOf(cred, uv)
+	}
 	return out, err
 }
 

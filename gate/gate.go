@@ -149,6 +149,7 @@ func (g *Gate) requestContext(r *http.Request, c *auth.Caller) policy.Context {
 	if c.AuthType != policy.AuthAnonymous {
 		ctx.UserID, ctx.Groups = c.Claims.User, c.Claims.Groups
 		ctx.MFAPresent, ctx.MFATime, ctx.MFAMethod = c.Claims.MFAPresent(), c.Claims.MFATime, c.Claims.Method
+		ctx.MFAUserVerified, ctx.MFABackupEligible, ctx.MFAAaguid = c.Claims.UserVerified, c.Claims.BackupEligible, c.Claims.AAGUID
 	}
 	return ctx
 }

@@ -43,6 +43,12 @@ type Context struct {
 	MFAPresent bool
 	MFATime    time.Time // zero: no factor passed
 	MFAMethod  string
+	// The authenticator behind a webauthn factor (absent for every other method): whether it
+	// verified the user (PIN, biometric), whether the credential may be synced (a passkey rather
+	// than a device-bound key), and its model (AAGUID, as a UUID).
+	MFAUserVerified   bool
+	MFABackupEligible bool
+	MFAAaguid         string
 
 	Method   string // HTTP method
 	Host     string // without port
@@ -69,6 +75,9 @@ const (
 	keyReqSourceIP
 	keyReqSecure
 	keyReqTime
+	keyMFAUserVerified
+	keyMFABackupEligible
+	keyMFAAaguid
 )
 
 type keyType uint8
@@ -102,6 +111,9 @@ var keys = []keyInfo{
 	keyReqSourceIP:          {name: "req:SourceIp", typ: typeIP},
 	keyReqSecure:            {name: "req:Secure", typ: typeBool},
 	keyReqTime:              {name: "req:Time", typ: typeDate},
+	keyMFAUserVerified:      {name: "mfa:UserVerified", typ: typeBool},
+	keyMFABackupEligible:    {name: "mfa:BackupEligible", typ: typeBool},
+	keyMFAAaguid:            {name: "mfa:Aaguid", typ: typeString},
 }
 
 func lookupKey(name string) (key, bool) {
@@ -131,6 +143,10 @@ func (c *Context) present(k key) bool {
 		return !c.anonymous() && c.AuthType != AuthAccessKey
 	case keyMFAAge, keyMFAMethod, keyMFAPhishingResistant:
 		return !c.MFATime.IsZero()
+	case keyMFAUserVerified, keyMFABackupEligible:
+		return !c.MFATime.IsZero() && c.MFAMethod == MethodWebAuthn
+	case keyMFAAaguid:
+		return !c.MFATime.IsZero() && c.MFAMethod == MethodWebAuthn && c.MFAAaguid != ""
 	case keyUserID:
 		return !c.anonymous()
 	case keyUserGroups:
@@ -152,6 +168,12 @@ func (c *Context) str(k key) string {
 		return c.MFAMethod
 	case keyMFAPhishingResistant:
 		return strconv.FormatBool(c.phishingResistant())
+	case keyMFAUserVerified:
+		return strconv.FormatBool(c.MFAUserVerified)
+	case keyMFABackupEligible:
+		return strconv.FormatBool(c.MFABackupEligible)
+	case keyMFAAaguid:
+		return c.MFAAaguid
 	case keyUserID:
 		return c.UserID
 	case keyUserAuthType:
@@ -181,6 +203,10 @@ func (c *Context) boolean(k key) bool {
 		return c.MFAPresent
 	case keyMFAPhishingResistant:
 		return c.phishingResistant()
+	case keyMFAUserVerified:
+		return c.MFAUserVerified
+	case keyMFABackupEligible:
+		return c.MFABackupEligible
 	case keyReqSecure:
 		return c.Secure
 	}

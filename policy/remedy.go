@@ -40,10 +40,13 @@ func (s *Set) Remedy(ctx *Context) Challenge {
 }
 
 // withFreshFactor is ctx as it would be right after passing a factor of method: an access-key
-// caller would be holding an MFA session token by then.
+// caller would be holding an MFA session token by then. A security key is taken to be the
+// strongest kind, one that verifies its user and is bound to its device; which model it is
+// (mfa:Aaguid) is judged on the key that answers.
 func withFreshFactor(ctx *Context, method string) *Context {
 	h := *ctx
 	h.MFAPresent, h.MFATime, h.MFAMethod = true, ctx.Time, method
+	h.MFAUserVerified, h.MFABackupEligible, h.MFAAaguid = method == MethodWebAuthn, false, ""
 	if h.AuthType == AuthAccessKey {
 		h.AuthType = AuthToken
 	}

@@ -17,6 +17,10 @@ type Claims struct {
 	MFATime   time.Time // when a factor was passed; zero when none was
 	Method    string    // the factor's kind: virtual, hardware, webauthn, sms, recovery
 	Serial    string    // the device that passed it
+	// The authenticator of a webauthn factor: it verified the user (PIN, biometric), its
+	// credential may be synced (a passkey), and its model as a UUID ("" when it did not say).
+	UserVerified, BackupEligible bool
+	AAGUID                       string
 	// Enrolling marks a session that may only enrol a device: the user has none and the
 	// operator requires one (AWS's DenyAllExceptListedIfNoMFA).
 	Enrolling bool

@@ -3,6 +3,7 @@ package session
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -24,7 +25,11 @@ var (
 // Token layout, before base64url:
 //
 //	version(1) keyID(4) issued(8) signedIn(8) expires(8) mfaTime(8) method(1) flags(1) sessionID(16)
-//	signInID(16) userLen(2) user serialLen(2) serial groupsLen(2) groups (joined by newlines)  mac(32)
+//	signInID(16) userLen(2) user serialLen(2) serial groupsLen(2) groups (joined by newlines)
+//	[aaguidLen(2) aaguid(16)]  mac(32)
+//
+// The AAGUID of a webauthn factor's authenticator, when it has one, follows the groups; tokens
+// made before it existed end at the groups and read as they always did.
 //
 // Times are Unix milliseconds. A fixed binary form keeps verification free of parsers.
 // Version 1 had no sign-in id; its tokens are refused (see docs/decisions.md).
@@ -35,13 +40,17 @@ const (
 	maxUser      = 64   // IAM's user name limit
 	maxSerial    = 256  // IAM's serial number limit
 	maxGroups    = 1024 // all group names together
-	maxTokenLen  = fixedLen + 2 + maxUser + 2 + maxSerial + 2 + maxGroups + macLen
+	aaguidLen    = 16
+	maxTokenLen  = fixedLen + 2 + maxUser + 2 + maxSerial + 2 + maxGroups + 2 + aaguidLen + macLen
 )
 
 const (
-	flagEnrolling = 1
-	flagBrowser   = 2
-	flagExternal  = 4
+	flagEnrolling      = 1
+	flagBrowser        = 2
+	flagExternal       = 4
+	flagUserVerified   = 8
+	flagBackupEligible = 16
+	knownFlags         = flagEnrolling | flagBrowser | flagExternal | flagUserVerified | flagBackupEligible
 )
 
 // methods is the token's method byte: its index here. The order is the wire format, so a new
@@ -97,6 +106,12 @@ func (r *KeyRing) Sign(c *Claims) (string, error) {
 	if c.External {
 		flags |= flagExternal
 	}
+	if c.UserVerified {
+		flags |= flagUserVerified
+	}
+	if c.BackupEligible {
+		flags |= flagBackupEligible
+	}
 	buf = append(buf, flags)
 	buf = append(buf, c.SessionID[:]...)
 	buf = append(buf, c.SignInID[:]...)
@@ -106,6 +121,14 @@ func (r *KeyRing) Sign(c *Claims) (string, error) {
 	buf = append(buf, serial...)
 	buf = binary.BigEndian.AppendUint16(buf, uint16(len(groups)))
 	buf = append(buf, groups...)
+	if c.AAGUID != "" {
+		id, err := parseUUID(c.AAGUID)
+		if err != nil {
+			return "", err
+		}
+		buf = binary.BigEndian.AppendUint16(buf, aaguidLen)
+		buf = append(buf, id[:]...)
+	}
 	buf = append(buf, k.mac(buf)...)
 	return b64.EncodeToString(buf), nil
 }
@@ -167,10 +190,11 @@ func decodeClaims(p []byte) (Claims, bool) {
 		return Claims{}, false
 	}
 	c.Method = methods[p[32]]
-	if p[33]&^(flagEnrolling|flagBrowser|flagExternal) != 0 {
+	if p[33]&^knownFlags != 0 {
 		return Claims{}, false
 	}
 	c.Enrolling, c.Browser, c.External = p[33]&flagEnrolling != 0, p[33]&flagBrowser != 0, p[33]&flagExternal != 0
+	c.UserVerified, c.BackupEligible = p[33]&flagUserVerified != 0, p[33]&flagBackupEligible != 0
 	copy(c.SessionID[:], p[34:50])
 	copy(c.SignInID[:], p[50:66])
 	if !decodeNames(p[66:], &c) {
@@ -190,8 +214,16 @@ func decodeNames(rest []byte, c *Claims) bool {
 		return false
 	}
 	groups, after, ok := lengthPrefixed(after)
-	if !ok || len(after) != 0 {
+	if !ok {
 		return false
+	}
+	if len(after) != 0 { // the authenticator's AAGUID, and nothing after it
+		aaguid, end, ok := lengthPrefixed(after)
+		if !ok || len(aaguid) != aaguidLen || len(end) != 0 {
+			return false
+		}
+		c.AAGUID = formatUUID(aaguid)
+		rest = rest[:len(rest)-len(after)]
 	}
 	// One string for the three fields, sliced: one allocation instead of three.
 	all := string(rest)
@@ -227,4 +259,23 @@ func fromMillis(b []byte) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(ms).UTC()
+}
+
+// formatUUID writes 16 bytes as a UUID: 01020304-0506-0708-090a-0b0c0d0e0f10.
+func formatUUID(b []byte) string {
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// parseUUID reads a UUID as formatUUID writes it (any case).
+func parseUUID(s string) ([aaguidLen]byte, error) {
+	var id [aaguidLen]byte
+	clean := strings.ReplaceAll(s, "-", "")
+	if len(s) != 36 || len(clean) != 32 {
+		return id, fmt.Errorf("aaguid %q: not a UUID", s)
+	}
+	if _, err := hex.Decode(id[:], []byte(clean)); err != nil {
+		return id, fmt.Errorf("aaguid %q: not a UUID", s)
+	}
+	return id, nil
 }

@@ -60,6 +60,11 @@ type mfaState struct {
 	Age     *int64 `json:"age,omitempty"`
 	Method  string `json:"method,omitempty"`
 	Serial  string `json:"serial,omitempty"`
+	// What the security key of a webauthn factor showed (mfa:UserVerified, mfa:BackupEligible,
+	// mfa:Aaguid); absent for other methods.
+	UserVerified   *bool  `json:"user_verified,omitempty"`
+	BackupEligible *bool  `json:"backup_eligible,omitempty"`
+	Aaguid         string `json:"aaguid,omitempty"`
 }
 
 func (s *Site) mfaStateOf(c *session.Claims) mfaState {
@@ -67,7 +72,12 @@ func (s *Site) mfaStateOf(c *session.Claims) mfaState {
 		return mfaState{}
 	}
 	age := int64(s.ops.Now().Sub(c.MFATime) / time.Second)
-	return mfaState{Present: true, Age: &age, Method: c.Method, Serial: c.Serial}
+	st := mfaState{Present: true, Age: &age, Method: c.Method, Serial: c.Serial}
+	if c.Method == policy.MethodWebAuthn {
+		uv, be := c.UserVerified, c.BackupEligible
+		st.UserVerified, st.BackupEligible, st.Aaguid = &uv, &be, c.AAGUID
+	}
+	return st
 }
 
 // sessionState is what the API answers after a call that may have changed the session.

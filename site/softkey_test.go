@@ -26,6 +26,10 @@ type softKey struct {
 	priv    *ecdsa.PrivateKey
 	counter uint32
 	rp      factors.RelyingParty
+	// aaguid is the model the key names at registration (zeros: none); synced marks a passkey
+	// that may be backed up (the BE flag).
+	aaguid []byte
+	synced bool
 }
 
 func (e *env) newSoftKey() *softKey {
@@ -59,9 +63,13 @@ func (k *softKey) authData(flags byte, attested []byte) []byte {
 func (k *softKey) register(challenge string) []byte {
 	x, y := k.priv.PublicKey.X.FillBytes(make([]byte, 32)), k.priv.PublicKey.Y.FillBytes(make([]byte, 32))
 	cose, _ := cbor.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: x, -3: y})
-	attested := append(make([]byte, 16), byte(len(k.id)>>8), byte(len(k.id)))
+	model := k.aaguid
+	if model == nil {
+		model = make([]byte, 16)
+	}
+	attested := append(append([]byte{}, model...), byte(len(k.id)>>8), byte(len(k.id)))
 	attested = append(append(attested, k.id...), cose...)
-	ao, _ := cbor.Marshal(map[string]any{"fmt": "none", "attStmt": map[string]any{}, "authData": k.authData(0x01|0x04|0x40, attested)})
+	ao, _ := cbor.Marshal(map[string]any{"fmt": "none", "attStmt": map[string]any{}, "authData": k.authData(0x01|0x04|0x40|k.be(), attested)})
 	body, _ := json.Marshal(map[string]any{
 		"id": b64u.EncodeToString(k.id), "rawId": b64u.EncodeToString(k.id), "type": "public-key",
 		"response": map[string]any{
@@ -80,11 +88,19 @@ func (k *softKey) assert(challenge string, handle []byte) []byte {
 	return k.assertFlags(challenge, handle, 0x01|0x04)
 }
 
+// be is the backup-eligible flag of a synced passkey (0x08 BE, with 0x10 BS: backed up).
+func (k *softKey) be() byte {
+	if k.synced {
+		return 0x08 | 0x10
+	}
+	return 0
+}
+
 // assertFlags answers with the authenticator data flags given (0x01 user present, 0x04 user
 // verified).
 func (k *softKey) assertFlags(challenge string, handle []byte, flags byte) []byte {
 	k.counter++
-	ad := k.authData(flags, nil)
+	ad := k.authData(flags|k.be(), nil)
 	cd := keyClientData("webauthn.get", challenge, k.rp.Origin)
 	sum := sha256.Sum256(cd)
 	digest := sha256.Sum256(append(append([]byte{}, ad...), sum[:]...))

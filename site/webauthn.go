@@ -114,7 +114,7 @@ func (s *Site) apiKeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 func (s *Site) finishKey(w http.ResponseWriter, r *http.Request, c *auth.Caller, dev *factors.Device, passed bool) {
 	resp := sessionState{Serial: dev.Serial, MFA: s.mfaStateOf(&c.Claims)}
 	if passed && c.Browser() {
-		next := s.ops.FactorSession(r.Context(), c, factors.TypeWebAuthn, dev.Serial)
+		next := s.ops.FactorSession(r.Context(), c, dev)
 		if err := s.writeSession(w, r, next); err != nil {
 			s.fail(w, err)
 			return
