@@ -137,7 +137,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			for _, m := range h.Methods {
 				if !isMethod(m) {
-					return d.Errf("methods: unknown method %q (want virtual, hardware, webauthn, sms or recovery)", m)
+					return d.Errf("methods: unknown method %q (want virtual, hardware, webauthn, sms, recovery or remembered)", m)
 				}
 			}
 		case "groups":

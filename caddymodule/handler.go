@@ -41,7 +41,8 @@ type Handler struct {
 	MaxAge caddy.Duration `json:"max_age,omitempty"`
 
 	// Methods denies requests whose factor was not of one of these kinds (virtual, hardware,
-	// webauthn, sms, recovery). Default: any.
+	// webauthn, sms, recovery, or remembered: a browser remembered after a factor, see
+	// RememberDevice). Default: any.
 	Methods []string `json:"methods,omitempty"`
 
 	// Groups denies requests of users in none of these groups. Default: any.
@@ -145,14 +146,14 @@ func (h *Handler) Validate() error {
 	}
 	for _, m := range h.Methods {
 		if !isMethod(m) {
-			return fmt.Errorf("mfa methods: unknown method %q (want virtual, hardware, webauthn, sms or recovery)", m)
+			return fmt.Errorf("mfa methods: unknown method %q (want virtual, hardware, webauthn, sms, recovery or remembered)", m)
 		}
 	}
 	return nil
 }
 
 func isMethod(m string) bool {
-	for _, known := range policy.Methods {
+	for _, known := range policy.MethodNames {
 		if m == known {
 			return true
 		}

@@ -40,7 +40,7 @@ func init() {
 	for _, a := range policy.AuthTypes {
 		authTypeValues[a] = constant(a)
 	}
-	for _, m := range policy.Methods {
+	for _, m := range policy.MethodNames {
 		methodValues[m] = constant(m)
 	}
 }
