@@ -96,13 +96,17 @@ func (s *Service) Deactivate(ctx context.Context, c *Caller, serial string) erro
 }
 
 // DeactivateFor takes a device from its user and voids the user's sessions and tokens: whoever
-// held a session made with that device holds nothing now.
+// held a session made with that device holds nothing now. Remembered browsers go too: each
+// stands for a factor passed with one of the devices.
 func (s *Service) DeactivateFor(ctx context.Context, user, serial string) error {
 	if _, err := s.Devices.Deactivate(ctx, user, serial); err != nil {
 		return err
 	}
 	s.audit("device_deactivated", zap.String("user", user), zap.String("serial", serial))
-	return s.Revocations.RevokeUser(ctx, user)
+	if err := s.Revocations.RevokeUser(ctx, user); err != nil {
+		return err
+	}
+	return s.forgetBrowsers(ctx, user)
 }
 
 // NewRecoveryCodes issues ten codes, voiding the old ones; it needs a fresh factor.
@@ -118,7 +122,7 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, c *Caller) ([]string, er
 }
 
 // Reset is the operator's answer to a lost device: every device deactivated, recovery codes
-// voided, sessions and tokens revoked. The user enrols again at the next sign-in.
+// voided, remembered browsers forgotten, sessions and tokens revoked. The user enrols again at the next sign-in.
 func (s *Service) Reset(ctx context.Context, user string) error {
 	if _, err := s.Users.Get(ctx, user); err != nil {
 		return err
@@ -136,6 +140,9 @@ func (s *Service) Reset(ctx context.Context, user string) error {
 		}
 	}
 	if err := s.Recovery.Void(ctx, user); err != nil {
+		return err
+	}
+	if err := s.forgetBrowsers(ctx, user); err != nil {
 		return err
 	}
 	if err := s.Lockout.Clear(ctx, user); err != nil {

@@ -87,6 +87,8 @@ func factorError(err error) *Error {
 		return NewError(CodeLimitExceeded, err.Error())
 	case errors.Is(err, factors.ErrInvalidCode), errors.Is(err, factors.ErrCodeReplayed):
 		return NewError(CodeInvalidAuthCode, MsgBadCode)
+	case errors.Is(err, factors.ErrNotRemembered):
+		return NewError(CodeNoSuchEntity, "No such remembered browser of yours (it may have expired).")
 	}
 	return nil
 }

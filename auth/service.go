@@ -22,6 +22,7 @@ type Service struct {
 	KeyIndex    *identity.KeyIndex
 	Devices     *factors.Devices
 	Recovery    *factors.RecoveryCodes
+	Remembered  *factors.RememberedBrowsers
 	SMS         *factors.SMS // nil: the SMS factor is off
 	WebAuthn    *factors.WebAuthn
 	Lockout     *factors.Lockout
@@ -120,10 +121,11 @@ func New(ctx context.Context, cfg Config, d Deps) (*Service, error) {
 	devices := factors.NewDevices(d.Store, d.Sealer, d.Now, cfg.Devices)
 	s := &Service{
 		Users: users, AccessKeys: keys, KeyIndex: identity.NewKeyIndex(keys, users),
-		Devices:  devices,
-		Recovery: factors.NewRecoveryCodes(d.Store, d.Sealer, d.Now),
-		Lockout:  factors.NewLockout(d.Store, d.Now, cfg.Lockout),
-		Ring:     d.Ring, TokenCache: d.TokenCache,
+		Devices:    devices,
+		Recovery:   factors.NewRecoveryCodes(d.Store, d.Sealer, d.Now),
+		Remembered: factors.NewRememberedBrowsers(d.Store, d.Now),
+		Lockout:    factors.NewLockout(d.Store, d.Now, cfg.Lockout),
+		Ring:       d.Ring, TokenCache: d.TokenCache,
 		Cookies:     session.NewCookies(d.Ring, cfg.Session, d.Now),
 		Revocations: session.NewRevocations(d.Store, d.Now, cfg.Tokens.Max+cfg.Session.Absolute),
 		signIns:     session.NewSignIns(d.Store, d.Now),

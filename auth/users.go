@@ -103,6 +103,9 @@ func (s *Service) DeleteUser(ctx context.Context, name string, force bool) error
 			return err
 		}
 	}
+	if err := s.forgetBrowsers(ctx, name); err != nil {
+		return err
+	}
 	if err := s.Users.Delete(ctx, name); err != nil {
 		return err
 	}
@@ -113,12 +116,16 @@ func (s *Service) DeleteUser(ctx context.Context, name string, force bool) error
 	return nil
 }
 
-// RevokeSessions voids every session and token of user.
+// RevokeSessions voids every session and token of user, and forgets their remembered
+// browsers: a remembered browser would otherwise sign the user in again with a factor.
 func (s *Service) RevokeSessions(ctx context.Context, user string) error {
 	if _, err := s.Users.Get(ctx, user); err != nil {
 		return err
 	}
 	if err := s.Revocations.RevokeUser(ctx, user); err != nil {
+		return err
+	}
+	if err := s.forgetBrowsers(ctx, user); err != nil {
 		return err
 	}
 	s.audit("sessions_revoked", zap.String("user", user))

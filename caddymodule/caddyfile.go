@@ -100,6 +100,7 @@ func parseHandlerDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler,
 //		methods <method>...
 //		groups <group>...
 //		allow_access_keys
+//		remember_device <duration>
 //	}
 //
 // With no policy and no shortcut it requires MFA.
@@ -137,11 +138,13 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			for _, m := range h.Methods {
 				if !isMethod(m) {
-					return d.Errf("methods: unknown method %q (want virtual, hardware, webauthn, sms or recovery)", m)
+					return d.Errf("methods: unknown method %q (want virtual, hardware, webauthn, sms, recovery or remembered)", m)
 				}
 			}
 		case "groups":
 			err = appendArgs(d, &h.Groups)
+		case "remember_device":
+			err = oneDuration(d, &h.RememberDevice)
 		case "allow_access_keys":
 			if d.NextArg() {
 				return d.ArgErr()

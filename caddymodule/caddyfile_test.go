@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	_ "github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
@@ -80,6 +82,8 @@ func TestCaddyfileErrorsNameTheKey(t *testing.T) {
 		{directive: "max_age soon", want: "max_age"},
 		{directive: "frobnicate", want: `unknown mfa subdirective "frobnicate"`},
 		{directive: "allow_access_keys yes", want: "wrong argument count"},
+		{directive: "remember_device forever", want: "remember_device"},
+		{directive: "remember_device 0s", want: "remember_device"},
 	}
 	for _, c := range cases {
 		src := "{\n\tmfa {\n" + c.global + "\n\t}\n}\n:8080 {\n\tmfa {\n" + c.directive + "\n\t}\n}\n"
@@ -129,6 +133,12 @@ func TestValidateNamesTheKey(t *testing.T) {
 	h := Handler{Prefix: "noslash"}
 	if err := h.Validate(); err == nil || !strings.Contains(err.Error(), "prefix") {
 		t.Errorf("handler prefix: %v", err)
+	}
+	for _, h := range []Handler{{RememberDevice: caddy.Duration(91 * 24 * time.Hour)}, {RememberDevice: -1},
+		{RememberDevice: caddy.Duration(time.Hour), Identity: "{http.auth.user.id}"}} {
+		if err := h.Validate(); err == nil || !strings.Contains(err.Error(), "remember_device") {
+			t.Errorf("handler remember_device %v identity %q: %v", time.Duration(h.RememberDevice), h.Identity, err)
+		}
 	}
 	bad := Handler{Policies: []string{"testdata/policies/missing.json"}}
 	if _, err := bad.compilePolicy(); err == nil || !strings.Contains(err.Error(), "missing.json") {

@@ -10,6 +10,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/caddy-mfa/caddy-mfa/auth"
 	"github.com/caddy-mfa/caddy-mfa/gate"
 	"github.com/caddy-mfa/caddy-mfa/policy"
 	"github.com/caddy-mfa/caddy-mfa/site"
@@ -41,7 +42,8 @@ type Handler struct {
 	MaxAge caddy.Duration `json:"max_age,omitempty"`
 
 	// Methods denies requests whose factor was not of one of these kinds (virtual, hardware,
-	// webauthn, sms, recovery). Default: any.
+	// webauthn, sms, recovery, or remembered: a browser remembered after a factor, see
+	// RememberDevice). Default: any.
 	Methods []string `json:"methods,omitempty"`
 
 	// Groups denies requests of users in none of these groups. Default: any.
@@ -50,6 +52,12 @@ type Handler struct {
 	// AllowAccessKeys lets requests signed with a long-term access key alone through the
 	// shortcuts above. Default: false.
 	AllowAccessKeys bool `json:"allow_access_keys,omitempty"`
+
+	// RememberDevice lets a user who passes a factor on the verify page have the browser
+	// remembered this long (at most 90 days): a later password sign-in from it carries a
+	// factor of method "remembered" without a code. Policies and methods may refuse that
+	// method. Local sign-in only (not with Identity). Default: off.
+	RememberDevice caddy.Duration `json:"remember_device,omitempty"`
 
 	gate   *gate.Gate
 	policy *policy.Set
@@ -80,7 +88,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	ops := appModule.(*App).Operations()
 	mount := web.Mount{Prefix: h.Prefix, ClientIP: clientIP, Identity: identityOf(h.Identity)}
-	s, err := site.New(ops, site.Options{Mount: mount, Policy: set})
+	s, err := site.New(ops, site.Options{Mount: mount, Policy: set, RememberDevice: time.Duration(h.RememberDevice)})
 	if err != nil {
 		return fmt.Errorf("mfa: %w", err)
 	}
@@ -143,16 +151,31 @@ func (h *Handler) Validate() error {
 	if h.MaxAge < 0 {
 		return fmt.Errorf("mfa max_age: must be positive")
 	}
+	if err := h.validateRemember(); err != nil {
+		return err
+	}
 	for _, m := range h.Methods {
 		if !isMethod(m) {
-			return fmt.Errorf("mfa methods: unknown method %q (want virtual, hardware, webauthn, sms or recovery)", m)
+			return fmt.Errorf("mfa methods: unknown method %q (want virtual, hardware, webauthn, sms, recovery or remembered)", m)
 		}
 	}
 	return nil
 }
 
+// validateRemember checks remember_device: a positive duration up to auth.MaxRememberFor, and
+// only where the gateway checks the password itself.
+func (h *Handler) validateRemember() error {
+	switch d := time.Duration(h.RememberDevice); {
+	case d < 0 || d > auth.MaxRememberFor:
+		return fmt.Errorf("mfa remember_device: %v is not between 0 and %v (90 days)", d, auth.MaxRememberFor)
+	case d > 0 && h.Identity != "":
+		return fmt.Errorf("mfa remember_device: browsers are remembered only for local sign-in, not with identity")
+	}
+	return nil
+}
+
 func isMethod(m string) bool {
-	for _, known := range policy.Methods {
+	for _, known := range policy.MethodNames {
 		if m == known {
 			return true
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/auth"
 	"github.com/caddy-mfa/caddy-mfa/policy"
+	"github.com/caddy-mfa/caddy-mfa/session"
 )
 
 // The identity headers, in canonical form so setting them needs no canonicalisation.
@@ -40,7 +41,7 @@ func init() {
 	for _, a := range policy.AuthTypes {
 		authTypeValues[a] = constant(a)
 	}
-	for _, m := range policy.Methods {
+	for _, m := range policy.MethodNames {
 		methodValues[m] = constant(m)
 	}
 }
@@ -293,6 +294,13 @@ func (g *Gate) dropCredentials(h http.Header, c *auth.Caller, s *credentialStash
 	}
 }
 
+// isOwnCookie reports the gateway's session cookie, in both spellings, and its remembered-
+// browser cookie, which is a credential too: with the password it passes a factor.
+func (g *Gate) isOwnCookie(name string) bool {
+	name = strings.TrimSuffix(name, session.RememberSuffix)
+	return name == g.cookieName || name == g.hostCookieName
+}
+
 // withoutOwnCookies is one Cookie line without the gateway's cookies; a line that held only
 // those costs no allocation.
 func (g *Gate) withoutOwnCookies(line string) string {
@@ -302,7 +310,7 @@ func (g *Gate) withoutOwnCookies(line string) string {
 		pair, rest, _ = strings.Cut(rest, ";")
 		pair = textproto.TrimString(pair)
 		name, _, _ := strings.Cut(pair, "=")
-		if pair == "" || name == g.cookieName || name == g.hostCookieName {
+		if pair == "" || g.isOwnCookie(name) {
 			continue
 		}
 		if b.Len() > 0 {

@@ -100,6 +100,7 @@ func TestTheGatewaysCredentialsStayAtTheGateway(t *testing.T) {
 		{own + "; __Host-" + name + "=forged; " + name + "=again", ""},
 		{name + "_other=1; x" + name + "=2; " + own, name + "_other=1; x" + name + "=2"},
 		{name + "=\"" + value + "\"; keep=me", "keep=me"},
+		{name + "_remember=abc.def; __Host-" + name + "_remember=x; keep=me", "keep=me"},
 	}
 	for _, c := range cases {
 		resp := rawRequest(t, e, "GET", "/public/x", "app.example.com", "Cookie", c.sent)

@@ -27,10 +27,18 @@ const (
 	MethodWebAuthn = "webauthn"
 	MethodSMS      = "sms"
 	MethodRecovery = "recovery"
+	// MethodRemembered is a browser the user asked to remember after a real factor: a later
+	// password sign-in from it carries this method instead of a code. It stands for a factor
+	// passed before, so no challenge can ask for one (it is not in Methods).
+	MethodRemembered = "remembered"
 )
 
 // Methods a factor can be passed with, in the order a challenge offers them.
 var Methods = []string{MethodVirtual, MethodHardware, MethodWebAuthn, MethodSMS, MethodRecovery}
+
+// MethodNames lists every value mfa:Method can have: the factors of Methods and a remembered
+// browser. The Caddyfile's methods, the identity headers and the tokens range over it.
+var MethodNames = append(Methods[:len(Methods):len(Methods)], MethodRemembered)
 
 // Context is what a request brings to evaluation. Keys follow from it (see the key table):
 // user:* keys are absent for anonymous requests; mfa:Present is absent for anonymous and

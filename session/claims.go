@@ -15,7 +15,7 @@ type Claims struct {
 	SignedIn  time.Time // when the password (or access key) was checked: the absolute lifetime runs from it
 	Expires   time.Time
 	MFATime   time.Time // when a factor was passed; zero when none was
-	Method    string    // the factor's kind: virtual, hardware, webauthn, sms, recovery
+	Method    string    // the factor's kind: virtual, hardware, webauthn, sms, recovery; or remembered
 	Serial    string    // the device that passed it
 	// The authenticator of a webauthn factor: it verified the user (PIN, biometric), its
 	// credential may be synced (a passkey), and its model as a UUID ("" when it did not say).

@@ -12,18 +12,18 @@ import (
 // at the byte it has always had (the byte is the wire format: tokens already issued must keep
 // their meaning), and each survives signing and verifying.
 func TestTokenMethodsArePolicyMethods(t *testing.T) {
-	wire := []string{"", "virtual", "hardware", "webauthn", "sms", "recovery"}
+	wire := []string{"", "virtual", "hardware", "webauthn", "sms", "recovery", "remembered"}
 	if !slices.Equal(methods, wire) {
 		t.Fatalf("token method bytes are %q; tokens already issued were written with %q", methods, wire)
 	}
 	carried := slices.Sorted(slices.Values(methods[1:]))
-	named := slices.Sorted(slices.Values(policy.Methods))
+	named := slices.Sorted(slices.Values(policy.MethodNames))
 	if !slices.Equal(carried, named) {
 		t.Fatalf("a token carries methods %q, a policy names %q", carried, named)
 	}
 	c := newClock()
 	ring, _ := NewKeyRing(key(1))
-	for _, m := range append([]string{""}, policy.Methods...) {
+	for _, m := range append([]string{""}, policy.MethodNames...) {
 		claims := sampleClaims(c.t)
 		claims.Method = m
 		tok, err := ring.Sign(&claims)

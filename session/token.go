@@ -55,7 +55,7 @@ const (
 
 // methods is the token's method byte: its index here. The order is the wire format, so a new
 // method goes at the end; "" is no factor passed.
-var methods = []string{"", policy.MethodVirtual, policy.MethodHardware, policy.MethodWebAuthn, policy.MethodSMS, policy.MethodRecovery}
+var methods = []string{"", policy.MethodVirtual, policy.MethodHardware, policy.MethodWebAuthn, policy.MethodSMS, policy.MethodRecovery, policy.MethodRemembered}
 
 // ErrUnknownMethod means the claims name a method no token can carry.
 var ErrUnknownMethod = errors.New("unknown factor method for a token")

@@ -22,6 +22,8 @@ type loginResponse struct {
 	MFARequired        bool   `json:"mfa_required"`
 	EnrollmentRequired bool   `json:"enrollment_required"`
 	CSRFToken          string `json:"csrf_token"`
+	// MFA is set when the sign-in carries a factor: a remembered browser's.
+	MFA *mfaState `json:"mfa,omitempty"`
 }
 
 func (s *Site) apiLogin(w http.ResponseWriter, r *http.Request) {
@@ -34,7 +36,7 @@ func (s *Site) apiLogin(w http.ResponseWriter, r *http.Request) {
 		web.Refuse(w, auth.CodeInvalidInput, "username and password are required.")
 		return
 	}
-	c, hasDevice, err := s.ops.SignIn(r.Context(), req.Username, req.Password, s.clientIP(r))
+	c, hasDevice, err := s.signIn(r, req.Username, req.Password)
 	if err == nil {
 		err = s.writeSession(w, r, c)
 	}
@@ -42,17 +44,24 @@ func (s *Site) apiLogin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	web.WriteJSON(w, http.StatusOK, loginResponse{
+	resp := loginResponse{
 		User:               c.User,
-		MFARequired:        hasDevice,
+		MFARequired:        hasDevice && !c.MFAPresent(),
 		EnrollmentRequired: c.Enrolling,
 		CSRFToken:          s.ops.Cookies.CSRFToken(&c),
-	})
+	}
+	if c.MFAPresent() { // a remembered browser
+		mfa := s.mfaStateOf(&c)
+		resp.MFA = &mfa
+	}
+	web.WriteJSON(w, http.StatusOK, resp)
 }
 
 type verifyRequest struct {
 	Serial string `json:"serial"`
 	Code   string `json:"code"`
+	// Remember asks the site to remember this browser (remember_device).
+	Remember bool `json:"remember"`
 }
 
 type mfaState struct {
@@ -87,6 +96,8 @@ type sessionState struct {
 	Enabled   bool     `json:"enabled,omitempty"`
 	MFA       mfaState `json:"mfa"`
 	CSRFToken string   `json:"csrf_token,omitempty"`
+	// Remembered says the browser got a remember cookie with this factor.
+	Remembered bool `json:"remembered,omitempty"`
 }
 
 func (s *Site) apiVerify(w http.ResponseWriter, r *http.Request) {
@@ -94,12 +105,20 @@ func (s *Site) apiVerify(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if err := s.refuseRemember(req.Remember); err != nil {
+		s.fail(w, err)
+		return
+	}
 	next, err := s.passCode(w, r, c, req.Serial, req.Code)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	web.WriteJSON(w, http.StatusOK, sessionState{User: c.User(), MFA: s.mfaStateOf(&next), CSRFToken: s.ops.Cookies.CSRFToken(&next)})
+	resp := sessionState{User: c.User(), MFA: s.mfaStateOf(&next), CSRFToken: s.ops.Cookies.CSRFToken(&next)}
+	if req.Remember {
+		resp.Remembered = s.rememberBrowser(w, r, next)
+	}
+	web.WriteJSON(w, http.StatusOK, resp)
 }
 
 // passCode checks a TOTP, SMS or recovery code for the caller's session and, when it passes,

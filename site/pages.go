@@ -51,6 +51,8 @@ type page struct {
 	KeysUnusable      string                // devices, verify: why this site cannot use security keys
 	SignIns           []signInView          // devices: where the user is signed in
 	Passkeys          bool                  // login: offer signing in with a passkey alone
+	RememberFor       string                // verify: how long "remember this browser" lasts; "": not offered
+	Remembered        []rememberedView      // devices: the user's remembered browsers
 }
 
 // newPage is a page for the caller (nil: nobody signed in).
@@ -129,7 +131,7 @@ func (s *Site) formLogin(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusBadRequest, "login", p)
 		return
 	}
-	c, _, err := s.ops.SignIn(r.Context(), name, password, s.clientIP(r))
+	c, _, err := s.signIn(r, name, password)
 	if err == nil {
 		err = s.writeSession(w, r, c)
 	}

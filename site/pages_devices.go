@@ -48,7 +48,10 @@ func (s *Site) showDevices(w http.ResponseWriter, r *http.Request, c *auth.Calle
 		}
 	}
 	if c.FromCookie {
-		if p.SignIns, err = s.signInsOf(r, c); err != nil {
+		if p.SignIns, err = s.signInsOf(r, c); err == nil {
+			p.Remembered, err = s.rememberedOf(r, c)
+		}
+		if err != nil {
 			s.pages.RenderStatus(w, r, http.StatusServiceUnavailable, "Try again", s.explain(err).Message)
 			return
 		}

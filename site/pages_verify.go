@@ -7,6 +7,7 @@ import (
 	"github.com/caddy-mfa/caddy-mfa/auth"
 	"github.com/caddy-mfa/caddy-mfa/factors"
 	"github.com/caddy-mfa/caddy-mfa/policy"
+	"github.com/caddy-mfa/caddy-mfa/session"
 	"github.com/caddy-mfa/caddy-mfa/web"
 )
 
@@ -53,6 +54,9 @@ func (s *Site) showVerify(w http.ResponseWriter, r *http.Request, c *auth.Caller
 	p := s.newPage(r, "Second factor", c)
 	p.Devices, p.SMSDevices, p.Error, p.Notice, p.Selected = devices, sms, problem, notice, web.PostValue(r, "serial")
 	p.HasKeys, p.KeyOnly = keys, keyOnly
+	if !c.Claims.External {
+		p.RememberFor = rememberFor(s.remember)
+	}
 	s.render(w, status, "verify", p)
 }
 
@@ -61,11 +65,20 @@ func (s *Site) formVerify(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := s.passCode(w, r, c, web.PostValue(r, "serial"), web.PostValue(r, "code")); err != nil {
+	remember := formRemember(r)
+	err := s.refuseRemember(remember)
+	var next session.Claims
+	if err == nil {
+		next, err = s.passCode(w, r, c, web.PostValue(r, "serial"), web.PostValue(r, "code"))
+	}
+	if err != nil {
 		e := s.explain(err)
 		web.SetRetryAfter(w, e)
 		s.showVerify(w, r, c, web.Status(e.Code), e.Message, "")
 		return
+	}
+	if remember {
+		s.rememberBrowser(w, r, next)
 	}
 	http.Redirect(w, r, web.SafeReturn(web.PostValue(r, "return")), http.StatusSeeOther)
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/auth"
 	"github.com/caddy-mfa/caddy-mfa/policy"
@@ -21,6 +22,9 @@ type Options struct {
 	// Policy is the route's; its tightest max_age bounds how fresh the site's own calls want a
 	// factor (auth.Caller.RouteMaxAge).
 	Policy *policy.Set
+	// RememberDevice is how long a browser the user asks to remember after a factor signs in
+	// with a factor of method remembered; zero: browsers are not remembered. Local sign-in only.
+	RememberDevice time.Duration
 }
 
 // Site serves the gateway's own pages and JSON API under a prefix: thin handlers that decode,
@@ -33,6 +37,7 @@ type Site struct {
 	pages       web.Pages
 	clientIP    func(*http.Request) netip.Addr
 	handler     http.Handler
+	remember    time.Duration // remembered browsers; zero: off
 }
 
 // New makes the site of one mount.
@@ -43,11 +48,27 @@ func New(ops *auth.Service, o Options) (*Site, error) {
 	if o.Policy == nil {
 		return nil, fmt.Errorf("site: no policy")
 	}
+	if err := checkRemember(o); err != nil {
+		return nil, err
+	}
 	m := o.Mount.WithDefaults()
 	s := &Site{ops: ops, prefix: o.Prefix, external: o.Identity != nil, credentials: web.NewCredentials(ops, m, o.Policy),
-		pages: web.Pages{Issuer: ops.Issuer, Prefix: o.Prefix, Log: ops.Log}, clientIP: m.ClientIP}
+		pages: web.Pages{Issuer: ops.Issuer, Prefix: o.Prefix, Log: ops.Log}, clientIP: m.ClientIP,
+		remember: o.RememberDevice}
 	s.handler = s.routes()
 	return s, nil
+}
+
+// checkRemember refuses a remember_device the site cannot keep: an earlier handler's sign-in
+// has no password here for a remembered browser to stand beside.
+func checkRemember(o Options) error {
+	switch {
+	case o.RememberDevice < 0 || o.RememberDevice > auth.MaxRememberFor:
+		return fmt.Errorf("remember_device: %v is not between 0 and %v", o.RememberDevice, auth.MaxRememberFor)
+	case o.RememberDevice > 0 && o.Identity != nil:
+		return fmt.Errorf("remember_device: browsers are remembered for local sign-in only, not with identity")
+	}
+	return nil
 }
 
 // ServeHTTP serves one request under the prefix, already in canonical form.
@@ -93,6 +114,8 @@ func (s *Site) routeAPI(mux *http.ServeMux, p string) {
 	mux.HandleFunc("GET "+p+"/api/sessions", s.apiSignIns)
 	mux.HandleFunc("DELETE "+p+"/api/sessions/{id}", s.apiEndSignIn)
 	mux.HandleFunc("POST "+p+"/api/sessions/revoke-others", s.apiEndOtherSignIns)
+	mux.HandleFunc("GET "+p+"/api/remembered", s.apiRemembered)
+	mux.HandleFunc("DELETE "+p+"/api/remembered/{id}", s.apiForget)
 	mux.HandleFunc(p+"/api/", func(w http.ResponseWriter, r *http.Request) {
 		web.Refuse(w, auth.CodeNoSuchEntity, "No such API endpoint: "+r.Method+" "+r.URL.Path)
 	})
@@ -117,6 +140,7 @@ func (s *Site) routePages(mux *http.ServeMux, p string) {
 	mux.HandleFunc("POST "+p+"/access-keys/{id}/delete", s.formDeleteAccessKey)
 	mux.HandleFunc("POST "+p+"/sessions/{id}/end", s.formEndSignIn)
 	mux.HandleFunc("POST "+p+"/sessions/revoke-others", s.formEndOtherSignIns)
+	mux.HandleFunc("POST "+p+"/remembered/{id}/forget", s.formForget)
 	mux.HandleFunc("GET "+p+"/logout", s.pageLogout)
 	mux.HandleFunc("POST "+p+"/logout", s.formLogout)
 	mux.HandleFunc("GET "+p+"/{$}", func(w http.ResponseWriter, r *http.Request) {

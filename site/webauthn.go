@@ -80,7 +80,7 @@ func (s *Site) apiKeyRegisterFinish(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	s.finishKey(w, r, c, dev, passed)
+	s.finishKey(w, r, c, dev, passed, false)
 }
 
 func (s *Site) apiKeyLoginBegin(w http.ResponseWriter, r *http.Request) {
@@ -101,17 +101,22 @@ func (s *Site) apiKeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	remember := wantsRemember(body)
+	if err := s.refuseRemember(remember); err != nil {
+		s.fail(w, err)
+		return
+	}
 	dev, err := s.ops.FinishKeyLogin(r.Context(), c, handle, body)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	s.finishKey(w, r, c, dev, true)
+	s.finishKey(w, r, c, dev, true, remember)
 }
 
 // finishKey answers a finished ceremony; when it passed a factor, browser sessions get a cookie
-// that carries it.
-func (s *Site) finishKey(w http.ResponseWriter, r *http.Request, c *auth.Caller, dev *factors.Device, passed bool) {
+// that carries it (and a remember cookie, when asked).
+func (s *Site) finishKey(w http.ResponseWriter, r *http.Request, c *auth.Caller, dev *factors.Device, passed, remember bool) {
 	resp := sessionState{Serial: dev.Serial, MFA: s.mfaStateOf(&c.Claims)}
 	if passed && c.Browser() {
 		next := s.ops.FactorSession(r.Context(), c, dev)
@@ -120,6 +125,7 @@ func (s *Site) finishKey(w http.ResponseWriter, r *http.Request, c *auth.Caller,
 			return
 		}
 		resp.MFA, resp.CSRFToken = s.mfaStateOf(&next), s.ops.Cookies.CSRFToken(&next)
+		resp.Remembered = remember && s.rememberBrowser(w, r, next)
 	}
 	web.WriteJSON(w, http.StatusOK, resp)
 }

@@ -67,6 +67,10 @@ type Env struct {
 	Server *httptest.Server
 	Logs   *observer.ObservedLogs // the audit events
 	Seen   *UpstreamLog
+	// RememberDevice is the remember_device of the sites NewGate makes (see Remember).
+	RememberDevice time.Duration
+
+	gateOptions gate.Options // what New built the env's gate with
 }
 
 // Option changes the wiring before the house is built.
@@ -106,7 +110,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{T: t, Clock: clock, Store: st, Ops: ops, Policy: o.Policy, Logs: logs, Seen: new(UpstreamLog)}
+	e := &Env{T: t, Clock: clock, Store: st, Ops: ops, Policy: o.Policy, Logs: logs, Seen: new(UpstreamLog), gateOptions: o}
 	e.addUsers()
 	e.Gate = e.NewGate(o)
 	e.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -128,7 +132,7 @@ func (e *Env) NewGate(o gate.Options) *gate.Gate {
 	if o.Policy == nil {
 		o.Policy = e.Policy
 	}
-	s, err := site.New(e.Ops, site.Options{Mount: o.Mount, Policy: o.Policy})
+	s, err := site.New(e.Ops, site.Options{Mount: o.Mount, Policy: o.Policy, RememberDevice: e.RememberDevice})
 	if err != nil {
 		e.T.Fatal(err)
 	}
@@ -138,6 +142,14 @@ func (e *Env) NewGate(o gate.Options) *gate.Gate {
 		e.T.Fatal(err)
 	}
 	return g
+}
+
+// Remember makes the env's site remember browsers for d (the handler's remember_device): the
+// env's gate is built again as New built it, with that site. Call it before any request.
+func (e *Env) Remember(d time.Duration) {
+	e.T.Helper()
+	e.RememberDevice = d
+	e.Gate = e.NewGate(e.gateOptions)
 }
 
 func (e *Env) addUsers() {

@@ -67,6 +67,13 @@
     });
   }
 
+  // The verify page's "Remember this browser" box goes with the key's answer.
+  function withRemember(body) {
+    var box = document.getElementById("remember");
+    if (box && box.checked) body.remember = true;
+    return body;
+  }
+
   var login = document.getElementById("webauthn-login");
   if (login) {
     login.addEventListener("click", function () {
@@ -78,7 +85,7 @@
         .then(function (begin) {
           return navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(begin.publicKey) });
         })
-        .then(function (cred) { return post(login, "/api/webauthn/login/finish", cred.toJSON()); })
+        .then(function (cred) { return post(login, "/api/webauthn/login/finish", withRemember(cred.toJSON())); })
         .then(function () { done(login); })
         .catch(function (err) { login.disabled = false; say(explain(err), true); });
     });
