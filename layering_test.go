@@ -11,25 +11,29 @@ const module = "github.com/caddy-mfa/caddy-mfa/"
 
 // below is every package of the project and the project's packages it may import directly:
 // the arrows of DESIGN.md, pointing down only. caddymodule -> {gate, site, admin} -> web ->
-// auth -> {policy, factors, identity, session} -> store; canonical beside web, policy alone.
+// auth -> {policy, factors, factors/lockout, identity, session, throttle} -> store; canonical
+// beside web, policy alone.
 var below = map[string][]string{
-	"caddymodule":        {"admin", "auth", "caddymodule/cli", "canonical", "factors", "gate", "identity", "policy", "session", "site", "store", "store/caddystore", "store/redisstore", "web"},
-	"caddymodule/cli":    {"policy"},
-	"gate":               {"auth", "canonical", "policy", "session", "web"},
-	"site":               {"auth", "factors", "identity", "policy", "session", "web"},
-	"admin":              {"auth", "canonical", "factors", "policy", "web"},
-	"web":                {"auth", "factors", "identity", "policy", "session"},
-	"canonical":          {},
-	"auth":               {"factors", "identity", "policy", "session", "store"},
-	"factors":            {"policy", "store"},
-	"identity":           {"store"},
-	"session":            {"policy", "store"},
-	"policy":             {},
-	"store":              {},
-	"store/caddystore":   {"store"},
-	"store/redisstore":   {"store"},
-	"store/storetest":    {"store"},
-	"internal/housetest": {"auth", "factors", "gate", "policy", "session", "site", "store", "store/caddystore", "web"},
+	"caddymodule":         {"admin", "auth", "caddymodule/cli", "caddymodule/metrics", "canonical", "factors", "factors/lockout", "gate", "identity", "policy", "session", "site", "store", "store/caddystore", "store/redisstore", "throttle", "web"},
+	"caddymodule/cli":     {"policy"},
+	"caddymodule/metrics": {},
+	"gate":                {"auth", "canonical", "policy", "session", "web"},
+	"site":                {"auth", "factors", "identity", "policy", "session", "web"},
+	"admin":               {"auth", "canonical", "factors", "policy", "web"},
+	"web":                 {"auth", "factors", "identity", "policy", "session"},
+	"canonical":           {},
+	"auth":                {"factors", "factors/lockout", "identity", "policy", "session", "store", "throttle"},
+	"factors":             {"policy", "store"},
+	"identity":            {"store"},
+	"session":             {"policy", "store"},
+	"factors/lockout":     {"store"},
+	"throttle":            {},
+	"policy":              {},
+	"store":               {},
+	"store/caddystore":    {"store"},
+	"store/redisstore":    {"store"},
+	"store/storetest":     {"store", "store/redisstore"},
+	"internal/housetest":  {"auth", "factors", "factors/lockout", "gate", "policy", "session", "site", "store", "store/caddystore", "throttle", "web"},
 }
 
 func imports(t *testing.T, pkg, field string) []string {

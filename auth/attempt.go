@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-mfa/caddy-mfa/factors"
+	"github.com/caddy-mfa/caddy-mfa/factors/lockout"
 )
 
 // The one factor check. Every code or key answer (TOTP, recovery code, SMS, WebAuthn, the pairs
@@ -66,7 +67,7 @@ func (s *Service) attempt(ctx context.Context, user string, kinds []string, even
 
 // lockedOut turns a refused reservation into 429 Throttled with Retry-After.
 func (s *Service) lockedOut(err error, kinds ...string) error {
-	var le *factors.LockedError
+	var le *lockout.LockedError
 	if !errors.As(err, &le) {
 		return err
 	}
@@ -77,7 +78,7 @@ func (s *Service) lockedOut(err error, kinds ...string) error {
 }
 
 // failedAttempt audits and counts a code or answer that was checked and refused.
-func (s *Service) failedAttempt(user string, kinds []string, a *factors.Attempt, cause error) {
+func (s *Service) failedAttempt(user string, kinds []string, a *lockout.Attempt, cause error) {
 	outcome := OutcomeInvalid
 	if errors.Is(cause, factors.ErrCodeReplayed) {
 		outcome = OutcomeReplayed
@@ -94,7 +95,7 @@ func (s *Service) failedAttempt(user string, kinds []string, a *factors.Attempt,
 }
 
 // noteLock audits the lock an attempt started when it did not pass.
-func (s *Service) noteLock(user string, a *factors.Attempt) {
+func (s *Service) noteLock(user string, a *lockout.Attempt) {
 	if d := a.Locked(); d > 0 {
 		s.audit("user_locked", zap.String("user", user), zap.Duration("for", d))
 		s.metrics.Lockout()
@@ -108,7 +109,7 @@ func (s *Service) refuseIfLocked(ctx context.Context, user, kind string) error {
 	if err != nil || d == 0 {
 		return err
 	}
-	return s.lockedOut(&factors.LockedError{RetryAfter: d}, kind)
+	return s.lockedOut(&lockout.LockedError{RetryAfter: d}, kind)
 }
 
 // totpKinds are the kinds a code for user's TOTP devices is tried as: the type of the device

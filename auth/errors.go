@@ -7,6 +7,7 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/factors"
 	"github.com/caddy-mfa/caddy-mfa/identity"
+	"github.com/caddy-mfa/caddy-mfa/session"
 )
 
 // Error codes of SPEC's error bodies (section 5). The rooms above map each to its HTTP status.
@@ -87,7 +88,7 @@ func factorError(err error) *Error {
 		return NewError(CodeLimitExceeded, err.Error())
 	case errors.Is(err, factors.ErrInvalidCode), errors.Is(err, factors.ErrCodeReplayed):
 		return NewError(CodeInvalidAuthCode, MsgBadCode)
-	case errors.Is(err, factors.ErrNotRemembered):
+	case errors.Is(err, session.ErrNotRemembered):
 		return NewError(CodeNoSuchEntity, "No such remembered browser of yours (it may have expired).")
 	}
 	return nil

@@ -9,7 +9,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/caddy-mfa/caddy-mfa/factors"
 	"github.com/caddy-mfa/caddy-mfa/policy"
 	"github.com/caddy-mfa/caddy-mfa/session"
 )
@@ -61,11 +60,11 @@ func (s *Service) usedRemembered(ctx context.Context, user string, rc Remembered
 	}
 	rec, err := s.Remembered.Use(ctx, user, rc.Value, rc.For, addr, rc.Client.UserAgent)
 	switch {
-	case errors.Is(err, factors.ErrRememberedMismatch):
+	case errors.Is(err, session.ErrRememberedMismatch):
 		s.audit("factor_failed", zap.String("user", user), zap.String("method", policy.MethodRemembered))
 		s.metrics.Verification(policy.MethodRemembered, OutcomeInvalid)
 		return false
-	case errors.Is(err, factors.ErrNotRemembered):
+	case errors.Is(err, session.ErrNotRemembered):
 		return false
 	case err != nil:
 		s.Log.Error("reading a remembered browser", zap.String("user", user), zap.Error(err))
@@ -106,7 +105,7 @@ func (s *Service) RememberBrowser(ctx context.Context, claims session.Claims, d 
 }
 
 // RememberedBrowsers are user's remembered browsers that still pass, most recently used first.
-func (s *Service) RememberedBrowsers(ctx context.Context, user string) ([]*factors.RememberedBrowser, error) {
+func (s *Service) RememberedBrowsers(ctx context.Context, user string) ([]*session.RememberedBrowser, error) {
 	all, err := s.Remembered.List(ctx, user)
 	if err != nil {
 		return nil, err

@@ -8,9 +8,11 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-mfa/caddy-mfa/factors"
+	"github.com/caddy-mfa/caddy-mfa/factors/lockout"
 	"github.com/caddy-mfa/caddy-mfa/identity"
 	"github.com/caddy-mfa/caddy-mfa/session"
 	"github.com/caddy-mfa/caddy-mfa/store"
+	"github.com/caddy-mfa/caddy-mfa/throttle"
 )
 
 // Service holds every operation of the gateway over its records, keys and clock. The Caddy app
@@ -22,10 +24,10 @@ type Service struct {
 	KeyIndex    *identity.KeyIndex
 	Devices     *factors.Devices
 	Recovery    *factors.RecoveryCodes
-	Remembered  *factors.RememberedBrowsers
+	Remembered  *session.RememberedBrowsers
 	SMS         *factors.SMS // nil: the SMS factor is off
 	WebAuthn    *factors.WebAuthn
-	Lockout     *factors.Lockout
+	Lockout     *lockout.Lockout
 	Ring        *session.KeyRing
 	TokenCache  *session.TokenCache // verified Bearer tokens; nil: verify every time
 	Cookies     *session.Cookies
@@ -42,8 +44,8 @@ type Service struct {
 	signIns      *session.SignIns
 	passwordless bool
 	webAuthnSite WebAuthnSite
-	throttle     *Throttle
-	accounts     *AccountThrottle
+	throttle     *throttle.PerAddress
+	accounts     *throttle.PerAccount
 	audit        func(event string, fields ...zap.Field)
 	metrics      Metrics
 }
@@ -53,7 +55,7 @@ type Config struct {
 	Issuer             string
 	EnrollmentRequired bool
 	Devices            factors.Settings
-	Lockout            factors.LockoutPolicy
+	Lockout            lockout.Policy
 	Session            session.CookieOptions
 	Tokens             TokenLifetimes
 	WebAuthn           WebAuthnConfig
@@ -104,9 +106,9 @@ type Deps struct {
 	TokenCache *session.TokenCache // nil: verify every token
 	Now        func() time.Time
 	// Throttle limits password and factor attempts per source address; nil: no limit.
-	Throttle *Throttle
+	Throttle *throttle.PerAddress
 	// Accounts limits password attempts per account, from any address; nil: no limit.
-	Accounts *AccountThrottle
+	Accounts *throttle.PerAccount
 	// Audit records a security event (SPEC section 9). Fields never hold a secret or a code.
 	Audit   func(event string, fields ...zap.Field)
 	Metrics Metrics // nil: not counted
@@ -123,8 +125,8 @@ func New(ctx context.Context, cfg Config, d Deps) (*Service, error) {
 		Users: users, AccessKeys: keys, KeyIndex: identity.NewKeyIndex(keys, users),
 		Devices:    devices,
 		Recovery:   factors.NewRecoveryCodes(d.Store, d.Sealer, d.Now),
-		Remembered: factors.NewRememberedBrowsers(d.Store, d.Now),
-		Lockout:    factors.NewLockout(d.Store, d.Now, cfg.Lockout),
+		Remembered: session.NewRememberedBrowsers(d.Store, d.Now),
+		Lockout:    lockout.New(d.Store, d.Now, cfg.Lockout),
 		Ring:       d.Ring, TokenCache: d.TokenCache,
 		Cookies:     session.NewCookies(d.Ring, cfg.Session, d.Now),
 		Revocations: session.NewRevocations(d.Store, d.Now, cfg.Tokens.Max+cfg.Session.Absolute),
@@ -167,4 +169,6 @@ func (s *Service) Audit(event string, fields ...zap.Field) { s.audit(event, fiel
 
 // Throttles are the attempt throttles the service was given (the Caddy app pools them across
 // reloads).
-func (s *Service) Throttles() (*Throttle, *AccountThrottle) { return s.throttle, s.accounts }
+func (s *Service) Throttles() (*throttle.PerAddress, *throttle.PerAccount) {
+	return s.throttle, s.accounts
+}

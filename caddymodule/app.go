@@ -12,7 +12,9 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/admin"
 	"github.com/caddy-mfa/caddy-mfa/auth"
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/metrics"
 	"github.com/caddy-mfa/caddy-mfa/factors"
+	"github.com/caddy-mfa/caddy-mfa/factors/lockout"
 	"github.com/caddy-mfa/caddy-mfa/session"
 	"github.com/caddy-mfa/caddy-mfa/store"
 	"github.com/caddy-mfa/caddy-mfa/store/caddystore"
@@ -243,7 +245,7 @@ func (a *App) dependencies(ctx caddy.Context, repl *caddy.Replacer) (d auth.Deps
 	if d.Audit, err = a.auditor(ctx); err != nil {
 		return d, smsKey, err
 	}
-	m, err := newMetrics(ctx.GetMetricsRegistry())
+	m, err := metrics.New(ctx.GetMetricsRegistry())
 	if err != nil {
 		return d, smsKey, fmt.Errorf("mfa: metrics: %w", err)
 	}
@@ -258,7 +260,7 @@ func (a *App) authConfig(repl *caddy.Replacer, smsKey []byte) auth.Config {
 		Issuer:             a.Issuer,
 		EnrollmentRequired: a.Enrollment == "required",
 		Devices:            factors.Settings{Issuer: a.Issuer, MaxDevices: a.MaxDevices, Skew: *a.TOTP.Skew, ResyncWindow: a.TOTP.ResyncWindow},
-		Lockout: factors.LockoutPolicy{
+		Lockout: lockout.Policy{
 			MaxFailures: a.Lockout.MaxFailures, BaseDelay: time.Duration(a.Lockout.BaseDelay), MaxDelay: time.Duration(a.Lockout.MaxDelay),
 		},
 		Session: session.CookieOptions{Name: a.Session.CookieName, Idle: time.Duration(a.Session.Idle), Absolute: time.Duration(a.Session.Absolute)},

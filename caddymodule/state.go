@@ -12,6 +12,7 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/auth"
 	"github.com/caddy-mfa/caddy-mfa/session"
+	"github.com/caddy-mfa/caddy-mfa/throttle"
 )
 
 // longLived holds the in-memory state that must outlive one config: the attempt throttles (a
@@ -46,8 +47,8 @@ func stateNow() time.Time {
 }
 
 type throttles struct {
-	addresses *auth.Throttle
-	accounts  *auth.AccountThrottle
+	addresses *throttle.PerAddress
+	accounts  *throttle.PerAccount
 }
 
 func (*throttles) Destruct() error { return nil }
@@ -61,8 +62,8 @@ func (tokenCache) Destruct() error { return nil }
 func (a *App) loadLongLived(d *auth.Deps, signing [][]byte) error {
 	v, err := a.usePooled(throttlesKey, func() caddy.Destructor {
 		return &throttles{
-			addresses: auth.NewThrottle(addressBurst, addressEvery, stateNow),
-			accounts:  auth.NewAccountThrottle(accountBurst, accountEvery, stateNow),
+			addresses: throttle.NewPerAddress(addressBurst, addressEvery, stateNow),
+			accounts:  throttle.NewPerAccount(accountBurst, accountEvery, stateNow),
 		}
 	})
 	if err != nil {

@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-mfa/caddy-mfa/factors/lockout"
 	"github.com/caddy-mfa/caddy-mfa/store"
+	"github.com/caddy-mfa/caddy-mfa/store/storetest"
 )
 
 // BenchmarkFactorPath is one TOTP sign-in as the gateway runs it (auth.Service's verifyTOTP
@@ -65,7 +67,7 @@ func benchLatency(b *testing.B, op func() error) {
 // what a SCAN walks.
 func benchRedis(b *testing.B, others int) store.Store {
 	ctx := context.Background()
-	st := redisTestStore(b, benchPrefix())
+	st := storetest.Redis(b, benchPrefix())
 	b.Cleanup(func() {
 		keys, err := st.List(ctx, "")
 		if err != nil {
@@ -94,7 +96,7 @@ func benchFactorPath(b *testing.B, st store.Store) {
 	sealer, _ := store.NewSealer(bytes.Repeat([]byte{9}, store.KeySize))
 	c := &clock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
 	devices := NewDevices(st, sealer, c.now, Settings{Issuer: "test", MaxDevices: 3, Skew: 1, ResyncWindow: 10})
-	lockout := NewLockout(st, c.now, LockoutPolicy{MaxFailures: 10, BaseDelay: 30 * time.Second, MaxDelay: time.Hour})
+	lock := lockout.New(st, c.now, lockout.Policy{MaxFailures: 10, BaseDelay: 30 * time.Second, MaxDelay: time.Hour})
 	seed := enrolForBench(b, devices, c, "alice")
 
 	var total, list, reserve, verify, forgive latencies
@@ -107,7 +109,7 @@ func benchFactorPath(b *testing.B, st store.Store) {
 			b.Fatal(err)
 		}
 		t1 := list.since(start)
-		a, err := lockout.Reserve(ctx, "alice")
+		a, err := lock.Reserve(ctx, "alice")
 		if err != nil {
 			b.Fatal(err)
 		}

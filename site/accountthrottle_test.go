@@ -12,6 +12,7 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/auth"
 	"github.com/caddy-mfa/caddy-mfa/gate"
+	"github.com/caddy-mfa/caddy-mfa/throttle"
 )
 
 // TestCredentialStuffingFromManyAddresses: 200 wrong passwords for one account, sent at once
@@ -20,8 +21,8 @@ import (
 // after one refill anywhere.
 func TestCredentialStuffingFromManyAddresses(t *testing.T) {
 	e := newEnv(t, func(o *gate.Options, _ *auth.Config, d *auth.Deps) {
-		d.Throttle = auth.NewThrottle(30, 2*time.Second, d.Now)
-		d.Accounts = auth.NewAccountThrottle(10, 15*time.Second, d.Now)
+		d.Throttle = throttle.NewPerAddress(30, 2*time.Second, d.Now)
+		d.Accounts = throttle.NewPerAccount(10, 15*time.Second, d.Now)
 		o.ClientIP = func(r *http.Request) netip.Addr { return netip.MustParseAddr(r.Header.Get("X-Test-Addr")) }
 	})
 	const home = "192.0.2.77"
@@ -81,7 +82,7 @@ func storm(e *env, name string, n int) (checked, throttled int) {
 // signs in often is never throttled by her own sign-ins, and wrong ones still count.
 func TestOwnSignInsDoNotDrainTheAccount(t *testing.T) {
 	e := newEnv(t, func(_ *gate.Options, _ *auth.Config, d *auth.Deps) {
-		d.Accounts = auth.NewAccountThrottle(5, time.Minute, d.Now)
+		d.Accounts = throttle.NewPerAccount(5, time.Minute, d.Now)
 	})
 	for i := range 20 {
 		if r := e.Client().Login("alice", testPassword); r.StatusCode != http.StatusOK {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/auth"
-	"github.com/caddy-mfa/caddy-mfa/factors"
+	"github.com/caddy-mfa/caddy-mfa/factors/lockout"
 	"github.com/caddy-mfa/caddy-mfa/gate"
 	"github.com/caddy-mfa/caddy-mfa/internal/housetest"
 )
@@ -42,7 +42,7 @@ func (m *countingMetrics) get(key string) int { m.mu.Lock(); defer m.mu.Unlock()
 // withLockout sets max_failures (a minute's lock, doubling) and counts metrics into m.
 func withLockout(t *testing.T, maxFailures int, m *countingMetrics) envOption {
 	return func(_ *gate.Options, c *auth.Config, d *auth.Deps) {
-		c.Lockout = factors.LockoutPolicy{MaxFailures: maxFailures, BaseDelay: time.Minute, MaxDelay: time.Hour}
+		c.Lockout = lockout.Policy{MaxFailures: maxFailures, BaseDelay: time.Minute, MaxDelay: time.Hour}
 		d.Metrics = m
 	}
 }

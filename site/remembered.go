@@ -10,7 +10,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-mfa/caddy-mfa/auth"
-	"github.com/caddy-mfa/caddy-mfa/factors"
 	"github.com/caddy-mfa/caddy-mfa/session"
 	"github.com/caddy-mfa/caddy-mfa/web"
 )
@@ -90,7 +89,7 @@ func (s *Site) rememberedOf(r *http.Request, c *auth.Caller) ([]rememberedView, 
 	return out, nil
 }
 
-func viewOfRemembered(rec *factors.RememberedBrowser, current string) rememberedView {
+func viewOfRemembered(rec *session.RememberedBrowser, current string) rememberedView {
 	return rememberedView{ID: rec.ID, FirstUsed: rec.Created, LastUsed: rec.LastUsed, Expires: rec.Expires,
 		SourceIP: rec.SourceIP, UserAgent: rec.UserAgent, Current: rec.ID == current}
 }

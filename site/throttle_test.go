@@ -12,11 +12,12 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/auth"
 	"github.com/caddy-mfa/caddy-mfa/gate"
+	"github.com/caddy-mfa/caddy-mfa/throttle"
 )
 
 func TestSignInIsThrottledPerAddress(t *testing.T) {
 	e := newEnv(t, func(_ *gate.Options, _ *auth.Config, d *auth.Deps) {
-		d.Throttle = auth.NewThrottle(5, time.Minute, d.Now)
+		d.Throttle = throttle.NewPerAddress(5, time.Minute, d.Now)
 	})
 	for i := range 5 {
 		if r := e.Client().Login("nobody", "guess"); r.StatusCode != http.StatusUnauthorized {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/auth"
 	"github.com/caddy-mfa/caddy-mfa/factors"
+	"github.com/caddy-mfa/caddy-mfa/factors/lockout"
 	"github.com/caddy-mfa/caddy-mfa/gate"
 	"github.com/caddy-mfa/caddy-mfa/policy"
 	"github.com/caddy-mfa/caddy-mfa/session"
@@ -89,7 +90,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	cfg := auth.Config{
 		Issuer: "test", EnrollmentRequired: true,
 		Devices:  factors.Settings{Issuer: "test", MaxDevices: 3, Skew: 1, ResyncWindow: 10},
-		Lockout:  factors.LockoutPolicy{MaxFailures: 3, BaseDelay: 30 * time.Second, MaxDelay: time.Hour},
+		Lockout:  lockout.Policy{MaxFailures: 3, BaseDelay: 30 * time.Second, MaxDelay: time.Hour},
 		Session:  session.CookieOptions{Name: "mfa", Idle: 30 * time.Minute, Absolute: 12 * time.Hour},
 		Tokens:   auth.TokenLifetimes{Default: 12 * time.Hour, Min: 15 * time.Minute, Max: 36 * time.Hour},
 		WebAuthn: auth.WebAuthnConfig{RPName: "test", UserVerification: "preferred"},

@@ -1,4 +1,4 @@
-package factors
+package session
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 // Only the user's own live credential, unaltered, passes.
 func TestRememberedBrowserCredentials(t *testing.T) {
 	ctx := context.Background()
-	st := newTestStore(t)
+	st := fileStore(t)
 	c := &clock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
 	rb := NewRememberedBrowsers(st, c.now)
 	const month = 30 * 24 * time.Hour
@@ -69,7 +69,7 @@ func TestRememberedBrowserCredentials(t *testing.T) {
 func TestRememberedBrowserList(t *testing.T) {
 	ctx := context.Background()
 	c := &clock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
-	rb := NewRememberedBrowsers(newTestStore(t), c.now)
+	rb := NewRememberedBrowsers(fileStore(t), c.now)
 	short, _, _ := rb.Remember(ctx, "alice", time.Hour, "", "old")
 	c.advance(time.Minute)
 	keep, kept, _ := rb.Remember(ctx, "alice", 24*time.Hour, "", "laptop")

@@ -1,19 +1,22 @@
-package caddymodule
+// Package metrics is caddy-mfa's Prometheus counters on Caddy's metrics registry (SPEC section
+// 9): what auth counts, with low-cardinality labels only, never a user.
+package metrics
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// metrics are caddy-mfa's Prometheus counters on Caddy's metrics registry.
-type metrics struct {
+// Metrics are the counters; they implement auth.Metrics.
+type Metrics struct {
 	verifications *prometheus.CounterVec
 	decisions     map[string]prometheus.Counter // resolved once: Decision is on every request
 	lockouts      prometheus.Counter
 	tokens        prometheus.Counter
 }
 
-func newMetrics(reg *prometheus.Registry) (*metrics, error) {
-	m := &metrics{
+// New makes the counters and registers them with reg (nil: unregistered, for tests).
+func New(reg *prometheus.Registry) (*Metrics, error) {
+	m := &Metrics{
 		verifications: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "caddy", Subsystem: "mfa", Name: "verifications_total",
 			Help: "Second-factor checks, by factor kind (virtual, hardware, webauthn, sms, recovery) and outcome (success, invalid, replayed, throttled).",
@@ -44,9 +47,16 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 	return m, nil
 }
 
-func (m *metrics) Verification(method, outcome string) {
+// Verification counts one factor check.
+func (m *Metrics) Verification(method, outcome string) {
 	m.verifications.WithLabelValues(method, outcome).Inc()
 }
-func (m *metrics) Decision(outcome string) { m.decisions[outcome].Inc() }
-func (m *metrics) Lockout()                { m.lockouts.Inc() }
-func (m *metrics) TokenIssued()            { m.tokens.Inc() }
+
+// Decision counts one gate decision.
+func (m *Metrics) Decision(outcome string) { m.decisions[outcome].Inc() }
+
+// Lockout counts a user locked out.
+func (m *Metrics) Lockout() { m.lockouts.Inc() }
+
+// TokenIssued counts a session token minted.
+func (m *Metrics) TokenIssued() { m.tokens.Inc() }

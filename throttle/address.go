@@ -1,4 +1,4 @@
-package auth
+package throttle
 
 import (
 	"net/netip"
@@ -8,11 +8,11 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 )
 
-// Throttle limits how often one source address may try a password or a factor, whichever user
+// PerAddress limits how often one source address may try a password or a factor, whichever user
 // it names: the per-user lockout stops guessing one account's codes, this stops one address
 // from guessing many accounts' passwords. A token bucket per address, in a bounded LRU, so a
 // flood of distinct addresses costs bounded memory (the oldest are forgotten first).
-type Throttle struct {
+type PerAddress struct {
 	mu      sync.Mutex
 	buckets *lru.Cache[netip.Addr, *bucket]
 	burst   float64
@@ -45,17 +45,17 @@ func addressKey(addr netip.Addr) netip.Addr {
 	return addr
 }
 
-// ThrottleAddresses is how many source addresses the throttle remembers: ~100 bytes each.
-const ThrottleAddresses = 100_000
+// AddressCapacity is how many source addresses the throttle remembers: ~100 bytes each.
+const AddressCapacity = 100_000
 
-// NewThrottle allows burst attempts at once per address, then one per every.
-func NewThrottle(burst int, every time.Duration, now func() time.Time) *Throttle {
-	c, _ := lru.New[netip.Addr, *bucket](ThrottleAddresses)
-	return &Throttle{buckets: c, burst: float64(burst), every: every, now: now}
+// NewPerAddress allows burst attempts at once per address, then one per every.
+func NewPerAddress(burst int, every time.Duration, now func() time.Time) *PerAddress {
+	c, _ := lru.New[netip.Addr, *bucket](AddressCapacity)
+	return &PerAddress{buckets: c, burst: float64(burst), every: every, now: now}
 }
 
 // Allow takes one attempt for addr, or says how long to wait for the next.
-func (t *Throttle) Allow(addr netip.Addr) (bool, time.Duration) {
+func (t *PerAddress) Allow(addr netip.Addr) (bool, time.Duration) {
 	if t == nil {
 		return true, 0
 	}
@@ -72,4 +72,4 @@ func (t *Throttle) Allow(addr netip.Addr) (bool, time.Duration) {
 }
 
 // Len is how many addresses the throttle holds now.
-func (t *Throttle) Len() int { return t.buckets.Len() }
+func (t *PerAddress) Len() int { return t.buckets.Len() }

@@ -1,4 +1,4 @@
-package auth
+package throttle
 
 import (
 	"encoding/binary"
@@ -24,7 +24,7 @@ func (c *clock) advance(d time.Duration) {
 
 func TestThrottleBucket(t *testing.T) {
 	c := &clock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
-	th := NewThrottle(3, 10*time.Second, c.now)
+	th := NewPerAddress(3, 10*time.Second, c.now)
 	a := netip.MustParseAddr("192.0.2.1")
 	for i := range 3 {
 		if ok, _ := th.Allow(a); !ok {
@@ -42,7 +42,7 @@ func TestThrottleBucket(t *testing.T) {
 		t.Fatal("no attempt came back after the refill time")
 	}
 	// One IPv6 client owns its /64: rotating the low bits does not buy attempts.
-	v6 := NewThrottle(1, time.Hour, c.now)
+	v6 := NewPerAddress(1, time.Hour, c.now)
 	v6.Allow(netip.MustParseAddr("2001:db8::1"))
 	if ok, _ := v6.Allow(netip.MustParseAddr("2001:db8::ffff")); ok {
 		t.Fatal("a second address in the same /64 got its own bucket")
@@ -52,7 +52,7 @@ func TestThrottleBucket(t *testing.T) {
 // TestThrottleMemoryIsBounded floods the throttle with a million distinct addresses.
 func TestThrottleMemoryIsBounded(t *testing.T) {
 	c := &clock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
-	th := NewThrottle(5, time.Second, c.now)
+	th := NewPerAddress(5, time.Second, c.now)
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -65,8 +65,8 @@ func TestThrottleMemoryIsBounded(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	grown := int64(after.HeapAlloc) - int64(before.HeapAlloc)
 	t.Logf("a million distinct addresses: %d remembered, heap grew %.1f MiB", th.Len(), float64(grown)/(1<<20))
-	if th.Len() != ThrottleAddresses {
-		t.Fatalf("remembered %d addresses, want the cap %d", th.Len(), ThrottleAddresses)
+	if th.Len() != AddressCapacity {
+		t.Fatalf("remembered %d addresses, want the cap %d", th.Len(), AddressCapacity)
 	}
 	if grown > 40<<20 {
 		t.Fatalf("heap grew %d bytes for a bounded cache", grown)

@@ -1,4 +1,4 @@
-package auth
+package throttle
 
 import (
 	"crypto/sha256"
@@ -9,8 +9,8 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 )
 
-// AccountThrottle limits password attempts per account, from whatever addresses they come: the
-// per-address Throttle cannot see credential stuffing spread over many addresses. It must not
+// PerAccount limits password attempts per account, from whatever addresses they come: the
+// per-address PerAddress cannot see credential stuffing spread over many addresses. It must not
 // become a way to lock a user out of password sign-in, so:
 //   - the bucket is small and refills quickly: a refused attempt waits one refill at most;
 //   - a sign-in that succeeds gives its attempt back: the user's own sign-ins cost nothing;
@@ -20,7 +20,7 @@ import (
 // Every name counts alike, real or not, so a refusal does not tell which accounts exist. Names
 // are kept as SHA-256 hashes (bounded size whatever is sent) in bounded LRUs; an evicted bucket
 // is a full one again, which a flood of names buys only at the per-address pace.
-type AccountThrottle struct {
+type PerAccount struct {
 	mu       sync.Mutex
 	accounts *lru.Cache[accountKey, *bucket]
 	known    *lru.Cache[knownAddress, *bucket]
@@ -37,28 +37,28 @@ type knownAddress struct {
 	addr    netip.Addr
 }
 
-// ThrottleAccounts is how many accounts, and how many known (account, address) pairs, the
+// AccountCapacity is how many accounts, and how many known (account, address) pairs, the
 // account throttle remembers: ~300 bytes each, so 30 MiB at most.
-const ThrottleAccounts = 50_000
+const AccountCapacity = 50_000
 
-// NewAccountThrottle allows burst password attempts at once per account, then one per every;
+// NewPerAccount allows burst password attempts at once per account, then one per every;
 // each known address of the account has the same allowance of its own.
-func NewAccountThrottle(burst int, every time.Duration, now func() time.Time) *AccountThrottle {
-	accounts, _ := lru.New[accountKey, *bucket](ThrottleAccounts)
-	known, _ := lru.New[knownAddress, *bucket](ThrottleAccounts)
-	return &AccountThrottle{accounts: accounts, known: known, burst: float64(burst), every: every, now: now}
+func NewPerAccount(burst int, every time.Duration, now func() time.Time) *PerAccount {
+	accounts, _ := lru.New[accountKey, *bucket](AccountCapacity)
+	known, _ := lru.New[knownAddress, *bucket](AccountCapacity)
+	return &PerAccount{accounts: accounts, known: known, burst: float64(burst), every: every, now: now}
 }
 
 // Attempt is one password attempt taken from an account's allowance.
 type Attempt struct {
-	t      *AccountThrottle
+	t      *PerAccount
 	bucket *bucket
 	known  knownAddress
 }
 
 // Take takes one password attempt at the named account from addr. It returns nil and how long
 // to wait when the account's bucket and this address's own bucket for it are both empty.
-func (t *AccountThrottle) Take(name string, addr netip.Addr) (*Attempt, time.Duration) {
+func (t *PerAccount) Take(name string, addr netip.Addr) (*Attempt, time.Duration) {
 	if t == nil {
 		return &Attempt{}, 0
 	}
@@ -101,4 +101,4 @@ func (a *Attempt) Succeeded() {
 }
 
 // Len is how many accounts and known addresses the throttle holds now.
-func (t *AccountThrottle) Len() (accounts, known int) { return t.accounts.Len(), t.known.Len() }
+func (t *PerAccount) Len() (accounts, known int) { return t.accounts.Len(), t.known.Len() }

@@ -1,4 +1,4 @@
-package auth
+package throttle
 
 import (
 	"encoding/binary"
@@ -10,7 +10,7 @@ import (
 
 func TestAccountThrottleBucket(t *testing.T) {
 	c := &clock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
-	th := NewAccountThrottle(3, 10*time.Second, c.now)
+	th := NewPerAccount(3, 10*time.Second, c.now)
 	home := netip.MustParseAddr("192.0.2.1")
 	for i := range 3 {
 		if a, _ := th.Take("alice", netip.AddrFrom4([4]byte{198, 51, 100, byte(i)})); a == nil {
@@ -51,7 +51,7 @@ func TestAccountThrottleBucket(t *testing.T) {
 		t.Fatal("alice's known address let bob's attempts past his empty bucket")
 	}
 	// An IPv6 client is known by its whole /64.
-	v6 := NewAccountThrottle(1, time.Hour, c.now)
+	v6 := NewPerAccount(1, time.Hour, c.now)
 	a, _ = v6.Take("carol", netip.MustParseAddr("2001:db8::1"))
 	a.Succeeded()
 	v6.Take("carol", netip.MustParseAddr("2001:db8:1::1"))
@@ -63,13 +63,13 @@ func TestAccountThrottleBucket(t *testing.T) {
 // TestAccountThrottleMemoryIsBounded floods the throttle with distinct (and long) names.
 func TestAccountThrottleMemoryIsBounded(t *testing.T) {
 	c := &clock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
-	th := NewAccountThrottle(5, time.Second, c.now)
+	th := NewPerAccount(5, time.Second, c.now)
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	long := make([]byte, 256)
 	addr := netip.MustParseAddr("198.51.100.1")
-	for i := range 3 * ThrottleAccounts {
+	for i := range 3 * AccountCapacity {
 		binary.BigEndian.PutUint64(long, uint64(i))
 		if a, _ := th.Take(string(long), addr); a != nil {
 			a.Succeeded()
@@ -79,9 +79,9 @@ func TestAccountThrottleMemoryIsBounded(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	grown := int64(after.HeapAlloc) - int64(before.HeapAlloc)
 	accounts, known := th.Len()
-	t.Logf("%d distinct 256-byte names: %d accounts and %d known addresses remembered, heap grew %.1f MiB", 3*ThrottleAccounts, accounts, known, float64(grown)/(1<<20))
-	if accounts != ThrottleAccounts || known != ThrottleAccounts {
-		t.Fatalf("remembered %d accounts and %d known addresses, want the cap %d", accounts, known, ThrottleAccounts)
+	t.Logf("%d distinct 256-byte names: %d accounts and %d known addresses remembered, heap grew %.1f MiB", 3*AccountCapacity, accounts, known, float64(grown)/(1<<20))
+	if accounts != AccountCapacity || known != AccountCapacity {
+		t.Fatalf("remembered %d accounts and %d known addresses, want the cap %d", accounts, known, AccountCapacity)
 	}
 	if grown > 40<<20 {
 		t.Fatalf("heap grew %d bytes for a bounded throttle", grown)

@@ -1,11 +1,10 @@
-package factors
+package lockout
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -16,13 +15,13 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/store"
 	"github.com/caddy-mfa/caddy-mfa/store/caddystore"
-	"github.com/caddy-mfa/caddy-mfa/store/redisstore"
+	"github.com/caddy-mfa/caddy-mfa/store/storetest"
 )
 
 func TestLockoutDoublesAndResets(t *testing.T) {
 	ctx := context.Background()
 	c := &clock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
-	l := NewLockout(newTestStore(t), c.now, LockoutPolicy{MaxFailures: 3, BaseDelay: 30 * time.Second, MaxDelay: 100 * time.Second})
+	l := New(newTestStore(t), c.now, Policy{MaxFailures: 3, BaseDelay: 30 * time.Second, MaxDelay: 100 * time.Second})
 	fail := func(n int) time.Duration {
 		var last time.Duration
 		for range n {
@@ -75,7 +74,7 @@ func TestLockoutDoublesAndResets(t *testing.T) {
 func TestLockoutForgivesAndReleases(t *testing.T) {
 	ctx := context.Background()
 	c := &clock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
-	l := NewLockout(newTestStore(t), c.now, LockoutPolicy{MaxFailures: 3, BaseDelay: 30 * time.Second, MaxDelay: time.Hour})
+	l := New(newTestStore(t), c.now, Policy{MaxFailures: 3, BaseDelay: 30 * time.Second, MaxDelay: time.Hour})
 	reserve := func() *Attempt {
 		t.Helper()
 		a, err := l.Reserve(ctx, "alice")
@@ -132,10 +131,10 @@ func checkedAtOnce(t *testing.T, n int, nodes ...*Lockout) int {
 func TestLockoutCannotBeOutrunOnCaddyStorage(t *testing.T) {
 	root := t.TempDir()
 	c := &clock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
-	p := LockoutPolicy{MaxFailures: 5, BaseDelay: time.Minute, MaxDelay: time.Hour}
+	p := Policy{MaxFailures: 5, BaseDelay: time.Minute, MaxDelay: time.Hour}
 	var nodes []*Lockout
 	for range 2 { // two Caddy instances sharing one storage folder
-		nodes = append(nodes, NewLockout(caddystore.New(&certmagic.FileStorage{Path: filepath.Join(root, "shared")}, "mfa"), c.now, p))
+		nodes = append(nodes, New(caddystore.New(&certmagic.FileStorage{Path: filepath.Join(root, "shared")}, "mfa"), c.now, p))
 	}
 	if n := checkedAtOnce(t, 40, nodes...); n != 5 {
 		t.Fatalf("40 wrong codes at once with max_failures 5: %d were checked", n)
@@ -146,20 +145,14 @@ func TestLockoutCannotBeOutrunOnCaddyStorage(t *testing.T) {
 	}
 }
 
-// redisTestStore is a fresh prefix on the real redis-server that scripts/with-redis.sh starts;
-// without it the test fails: the Redis backend is tested against Redis, never skipped.
-func redisTestStore(t testing.TB, prefix string) store.Store {
-	t.Helper()
-	u := os.Getenv("MFA_TEST_REDIS")
-	if u == "" {
-		t.Fatal("MFA_TEST_REDIS is not set: run the tests with scripts/with-redis.sh (make test does)")
-	}
-	s, err := redisstore.Open(context.Background(), u, prefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
+// clock is the fake time the lockout tests move by hand.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+func newTestStore(t testing.TB) store.Store {
+	return caddystore.New(&certmagic.FileStorage{Path: t.TempDir()}, "mfa")
 }
 
 func TestLockoutCannotBeOutrunOnRedis(t *testing.T) {
@@ -167,10 +160,10 @@ func TestLockoutCannotBeOutrunOnRedis(t *testing.T) {
 	_, _ = rand.Read(run)
 	prefix := "mfa-lockout-" + hex.EncodeToString(run)
 	c := &clock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
-	p := LockoutPolicy{MaxFailures: 5, BaseDelay: time.Minute, MaxDelay: time.Hour}
+	p := Policy{MaxFailures: 5, BaseDelay: time.Minute, MaxDelay: time.Hour}
 	// Two nodes: two clients, two Lockouts, one Redis.
-	a := NewLockout(redisTestStore(t, prefix), c.now, p)
-	b := NewLockout(redisTestStore(t, prefix), c.now, p)
+	a := New(storetest.Redis(t, prefix), c.now, p)
+	b := New(storetest.Redis(t, prefix), c.now, p)
 	if n := checkedAtOnce(t, 50, a, b); n != 5 {
 		t.Fatalf("50 wrong codes at once on two nodes with max_failures 5: %d were checked", n)
 	}

@@ -1,4 +1,4 @@
-package factors
+package session
 
 import (
 	"context"

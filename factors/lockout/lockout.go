@@ -1,4 +1,7 @@
-package factors
+// Package lockout caps guessing of second factors: a user's failed attempts, on every node and
+// every factor, lock further checks for a doubling delay. An attempt is reserved before any code
+// is checked, so attempts sent at once cannot outrun the count.
+package lockout
 
 import (
 	"context"
@@ -9,8 +12,8 @@ import (
 	"github.com/caddy-mfa/caddy-mfa/store"
 )
 
-// LockoutPolicy is how many consecutive failures lock a user's factor checks, and for how long.
-type LockoutPolicy struct {
+// Policy is how many consecutive failures lock a user's factor checks, and for how long.
+type Policy struct {
 	MaxFailures int
 	BaseDelay   time.Duration
 	MaxDelay    time.Duration
@@ -36,11 +39,11 @@ func (e *LockedError) Is(target error) bool { return target == ErrLocked }
 type Lockout struct {
 	store  store.Store
 	now    func() time.Time
-	policy LockoutPolicy
+	policy Policy
 }
 
-// NewLockout makes a Lockout.
-func NewLockout(st store.Store, now func() time.Time, p LockoutPolicy) *Lockout {
+// New makes a Lockout.
+func New(st store.Store, now func() time.Time, p Policy) *Lockout {
 	return &Lockout{store: st, now: now, policy: p}
 }
 
