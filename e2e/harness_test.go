@@ -79,8 +79,8 @@ func (b *logBuffer) String() string {
 }
 
 // startDemo runs the README's demo config, Caddyfile.example, on free ports with its own
-// storage and keys.
-func startDemo(t *testing.T) *node {
+// storage and keys; edits are more (old, new) replacements.
+func startDemo(t *testing.T, edits ...string) *node {
 	t.Helper()
 	src, err := os.ReadFile("../Caddyfile.example")
 	if err != nil {
@@ -88,10 +88,10 @@ func startDemo(t *testing.T) *node {
 	}
 	site, upstream, admin := freePort(t), freePort(t), freePort(t)
 	dataDir := t.TempDir()
-	cfg := strings.NewReplacer(
+	cfg := strings.NewReplacer(append([]string{
 		"localhost:8080", fmt.Sprintf("localhost:%d", site),
 		"localhost:8081", fmt.Sprintf("localhost:%d", upstream),
-	).Replace(string(src))
+	}, edits...)...).Replace(string(src))
 	cfg = strings.Replace(cfg, "{\n", fmt.Sprintf("{\n\tadmin localhost:%d\n\tstorage file_system %s\n", admin, filepath.Join(dataDir, "storage")), 1)
 	n := startNode(t, cfg, dataDir, site, admin)
 	n.password = "demo"

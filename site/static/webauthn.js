@@ -115,7 +115,13 @@
       if (why) return say(why, true);
       passkey.disabled = true;
       say("Choose your passkey, then confirm it is you…", false);
-      passkeySignIn("").catch(function (err) { passkey.disabled = false; say(explain(err), true); });
+      passkeySignIn("").catch(function (err) {
+        passkey.disabled = false;
+        if (err && err.name === "NotAllowedError") {
+          return say("No passkey answered, or it could not check it is you (PIN, fingerprint or face). Try again, or sign in with your password.", true);
+        }
+        say(explain(err), true);
+      });
     });
     if (!cannot() && PublicKeyCredential.isConditionalMediationAvailable) {
       PublicKeyCredential.isConditionalMediationAvailable().then(function (available) {
