@@ -2,20 +2,9 @@ package admin
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/web"
 )
-
-// signInView is a user's sign-in as the operators' API lists it.
-type signInView struct {
-	ID        string    `json:"id"`
-	Created   time.Time `json:"created"`
-	LastSeen  time.Time `json:"last_seen"`
-	SourceIP  string    `json:"source_ip"`
-	UserAgent string    `json:"user_agent"`
-	Method    string    `json:"method"`
-}
 
 // userSignIns lists where a user is signed in (revoke-sessions ends them all).
 func (a *Admin) userSignIns(w http.ResponseWriter, r *http.Request) {
@@ -29,11 +18,9 @@ func (a *Admin) userSignIns(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	out := make([]signInView, 0, len(recs))
+	out := make([]web.SignInView, 0, len(recs))
 	for _, rec := range recs {
-		id, _ := rec.ID.MarshalText()
-		out = append(out, signInView{ID: string(id), Created: rec.Created, LastSeen: rec.LastSeen, SourceIP: rec.SourceIP,
-			UserAgent: rec.UserAgent, Method: rec.Method})
+		out = append(out, web.ViewOfSignIn(rec))
 	}
 	web.WriteJSON(w, http.StatusOK, out)
 }

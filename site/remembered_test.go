@@ -214,14 +214,7 @@ type rememberedView struct {
 }
 
 func (c *client) remembered() []rememberedView {
-	c.e.T.Helper()
-	var out []rememberedView
-	r := c.Do("GET", "/.mfa/api/remembered", nil)
-	if r.StatusCode != http.StatusOK {
-		c.e.T.Fatalf("remembered: %d %s", r.StatusCode, r.Body)
-	}
-	r.JSON(&out)
-	return out
+	return listAt[rememberedView](c, "/.mfa/api/remembered")
 }
 
 // TestPoliciesCanRefuseARememberedBrowser: a route that refuses the method, or asks for a

@@ -24,12 +24,15 @@ type sessionView struct {
 	Current   bool      `json:"current"`
 }
 
-func (c *client) sessions() []sessionView {
+func (c *client) sessions() []sessionView { return listAt[sessionView](c, "/.mfa/api/sessions") }
+
+// listAt is the list a GET of path answers, for the signed-in client.
+func listAt[T any](c *client, path string) []T {
 	c.e.T.Helper()
-	var out []sessionView
-	r := c.Do("GET", "/.mfa/api/sessions", nil)
+	var out []T
+	r := c.Do("GET", path, nil)
 	if r.StatusCode != http.StatusOK {
-		c.e.T.Fatalf("sessions: %d %s", r.StatusCode, r.Body)
+		c.e.T.Fatalf("%s: %d %s", path, r.StatusCode, r.Body)
 	}
 	r.JSON(&out)
 	return out

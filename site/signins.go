@@ -2,7 +2,6 @@ package site
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/auth"
 	"github.com/caddy-mfa/caddy-mfa/session"
@@ -12,20 +11,14 @@ import (
 // A user's own sign-ins through the JSON API and the devices page: where they are signed in,
 // and ending one, or all but this one.
 
+// signInView is a sign-in as the user's own list shows it: marked when it is this browser's.
 type signInView struct {
-	ID        string    `json:"id"`
-	Created   time.Time `json:"created"`
-	LastSeen  time.Time `json:"last_seen"`
-	SourceIP  string    `json:"source_ip"`
-	UserAgent string    `json:"user_agent"`
-	Method    string    `json:"method"`
-	Current   bool      `json:"current"`
+	web.SignInView
+	Current bool `json:"current"`
 }
 
 func viewOfSignIn(rec *session.SignIn, current session.SessionID) signInView {
-	id, _ := rec.ID.MarshalText()
-	return signInView{ID: string(id), Created: rec.Created, LastSeen: rec.LastSeen, SourceIP: rec.SourceIP,
-		UserAgent: rec.UserAgent, Method: rec.Method, Current: rec.ID == current}
+	return signInView{SignInView: web.ViewOfSignIn(rec), Current: rec.ID == current}
 }
 
 // signInsOf is the caller's sign-ins as the API and the page show them.
