@@ -41,6 +41,7 @@ func Lint(d *Document) []Finding {
 		if !deny && hasValue(st, "BoolIfExists", "mfa:Present", "true") {
 			add(`Allow with BoolIfExists {"mfa:Present": "true"} allows long-term access keys without MFA; use Bool if that is not meant`)
 		}
+		lintAuthenticator(st, deny, add)
 		if !deny && !testsIdentity(st) {
 			add(`Allow without a condition on user:* or mfa:* allows anonymous requests too; add {"Null": {"user:Id": "false"}} to demand a signed-in user`)
 		}
@@ -71,4 +72,17 @@ func testsIdentity(st *Statement) bool {
 		}
 	}
 	return false
+}
+
+// lintAuthenticator flags the same trap for the security-key keys, which exist only for a
+// webauthn factor: a Deny on their "bad" value with Bool lets every other factor through.
+func lintAuthenticator(st *Statement, deny bool, add func(string, ...any)) {
+	if !deny {
+		return
+	}
+	for key, bad := range map[string]string{"mfa:UserVerified": "false", "mfa:BackupEligible": "true"} {
+		if hasValue(st, "Bool", key, bad) && !hasValue(st, "StringEquals", "mfa:Method", MethodWebAuthn) {
+			add(`Deny with Bool {%q: %q} does not deny factors other than security keys, which have no %s; use BoolIfExists, or deny StringNotEquals {"mfa:Method": "webauthn"} beside it`, key, bad, key)
+		}
+	}
 }

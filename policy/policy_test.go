@@ -328,7 +328,11 @@ func TestLint(t *testing.T) {
 		{"Sid": "Open", "Effect": "Allow", "Action": "GET", "Resource": "/api/*"},
 		{"Sid": "Caution", "Effect": "Allow", "Condition": {"Null": {"mfa:Present": "false"}}},
 		{"Sid": "Ages", "Effect": "Allow", "Condition": {"NumericLessThan": {"mfa:Age": ["2700", "3600"]}}},
-		{"Sid": "Fine", "Effect": "Deny", "Condition": {"BoolIfExists": {"mfa:Present": "false"}}}]}`))
+		{"Sid": "Fine", "Effect": "Deny", "Condition": {"BoolIfExists": {"mfa:Present": "false"}}},
+		{"Sid": "UV", "Effect": "Deny", "Condition": {"Bool": {"mfa:UserVerified": "false"}}},
+		{"Sid": "Synced", "Effect": "Deny", "Condition": {"Bool": {"mfa:BackupEligible": "true"}}},
+		{"Sid": "KeysOnly", "Effect": "Deny", "Condition": {"Bool": {"mfa:BackupEligible": "true"}, "StringEquals": {"mfa:Method": "webauthn"}}},
+		{"Sid": "FineUV", "Effect": "Deny", "Condition": {"BoolIfExists": {"mfa:UserVerified": "false"}}}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,13 +340,16 @@ func TestLint(t *testing.T) {
 	for _, f := range Lint(d) {
 		found[f.Statement] += f.Message
 	}
-	for sid, want := range map[string]string{"Trap": "use BoolIfExists", "Open": "anonymous", "Caution": "with or without MFA", "Ages": "OR-ed"} {
+	for sid, want := range map[string]string{"Trap": "use BoolIfExists", "Open": "anonymous", "Caution": "with or without MFA", "Ages": "OR-ed",
+		"UV": "other than security keys", "Synced": "other than security keys"} {
 		if !strings.Contains(found[sid], want) {
 			t.Errorf("lint of %s: %q, want mention of %q", sid, found[sid], want)
 		}
 	}
-	if found["Fine"] != "" {
-		t.Errorf("lint flagged the recommended pattern: %s", found["Fine"])
+	for _, sid := range []string{"Fine", "FineUV", "KeysOnly"} {
+		if found[sid] != "" {
+			t.Errorf("lint flagged the recommended pattern %s: %s", sid, found[sid])
+		}
 	}
 }
 
