@@ -1,6 +1,10 @@
 package auth
 
-import "time"
+import (
+	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/policy"
+)
 
 // How recent a factor must be for the calls that change how a user signs in.
 const (
@@ -18,8 +22,14 @@ func (s *Service) requireFactor(c *Caller, base time.Duration, refusal func(wind
 	if err := fromBrowser(c); err != nil {
 		return err
 	}
-	if within := c.Within(base); !c.Claims.MFAPresent() || s.Now().Sub(c.Claims.MFATime) > within {
+	within := c.Within(base)
+	if !c.Claims.MFAPresent() || s.Now().Sub(c.Claims.MFATime) > within {
 		return NewError(CodeMFARequired, refusal(span(within)))
+	}
+	if c.Claims.Method == policy.MethodRemembered {
+		// A remembered browser stands for a factor passed on another day: letting it mint
+		// recovery codes or keys, or remove a device, would carry that trust past its end.
+		return NewError(CodeMFARequired, refusal(span(within))+" A remembered browser does not count here: pass a factor with one of your devices.")
 	}
 	return nil
 }

@@ -43,8 +43,11 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, answer []byte) (sessi
 		return session.Claims{}, err
 	}
 	u, err := s.Users.ByHandle(ctx, a.UserHandle())
-	if errors.Is(err, identity.ErrNoSuchUser) {
-		return session.Claims{}, factors.ErrKeyRefused // the same answer as a key that does not verify
+	if errors.Is(err, identity.ErrNoSuchUser) || (err == nil && u.PasswordHash == "") {
+		// The same answer as a key that does not verify. A user with no password here is an
+		// earlier handler's (or one an operator keeps from signing in): a passkey stands in for
+		// a password sign-in, so it signs in only those who have one.
+		return session.Claims{}, factors.ErrKeyRefused
 	}
 	if err != nil {
 		return session.Claims{}, err

@@ -62,26 +62,33 @@ func (s *Service) EndSignIn(ctx context.Context, c *Caller, id session.SessionID
 	return NewError(CodeNoSuchEntity, "No such sign-in of yours (it may have ended already).")
 }
 
-// EndOtherSignIns signs the caller out everywhere but this browser; it says how many ended.
-func (s *Service) EndOtherSignIns(ctx context.Context, c *Caller) (int, error) {
+// EndOtherSignIns signs the caller out everywhere but this browser: every other sign-in and
+// every session token of the user, listed or not (a list trimmed to session.MaxSignIns must not
+// hide one), on every node. It returns how many listed sign-ins ended and this browser's
+// session, signed again after the revocation, for the caller to write.
+func (s *Service) EndOtherSignIns(ctx context.Context, c *Caller) (int, session.Claims, error) {
 	if err := fromBrowser(c); err != nil {
-		return 0, err
+		return 0, session.Claims{}, err
 	}
 	mine, err := s.SignIns(ctx, c.User())
 	if err != nil {
-		return 0, err
+		return 0, session.Claims{}, err
+	}
+	if err := s.Revocations.RevokeUser(ctx, c.User()); err != nil {
+		return 0, session.Claims{}, err
 	}
 	ended := 0
 	for _, rec := range mine {
 		if rec.ID == c.Claims.SignInID {
 			continue
 		}
-		if err := s.endSignIn(ctx, rec); err != nil {
-			return ended, err
+		if err := s.signIns.Forget(ctx, rec.User, rec.ID); err != nil {
+			return ended, session.Claims{}, err
 		}
 		ended++
 	}
-	return ended, nil
+	s.audit("sessions_ended_elsewhere", zap.String("user", c.User()), zap.Int("listed", ended))
+	return ended, s.AfterRevocation(c.Claims), nil
 }
 
 func (s *Service) endSignIn(ctx context.Context, rec *session.SignIn) error {

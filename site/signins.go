@@ -75,14 +75,29 @@ func (s *Site) apiEndOtherSignIns(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	n, err := s.ops.EndOtherSignIns(r.Context(), c)
+	n, err := s.endOtherSignIns(w, r, c)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, struct {
-		Ended int `json:"ended"`
-	}{n})
+		Ended     int    `json:"ended"`
+		CSRFToken string `json:"csrf_token,omitempty"`
+	}{n, s.ops.Cookies.CSRFToken(&c.Claims)})
+}
+
+// endOtherSignIns signs the user out everywhere else and this browser in again, after the
+// revocation that did it; c then carries the new session (and its CSRF token).
+func (s *Site) endOtherSignIns(w http.ResponseWriter, r *http.Request, c *auth.Caller) (int, error) {
+	n, next, err := s.ops.EndOtherSignIns(r.Context(), c)
+	if err != nil || !c.FromCookie {
+		return n, err
+	}
+	if err := s.writeSession(w, r, next); err != nil {
+		return n, err
+	}
+	c.Claims = next
+	return n, nil
 }
 
 func (s *Site) formEndSignIn(w http.ResponseWriter, r *http.Request) {
@@ -98,6 +113,6 @@ func (s *Site) formEndOtherSignIns(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	_, err := s.ops.EndOtherSignIns(r.Context(), c)
+	_, err := s.endOtherSignIns(w, r, c)
 	s.afterForm(w, r, c, err, "You are signed out everywhere else.")
 }
