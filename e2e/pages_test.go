@@ -61,7 +61,10 @@ func walkDevicePages(b pageChecker, n *node, hwSecret string, now time.Time) {
 		chromedp.SendKeys(chromedp.CSS("#hw1"), oathtool(t, hwSecret, now.Add(-30*time.Second))),
 		chromedp.SendKeys(chromedp.CSS("#hw2"), oathtool(t, hwSecret, now)),
 		chromedp.Click(chromedp.CSS(`form[action$="/devices/hardware"] button`)),
-		chromedp.WaitVisible(chromedp.CSS("dl, p.notice")))
+		chromedp.WaitVisible(chromedp.CSS("p.notice")))
+	if got := b.read(chromedp.Text(chromedp.CSS("p.notice"))); !strings.Contains(got, "Hardware token “"+longSerial+"” is added") {
+		t.Fatalf("after adding the token the notice says %q", got)
+	}
 	b.do("create an access key",
 		chromedp.Navigate(n.url+"/.mfa/devices"),
 		chromedp.Click(chromedp.CSS(`form[action$="/access-keys"] button`)),
@@ -78,6 +81,12 @@ func walkDevicePages(b pageChecker, n *node, hwSecret string, now time.Time) {
 		t.Fatalf("the devices page does not list the hardware token:\n%s", body)
 	}
 	b.check("devices")
+	b.do("remove the token, confirming",
+		chromedp.Click(chromedp.CSS(`form[action$="/devices/`+longSerial+`/deactivate"] button`)),
+		chromedp.WaitVisible(chromedp.CSS("p.notice")))
+	if got := b.read(chromedp.Text(chromedp.CSS("p.notice"))); !strings.Contains(got, "“"+longSerial+"” no longer signs you in") {
+		t.Fatalf("after removing the token the notice says %q", got)
+	}
 }
 
 // walkSignInAgain looks at the verify page, a missing page and the sign-out pages.
