@@ -39,6 +39,10 @@ func TestPagesFitPhonesAndPassAxeInChromium(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("img.qr")), openAll())
 	b.check("enrol")
 	secret := b.read(chromedp.Text(chromedp.CSS("#secret")))
+	link, err := chromedp.Run(b.ctx, chromedp.AttributeValue(chromedp.CSS(`a[href^="otpauth://"]`), "href"))
+	if err != nil || !strings.Contains(link.Value, "secret="+secret) {
+		t.Fatalf("the enrol page's app link is %q (%v)", link.Value, err)
+	}
 	now := time.Now()
 	b.do("enable it",
 		chromedp.SendKeys(chromedp.CSS("#code1"), oathtool(t, secret, now.Add(-30*time.Second))),
@@ -70,6 +74,11 @@ func walkDevicePages(b pageChecker, n *node, hwSecret string, now time.Time) {
 		chromedp.Click(chromedp.CSS(`form[action$="/access-keys"] button`)),
 		chromedp.WaitVisible(chromedp.CSS("ul.secrets")))
 	b.check("access-key")
+	b.do("copy the secret access key", chromedp.Click(chromedp.CSS(`button[data-status="copied-1"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#copied-1")))
+	if got := b.read(chromedp.Text(chromedp.CSS("#copied-1"))); got != "Copied" {
+		t.Fatalf("the copy button says %q", got)
+	}
 	b.do("get recovery codes",
 		chromedp.Navigate(n.url+"/.mfa/devices"),
 		chromedp.Click(chromedp.CSS(`form[action$="/recovery-codes"] button`)),

@@ -1,6 +1,7 @@
 package site
 
 import (
+	"html/template"
 	"net/http"
 	"strconv"
 
@@ -96,8 +97,7 @@ func (s *Site) formCreateVirtual(w http.ResponseWriter, r *http.Request) {
 		s.afterForm(w, r, c, err, "")
 		return
 	}
-	p := s.newPage(r, "Add a device", c)
-	p.Device, p.Secret, p.URI, p.QRPNG = dev, created.Secret, created.OTPAuthURI, created.QRPNG
+	p := s.enrolPage(r, c, dev, created.Secret, created.OTPAuthURI, created.QRPNG)
 	s.render(w, http.StatusOK, "enrol", p)
 }
 
@@ -135,9 +135,21 @@ func (s *Site) showEnrolAgain(w http.ResponseWriter, r *http.Request, c *auth.Ca
 		return
 	}
 	e := s.explain(cause)
-	p := s.newPage(r, "Add a device", c)
-	p.Device, p.Secret, p.URI, p.QRPNG, p.Error = dev, key.Secret(), key.URL(), qr, e.Message
+	p := s.enrolPage(r, c, dev, key.Secret(), key.URL(), qr)
+	p.Error = e.Message
 	s.render(w, web.Status(e.Code), "enrol", p)
+}
+
+// enrolPage shows a new device's secret: QR code, a link for an app on this same phone, and
+// the key in groups of four for typing.
+func (s *Site) enrolPage(r *http.Request, c *auth.Caller, dev *factors.Device, secret, uri, qr string) *page {
+	p := s.newPage(r, "Add a device", c)
+	p.Device, p.Secret, p.URI, p.QRPNG = dev, secret, uri, qr
+	p.SecretGroups = groupsOf(secret, 4)
+	// The URI is the one this site built (otpauth://totp/...), so it may be a link.
+	p.OTPAuthHref = template.URL(uri)
+	p.Steps = 3
+	return p
 }
 
 func (s *Site) formResync(w http.ResponseWriter, r *http.Request) {
