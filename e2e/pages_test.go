@@ -69,6 +69,8 @@ func walkDevicePages(b pageChecker, n *node, hwSecret string, now time.Time) {
 	if got := b.read(chromedp.Text(chromedp.CSS("p.notice"))); !strings.Contains(got, "Hardware token “"+longSerial+"” is added") {
 		t.Fatalf("after adding the token the notice says %q", got)
 	}
+	b.do("no recovery codes yet: the page warns", chromedp.WaitVisible(chromedp.CSS("#recovery-none")))
+	b.check("devices-no-codes")
 	b.do("create an access key",
 		chromedp.Navigate(n.url+"/.mfa/devices"),
 		chromedp.Click(chromedp.CSS(`form[action$="/access-keys"] button`)),
