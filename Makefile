@@ -2,8 +2,10 @@
 GO       ?= go
 # Tools the end-to-end tests run. Missing ones are installed from Debian's packages when this
 # runs as root (CI does); otherwise the target says what to install and stops.
-TOOLS    := oathtool chromium curl jq redis-server redis-cli openssl
-PACKAGES := oathtool chromium curl jq redis-server openssl
+TOOLS    := oathtool chromium curl jq redis-server redis-cli openssl npm
+PACKAGES := oathtool chromium curl jq redis-server openssl npm
+# axe-core, which the page tests run in Chromium: from the npm registry into e2e/node (ignored by git).
+AXE      := e2e/node/node_modules/axe-core/axe.min.js
 
 .PHONY: test deps vet bench demo clean
 
@@ -26,6 +28,7 @@ deps:
 			echo "missing:$$missing; install them (Debian: sudo apt-get install $(PACKAGES)) and run make test again"; exit 1; \
 		fi; \
 	fi
+	@test -f $(AXE) || npm install --prefix e2e/node --no-audit --no-fund axe-core@4 >/dev/null
 
 # Benchmarks, then the load comparison of a plain and a gated site (scripts/loadtest.sh, wrk).
 bench:
@@ -38,4 +41,4 @@ demo:
 	$(GO) run ./cmd/caddy run --config Caddyfile.example
 
 clean:
-	rm -rf e2e/artifacts
+	rm -rf e2e/artifacts e2e/node

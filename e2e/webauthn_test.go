@@ -86,6 +86,8 @@ func TestSecurityKeysInChromium(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#code1"), oathtool(t, secret, now.Add(-30*time.Second))),
 		chromedp.SendKeys(chromedp.CSS("#code2"), oathtool(t, secret, now)),
 		chromedp.Click(chromedp.CSS(`form[action$="/enable"] button`)),
+		chromedp.WaitVisible(chromedp.CSS("p.notice")), // the devices page names the new device
+		chromedp.Navigate(n.url+"/"),
 		chromedp.WaitVisible(chromedp.CSS("#method")))
 	if m := read(chromedp.Text(chromedp.CSS("#method"))); m != "webauthn" {
 		t.Fatalf("enabling a second device changed the session's method to %q", m)

@@ -40,7 +40,13 @@ type page struct {
 	HasEnabled        bool                  // devices
 	RecoveryRemaining int                   // devices
 	AccessKeys        []*identity.AccessKey // devices
-	Lines             []string              // secrets
+	Secrets           []secretLine          // secrets
+	SecretGroups      []string              // enrol: the secret in groups of four, for the eye
+	OTPAuthHref       template.URL          // enrol: the otpauth:// URI, as a link the phone opens
+	Steps             int                   // enrol: how many steps adding a device takes
+	Download          template.URL          // secrets: a data: URL of the codes as a .txt
+	DownloadName      string                // secrets
+	CopyAll           string                // secrets: what "Copy all" copies
 	SMSEnabled        bool                  // devices
 	PendingSMS        string                // devices: an SMS device waiting for its code
 	SMSDevices        []*factors.Device     // verify

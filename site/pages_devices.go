@@ -1,6 +1,7 @@
 package site
 
 import (
+	"html/template"
 	"net/http"
 	"strconv"
 
@@ -17,7 +18,8 @@ func (s *Site) pageDevices(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.showDevices(w, r, c, http.StatusOK, "", "")
+	// A security key registered by the page's script lands here with ?added=its serial.
+	s.showDevices(w, r, c, http.StatusOK, "", s.addedNotice(r, c, r.URL.Query().Get("added")))
 }
 
 func (s *Site) showDevices(w http.ResponseWriter, r *http.Request, c *auth.Caller, status int, problem, notice string) {
@@ -95,8 +97,7 @@ func (s *Site) formCreateVirtual(w http.ResponseWriter, r *http.Request) {
 		s.afterForm(w, r, c, err, "")
 		return
 	}
-	p := s.newPage(r, "Add a device", c)
-	p.Device, p.Secret, p.URI, p.QRPNG = dev, created.Secret, created.OTPAuthURI, created.QRPNG
+	p := s.enrolPage(r, c, dev, created.Secret, created.OTPAuthURI, created.QRPNG)
 	s.render(w, http.StatusOK, "enrol", p)
 }
 
@@ -105,12 +106,14 @@ func (s *Site) formEnable(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	serial := r.PathValue("serial")
-	if _, err := s.enableDevice(w, r, c, serial, web.PostValue(r, "code1"), web.PostValue(r, "code2")); err != nil {
+	serial, enrolling := r.PathValue("serial"), c.Claims.Enrolling
+	next, err := s.enableDevice(w, r, c, serial, web.PostValue(r, "code1"), web.PostValue(r, "code2"))
+	if err != nil {
 		s.showEnrolAgain(w, r, c, serial, err)
 		return
 	}
-	http.Redirect(w, r, web.SafeReturn(web.PostValue(r, "return")), http.StatusSeeOther)
+	c.Claims = next // the page drawn next carries the new session's CSRF token
+	s.afterAdding(w, r, c, serial, enrolling)
 }
 
 // showEnrolAgain shows the enrolment page once more after a mistyped pair, with the same QR
@@ -132,9 +135,21 @@ func (s *Site) showEnrolAgain(w http.ResponseWriter, r *http.Request, c *auth.Ca
 		return
 	}
 	e := s.explain(cause)
-	p := s.newPage(r, "Add a device", c)
-	p.Device, p.Secret, p.URI, p.QRPNG, p.Error = dev, key.Secret(), key.URL(), qr, e.Message
+	p := s.enrolPage(r, c, dev, key.Secret(), key.URL(), qr)
+	p.Error = e.Message
 	s.render(w, web.Status(e.Code), "enrol", p)
+}
+
+// enrolPage shows a new device's secret: QR code, a link for an app on this same phone, and
+// the key in groups of four for typing.
+func (s *Site) enrolPage(r *http.Request, c *auth.Caller, dev *factors.Device, secret, uri, qr string) *page {
+	p := s.newPage(r, "Add a device", c)
+	p.Device, p.Secret, p.URI, p.QRPNG = dev, secret, uri, qr
+	p.SecretGroups = groupsOf(secret, 4)
+	// The URI is the one this site built (otpauth://totp/...), so it may be a link.
+	p.OTPAuthHref = template.URL(uri)
+	p.Steps = 3
+	return p
 }
 
 func (s *Site) formResync(w http.ResponseWriter, r *http.Request) {
@@ -151,8 +166,12 @@ func (s *Site) formDeactivate(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	name := "this device"
+	if d := s.ownDevice(r, c, r.PathValue("serial")); d != nil {
+		name = "“" + d.Name + "”"
+	}
 	err := s.deactivateDevice(w, r, c, r.PathValue("serial"))
-	s.afterForm(w, r, c, err, "The device is removed. Your other sessions are signed out.")
+	s.afterForm(w, r, c, err, "The device is removed: "+name+" no longer signs you in. Your other sessions are signed out.")
 }
 
 func (s *Site) formHardware(w http.ResponseWriter, r *http.Request) {
@@ -160,11 +179,14 @@ func (s *Site) formHardware(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := s.enableDevice(w, r, c, web.PostValue(r, "serial"), web.PostValue(r, "code1"), web.PostValue(r, "code2")); err != nil {
+	serial, enrolling := web.PostValue(r, "serial"), c.Claims.Enrolling
+	next, err := s.enableDevice(w, r, c, serial, web.PostValue(r, "code1"), web.PostValue(r, "code2"))
+	if err != nil {
 		s.afterForm(w, r, c, err, "")
 		return
 	}
-	http.Redirect(w, r, web.SafeReturn(web.PostValue(r, "return")), http.StatusSeeOther)
+	c.Claims = next
+	s.afterAdding(w, r, c, serial, enrolling)
 }
 
 func (s *Site) formCreateSMS(w http.ResponseWriter, r *http.Request) {

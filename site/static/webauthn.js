@@ -49,6 +49,14 @@
     window.location.assign(button.dataset.return || (button.dataset.prefix + "/devices"));
   }
 
+  // A user made to enrol goes on to where they were going; one tidying their devices stays on
+  // the devices page, which names the new key.
+  function registered(button, serial) {
+    var target = button.dataset.return;
+    if (button.dataset.enrolling || (target && target !== "/")) return done(button);
+    window.location.assign(button.dataset.prefix + "/devices?added=" + encodeURIComponent(serial || ""));
+  }
+
   var register = document.getElementById("webauthn-register");
   if (register) {
     register.addEventListener("click", function () {
@@ -62,7 +70,7 @@
           return navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(begin.publicKey) });
         })
         .then(function (cred) { return post(register, "/api/webauthn/register/finish", cred.toJSON()); })
-        .then(function () { done(register); })
+        .then(function (finish) { registered(register, finish.serial); })
         .catch(function (err) { register.disabled = false; say(explain(err), true); });
     });
   }
