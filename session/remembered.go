@@ -52,7 +52,6 @@ const MaxRememberedBrowsers = 50
 const (
 	rememberedIDSize     = 16
 	rememberedSecretSize = 32
-	maxRememberedAgent   = 256
 )
 
 // NewRememberedBrowsers keeps remembered browsers in st.
@@ -212,11 +211,4 @@ func (rb *RememberedBrowsers) keepAtMost(ctx context.Context, user string, max i
 		}
 	}
 	return nil
-}
-
-func clipAgent(ua string) string {
-	if len(ua) > maxRememberedAgent {
-		ua = ua[:maxRememberedAgent]
-	}
-	return strings.ToValidUTF8(ua, "?")
 }

@@ -53,7 +53,7 @@ func TestRememberedBrowserCredentials(t *testing.T) {
 	}
 	c.advance(time.Hour)
 	used, err := rb.Use(ctx, "alice", cred, month, "198.51.100.7", strings.Repeat("x", 1000))
-	if err != nil || !used.LastUsed.Equal(c.t) || used.SourceIP != "198.51.100.7" || len(used.UserAgent) != maxRememberedAgent {
+	if err != nil || !used.LastUsed.Equal(c.t) || used.SourceIP != "198.51.100.7" || len(used.UserAgent) != maxUserAgent {
 		t.Fatalf("own credential: %+v %v", used, err)
 	}
 	if _, err := rb.Use(ctx, "alice", cred, 30*time.Minute, "", ""); !errors.Is(err, ErrNotRemembered) {

@@ -35,8 +35,17 @@ type SignIn struct {
 	Issued time.Time `json:"issued"`
 }
 
-// maxUserAgent bounds what a client's User-Agent may take in a record.
+// maxUserAgent bounds what a client's User-Agent may take in a record (of a sign-in or of a
+// remembered browser).
 const maxUserAgent = 256
+
+// clipAgent is a client's User-Agent as a record keeps it: bounded, and valid UTF-8.
+func clipAgent(ua string) string {
+	if len(ua) > maxUserAgent {
+		ua = ua[:maxUserAgent]
+	}
+	return strings.ToValidUTF8(ua, "?")
+}
 
 // MaxSignIns is how many sign-ins of one user are listed: a script that signs in over and over
 // (a monitor, say) must not grow the list, or the store, without end. Past it the records of
@@ -62,9 +71,6 @@ func (s *SignIns) Seen(ctx context.Context, c *Claims, ends time.Time, sourceIP,
 		return nil
 	}
 	created := false
-	if len(userAgent) > maxUserAgent {
-		userAgent = userAgent[:maxUserAgent]
-	}
 	now := s.now().UTC()
 	err := s.store.Update(ctx, signInKey(c.User, c.SignInID), func(old []byte) ([]byte, error) {
 		rec := SignIn{ID: c.SignInID, User: c.User, Created: now, Ends: ends.UTC()}
@@ -74,7 +80,7 @@ func (s *SignIns) Seen(ctx context.Context, c *Claims, ends time.Time, sourceIP,
 				return nil, fmt.Errorf("sign-in record: %w", err)
 			}
 		}
-		rec.LastSeen, rec.SourceIP, rec.UserAgent = now, sourceIP, strings.ToValidUTF8(userAgent, "?")
+		rec.LastSeen, rec.SourceIP, rec.UserAgent = now, sourceIP, clipAgent(userAgent)
 		rec.Issued = c.Issued.UTC()
 		if c.Method != "" {
 			rec.Method = c.Method
