@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"net/netip"
 	"slices"
 	"time"
 
@@ -32,9 +31,10 @@ type RememberedCredential struct {
 // SignInRemembered is SignIn for a browser that may be remembered: when the password is right,
 // the user has a device, is not locked out, and the credential names a live record of theirs,
 // the session carries a factor of method remembered. Any other credential is ignored: the
-// sign-in is a password sign-in, and the verify page follows as usual.
-func (s *Service) SignInRemembered(ctx context.Context, name, password string, addr netip.Addr, rc RememberedCredential) (session.Claims, bool, error) {
-	c, hasDevice, err := s.SignIn(ctx, name, password, addr)
+// sign-in is a password sign-in, and the verify page follows as usual. The browser's address
+// (rc.Client) is the one the per-account throttle counts.
+func (s *Service) SignInRemembered(ctx context.Context, name, password string, rc RememberedCredential) (session.Claims, bool, error) {
+	c, hasDevice, err := s.SignIn(ctx, name, password, rc.Client.Addr)
 	if err != nil || !hasDevice || rc.For <= 0 || rc.Value == "" {
 		return c, hasDevice, err
 	}
@@ -54,11 +54,7 @@ func (s *Service) usedRemembered(ctx context.Context, user string, rc Remembered
 	if d, err := s.Lockout.LockedFor(ctx, user); err != nil || d > 0 {
 		return false
 	}
-	addr := ""
-	if rc.Client.Addr.IsValid() {
-		addr = rc.Client.Addr.String()
-	}
-	rec, err := s.Remembered.Use(ctx, user, rc.Value, rc.For, addr, rc.Client.UserAgent)
+	rec, err := s.Remembered.Use(ctx, user, rc.Value, rc.For, rc.Client.address(), rc.Client.UserAgent)
 	switch {
 	case errors.Is(err, session.ErrRememberedMismatch):
 		s.audit("factor_failed", zap.String("user", user), zap.String("method", policy.MethodRemembered))
@@ -92,11 +88,7 @@ func (s *Service) RememberBrowser(ctx context.Context, claims session.Claims, d 
 	case !claims.MFAPresent() || !slices.Contains(policy.Methods, claims.Method):
 		return "", NewError(CodeInvalidInput, "remember: pass a factor first.")
 	}
-	addr := ""
-	if client.Addr.IsValid() {
-		addr = client.Addr.String()
-	}
-	cred, _, err := s.Remembered.Remember(ctx, claims.User, min(d, MaxRememberFor), addr, client.UserAgent)
+	cred, _, err := s.Remembered.Remember(ctx, claims.User, min(d, MaxRememberFor), client.address(), client.UserAgent)
 	if err != nil {
 		return "", err
 	}

@@ -17,15 +17,19 @@ type Client struct {
 	UserAgent string
 }
 
+// address is the client's address as records keep it: "" when unknown.
+func (c Client) address() string {
+	if !c.Addr.IsValid() {
+		return ""
+	}
+	return c.Addr.String()
+}
+
 // SeenSignIn records that the sign-in of claims was used from client (at sign-in, after a
 // factor, and when its cookie is refreshed). A record that cannot be written is logged: the
 // sign-in itself holds, and revocation does not depend on it.
 func (s *Service) SeenSignIn(ctx context.Context, claims session.Claims, client Client) {
-	addr := ""
-	if client.Addr.IsValid() {
-		addr = client.Addr.String()
-	}
-	if err := s.signIns.Seen(ctx, &claims, s.Cookies.SignInEnds(&claims), addr, client.UserAgent); err != nil {
+	if err := s.signIns.Seen(ctx, &claims, s.Cookies.SignInEnds(&claims), client.address(), client.UserAgent); err != nil {
 		s.Log.Error("recording a sign-in", zap.String("user", claims.User), zap.Error(err))
 	}
 }

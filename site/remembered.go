@@ -24,7 +24,7 @@ func (s *Site) signIn(r *http.Request, name, password string) (session.Claims, b
 	if s.remember > 0 {
 		rc.Value = s.ops.Cookies.ReadRemember(r)
 	}
-	return s.ops.SignInRemembered(r.Context(), name, password, s.clientIP(r), rc)
+	return s.ops.SignInRemembered(r.Context(), name, password, rc)
 }
 
 // refuseRemember says why a request to remember the browser cannot be met here, before a code
