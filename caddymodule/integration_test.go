@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -22,7 +23,21 @@ import (
 // runs, so the configs name their storage explicitly.
 var dataDir, configDir string
 
+// The site and admin ports are free ones, so that test runs in two checkouts at once do not
+// meet; the Caddyfiles name the admin address as {$MFA_TEST_ADMIN}.
+var (
+	integrationPort int
+	adminAddress    string
+	adminURL        string
+)
+
 func TestMain(m *testing.M) {
+	integrationPort = freePort()
+	adminPort := freePort()
+	adminAddress = fmt.Sprintf("localhost:%d", adminPort)
+	adminURL = "http://" + adminAddress
+	caddytest.Default.AdminPort = adminPort
+	os.Setenv("MFA_TEST_ADMIN", adminAddress)
 	var err error
 	if dataDir, err = os.MkdirTemp("", "caddy-mfa-test-"); err != nil {
 		panic(err)
@@ -38,7 +53,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-const integrationPort = 9480
+// freePort asks the kernel for a port nobody listens on.
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
 
 // startCaddy loads config into an in-process Caddy (caddytest). caddytest skips when Caddy
 // cannot start; here that is a failure: make test runs every test.
@@ -104,7 +127,7 @@ func field(t *testing.T, body, name string) string {
 // generated keys, the upstream behind the gate, the user placeholder.
 func TestInProcessCaddy(t *testing.T) {
 	startCaddy(t, fmt.Sprintf(`{
-	admin localhost:2999
+	admin {$MFA_TEST_ADMIN}
 	http_port %d
 	storage file_system %s
 	mfa {
@@ -149,7 +172,7 @@ http://localhost:%d {
 	if code != http.StatusOK || body != "user=alice header=alice method=virtual" {
 		t.Fatalf("upstream: %d %q", code, body)
 	}
-	resp, err := http.Get("http://localhost:2999/metrics")
+	resp, err := http.Get(adminURL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +189,7 @@ http://localhost:%d {
 // the admin API's simulator finds both from the request alone.
 func TestSeveralHandlersAndTheAdminAPI(t *testing.T) {
 	startCaddy(t, fmt.Sprintf(`{
-	admin localhost:2999
+	admin {$MFA_TEST_ADMIN}
 	http_port %d
 	storage file_system %s
 	mfa {
@@ -225,7 +248,7 @@ http://localhost:%d {
 // second factor to that sign-in (identity mode).
 func TestIdentityFromBasicAuth(t *testing.T) {
 	startCaddy(t, fmt.Sprintf(`{
-	admin localhost:2999
+	admin {$MFA_TEST_ADMIN}
 	http_port %d
 	storage file_system %s
 }

@@ -19,7 +19,7 @@ import (
 // loggedConfig writes Caddy's whole log, the admin endpoint's included, at debug level to logFile.
 func loggedConfig(storage, logFile string) string {
 	return fmt.Sprintf(`{
-	admin localhost:2999
+	admin {$MFA_TEST_ADMIN}
 	http_port %d
 	storage file_system %s
 	log {
@@ -46,7 +46,7 @@ func runCLI(t *testing.T, args ...string) (string, error) {
 	var out bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&out)
-	root.SetArgs(append(args, "--address", "localhost:2999"))
+	root.SetArgs(append(args, "--address", adminAddress))
 	err := root.Execute()
 	return out.String(), err
 }
@@ -95,7 +95,7 @@ func TestPSKCKeyStaysOutOfTheLogs(t *testing.T) {
 }
 
 func runAdmin(headers http.Header, body []byte) (int, error) {
-	req, _ := http.NewRequest("POST", "http://localhost:2999/mfa/devices/hardware", bytes.NewReader(body))
+	req, _ := http.NewRequest("POST", adminURL+"/mfa/devices/hardware", bytes.NewReader(body))
 	req.Header = headers
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -112,7 +112,7 @@ func runAdmin(headers http.Header, body []byte) (int, error) {
 
 func adminRequest(t *testing.T, method, path, body string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(method, "http://localhost:2999"+path, strings.NewReader(body))
+	req, _ := http.NewRequest(method, adminURL+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -31,7 +31,7 @@ func proxiedConfig(issuer string, signingKeys ...string) string {
 		keys = "signing_keys " + strings.Join(signingKeys, " ")
 	}
 	return fmt.Sprintf(`{
-	admin localhost:2999
+	admin {$MFA_TEST_ADMIN}
 	http_port %d
 	storage file_system %s
 	servers {
@@ -130,7 +130,7 @@ func TestLongLivedStateIsReleased(t *testing.T) {
 	if keys := pooledKeys(); len(keys) != 2 {
 		t.Fatalf("pooled while the mfa app runs: %v, want the throttles and one token cache", keys)
 	}
-	startCaddy(t, fmt.Sprintf("{\n\tadmin localhost:2999\n\thttp_port %d\n}\nhttp://localhost:%d {\n\trespond \"plain\"\n}\n", integrationPort, integrationPort))
+	startCaddy(t, fmt.Sprintf("{\n\tadmin {$MFA_TEST_ADMIN}\n\thttp_port %d\n}\nhttp://localhost:%d {\n\trespond \"plain\"\n}\n", integrationPort, integrationPort))
 	if keys := pooledKeys(); len(keys) != 0 {
 		t.Fatalf("still pooled after the mfa app stopped: %v", keys)
 	}

@@ -20,7 +20,7 @@ func rotationConfig(keys ...byte) string {
 		encoded[i] = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{k}, 32))
 	}
 	return fmt.Sprintf(`{
-	admin localhost:2999
+	admin {$MFA_TEST_ADMIN}
 	http_port %d
 	storage file_system %s
 	mfa {
@@ -37,7 +37,7 @@ http://localhost:%d {
 
 func adminPost(t *testing.T, path, body string) string {
 	t.Helper()
-	resp, err := http.Post("http://localhost:2999"+path, "application/json", strings.NewReader(body))
+	resp, err := http.Post(adminURL+path, "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ import (
 // validateConfig is a config with a bootstrap user and generated keys, on the given storage.
 func validateConfig(storage, extra string) string {
 	return fmt.Sprintf(`{
-	admin localhost:2999
+	admin {$MFA_TEST_ADMIN}
 	http_port %d
 	storage file_system %s
 	mfa {
