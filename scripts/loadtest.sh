@@ -17,6 +17,7 @@ done
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-5}
 CONNECTIONS=${CONNECTIONS:-32}
+PROFILE_SECONDS=${PROFILE_SECONDS:-15} # long enough for some thousands of samples on a busy machine
 
 dir=$(mktemp -d)
 caddy_pid="" upstream_pid=""
@@ -166,21 +167,25 @@ for kind in token cookie; do
 	fi
 done
 
-# Profiles of the gateway under each load, as long as a run; the diff lists what the gated site
-# spends more cumulative time on (both runs keep the gateway's core busy, so the totals match).
+# Profiles of the gateway under each load; the diff lists what the gated site spends more
+# cumulative time on (both runs keep the gateway's core busy, so the totals match). The frames
+# of Caddy's own routing and of the mfa handler are hidden: the gated route nests the proxy one
+# handler deeper, and without this the diff would list the same work twice, once as missing
+# from the plain stacks and once as extra under the mfa handler.
 profile() { # name url header
-	curl -sf -o "$dir/$1.prof" "http://localhost:$admin/debug/pprof/profile?seconds=$DURATION" &
+	curl -sf -o "$dir/$1.prof" "http://localhost:$admin/debug/pprof/profile?seconds=$PROFILE_SECONDS" &
 	local p=$!
-	$pin_wrk wrk -t1 -c"$CONNECTIONS" -d"$((DURATION + 1))s" -H "$3" "$2" >/dev/null
+	$pin_wrk wrk -t1 -c"$CONNECTIONS" -d"$((PROFILE_SECONDS + 1))s" -H "$3" "$2" >/dev/null
 	wait "$p"
 }
+hidden='modules/caddyhttp\.|caddymodule\.\(\*Handler\)\.ServeHTTP'
 for kind in token cookie; do
 	header=$token
 	[ "$kind" = cookie ] && header=$cookie
 	profile "$kind-plain" "http://localhost:$plain/items/42" "$header"
 	profile "$kind-gated" "http://localhost:$gated/items/42" "$header"
 	echo "CPU profile, gated minus plain ($kind), top functions by extra cumulative time:"
-	go tool pprof -top -cum -nodecount 25 -diff_base "$dir/$kind-plain.prof" "$dir/caddy" "$dir/$kind-gated.prof" 2>/dev/null | sed -n '/flat%/,$p'
+	go tool pprof -top -cum -nodecount 25 -hide "$hidden" -diff_base "$dir/$kind-plain.prof" "$dir/caddy" "$dir/$kind-gated.prof" 2>/dev/null | sed -n '/flat%/,$p'
 	echo "The gate's own share of the gated profile ($kind; the gate, canonical and web packages, below Caddy's handler):"
 	go tool pprof -top -cum -nodecount 12 -focus 'caddy-mfa/(gate|canonical|web)\.' "$dir/caddy" "$dir/$kind-gated.prof" 2>/dev/null |
 		grep -E 'Showing nodes|caddy-mfa/(gate|canonical|web|auth|policy|session)\.' | head -8 || true
