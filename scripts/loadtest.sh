@@ -119,8 +119,8 @@ read -r serial2 secret2 < <(device cookie)
 keys=$(cli access-key create --user load)
 export MFA_ACCESS_KEY_ID=$(jq -r .access_key_id <<<"$keys") MFA_SECRET_ACCESS_KEY=$(jq -r .secret_access_key <<<"$keys")
 eval "$(cli get-session-token --url "http://localhost:$gated" --serial "$serial" --code "$(code_at $(($(date +%s) + 30)) "$secret")")"
-csrf=$(curl -sf -c "$dir/jar" -H 'Content-Type: application/json' -d '{"username":"load","password":"load-password"}' "http://localhost:$gated/.mfa/api/login" | jq -r .csrf_token)
-curl -sf -b "$dir/jar" -c "$dir/jar" -H 'Content-Type: application/json' -H "X-CSRF-Token: $csrf" \
+csrf=$(curl -sSf -c "$dir/jar" -H 'Content-Type: application/json' -d '{"username":"load","password":"load-password"}' "http://localhost:$gated/.mfa/api/login" | jq -r .csrf_token)
+curl -sSf -b "$dir/jar" -c "$dir/jar" -H 'Content-Type: application/json' -H "X-CSRF-Token: $csrf" \
 	-d "{\"serial\":\"$serial2\",\"code\":\"$(code_at $(($(date +%s) + 30)) "$secret2")\"}" "http://localhost:$gated/.mfa/api/verify" >/dev/null
 cookie="Cookie: $(awk '$6 == "caddy_mfa" {print $6 "=" $7}' "$dir/jar")"
 token="Authorization: Bearer $MFA_SESSION_TOKEN"
@@ -173,7 +173,7 @@ done
 # handler deeper, and without this the diff would list the same work twice, once as missing
 # from the plain stacks and once as extra under the mfa handler.
 profile() { # name url header
-	curl -sf -o "$dir/$1.prof" "http://localhost:$admin/debug/pprof/profile?seconds=$PROFILE_SECONDS" &
+	curl -sSf -o "$dir/$1.prof" "http://localhost:$admin/debug/pprof/profile?seconds=$PROFILE_SECONDS" &
 	local p=$!
 	$pin_wrk wrk -t1 -c"$CONNECTIONS" -d"$((PROFILE_SECONDS + 1))s" -H "$3" "$2" >/dev/null
 	wait "$p"
