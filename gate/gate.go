@@ -37,6 +37,7 @@ type Gate struct {
 	vars        func(*http.Request) map[string]any
 	site        http.Handler
 	users       userValues
+	refreshes   refreshes
 	// cookieName is the session cookie's name; hostCookieName the name it has on HTTPS.
 	cookieName, hostCookieName string
 }
@@ -55,7 +56,7 @@ func New(ops *auth.Service, o Options) (*Gate, error) {
 	m := o.Mount.WithDefaults()
 	g := &Gate{ops: ops, prefix: o.Prefix, external: o.Identity != nil, credentials: web.NewCredentials(ops, m, o.Policy),
 		pages: web.Pages{Issuer: ops.Issuer, Prefix: o.Prefix, Log: ops.Log}, policy: o.Policy, clientIP: m.ClientIP,
-		vars: o.Vars, site: o.Site, users: newUserValues(),
+		vars: o.Vars, site: o.Site, users: newUserValues(), refreshes: newRefreshes(),
 		cookieName: ops.Cookies.CookieName(&http.Request{}), hostCookieName: ops.Cookies.CookieName(&http.Request{TLS: &tls.ConnectionState{}})}
 	if g.vars == nil {
 		g.vars = func(*http.Request) map[string]any { return nil }
@@ -125,7 +126,7 @@ func (g *Gate) decide(w http.ResponseWriter, r *http.Request) (user string, ok b
 		return "", false
 	}
 	m.Decision("allowed")
-	if caller.FromCookie && g.ops.Cookies.NeedsRefresh(&caller.Claims) {
+	if caller.FromCookie && g.ops.Cookies.NeedsRefresh(&caller.Claims) && g.refreshes.claim(&caller.Claims, g.ops.Now()) {
 		// The idle deadline moves, about once a minute of use; failing to move it is harmless now.
 		if g.ops.Cookies.Write(w, r, caller.Claims) == nil {
 			g.ops.SeenSignIn(r.Context(), caller.Claims, web.ClientOf(r, g.clientIP))

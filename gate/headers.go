@@ -1,14 +1,14 @@
 package gate
 
 import (
+	"hash/maphash"
 	"net/http"
 	"net/textproto"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unsafe"
-
-	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/caddy-mfa/caddy-mfa/auth"
 	"github.com/caddy-mfa/caddy-mfa/policy"
@@ -47,33 +47,37 @@ func init() {
 }
 
 // userValues caches each user's X-MFA-User and X-MFA-Groups values, so a request from a known
-// caller sets them without allocating. Bounded: the least recent users are forgotten.
+// caller sets them without allocating. It is a fixed table of slots, one chosen by a hash of the
+// user name, read and written without a lock (every request of every user goes through it): a
+// user whose slot another user took makes her values anew. Bounded by its size.
 type userValues struct {
-	cache *lru.Cache[string, *userHeader]
+	seed  maphash.Seed
+	slots []atomic.Pointer[userHeader]
 }
 
 type userHeader struct {
+	name   string
 	groups []string // the groups these values were made from
 	user   []string
 	joined []string
 }
 
-const userValuesSize = 4096
+const userValuesSize = 4096 // a power of two: a slot is the hash's low bits
 
 func newUserValues() userValues {
-	c, _ := lru.New[string, *userHeader](userValuesSize)
-	return userValues{cache: c}
+	return userValues{seed: maphash.MakeSeed(), slots: make([]atomic.Pointer[userHeader], userValuesSize)}
 }
 
 func (u *userValues) get(user string, groups []string) *userHeader {
-	if h, ok := u.cache.Get(user); ok && slices.Equal(h.groups, groups) {
+	slot := &u.slots[maphash.String(u.seed, user)&(userValuesSize-1)]
+	if h := slot.Load(); h != nil && h.name == user && slices.Equal(h.groups, groups) {
 		return h
 	}
-	h := &userHeader{groups: slices.Clone(groups), user: constant(user)}
+	h := &userHeader{name: user, groups: slices.Clone(groups), user: constant(user)}
 	if len(groups) > 0 {
 		h.joined = constant(strings.Join(groups, ","))
 	}
-	u.cache.Add(user, h)
+	slot.Store(h)
 	return h
 }
 

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# The gate's cost under load. One Caddy serves the same upstream through a plain reverse_proxy
-# site and through an mfa-gated site (a 10-statement policy), and wrk sends both the very same
-# request: first with a valid MFA session token, then with an MFA session cookie. Rounds
-# alternate plain-gated, gated-plain ... For each run the script reads Caddy's own CPU time
+# The gate's cost under load. One Caddy (the gateway) serves the same upstream through a plain
+# reverse_proxy site and through an mfa-gated site (a 10-statement policy), and wrk sends both the
+# very same request: first with a valid MFA session token, then with an MFA session cookie. The
+# upstream is a second Caddy process, so the gateway's CPU is the proxy's and the gate's alone,
+# and the upstream's CPU says what the gate makes it do (the identity headers it parses). Rounds
+# alternate plain-gated, gated-plain ... For each run the script reads each process's own CPU time
 # (utime + stime of /proc/PID/stat) and wrk's request count, so it reports CPU per request
 # besides throughput; the figure to read is the median over rounds of plain/gated CPU per
 # request, each round's pair having run back to back under the same conditions. Last, it takes
-# a CPU profile of Caddy under each load and prints the functions with the most extra
-# cumulative time in the gated one.
+# a CPU profile of the gateway under each load, for each credential, and prints the functions
+# with the most extra cumulative time in the gated one.
 set -euo pipefail
 for tool in wrk oathtool jq; do
 	command -v "$tool" >/dev/null || { echo "loadtest: $tool is needed (apt-get install $tool)" >&2; exit 1; }
@@ -15,9 +17,11 @@ done
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-5}
 CONNECTIONS=${CONNECTIONS:-32}
+PROFILE_SECONDS=${PROFILE_SECONDS:-15} # long enough for some thousands of samples on a busy machine
 
 dir=$(mktemp -d)
-trap 'kill "$caddy_pid" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$dir"' EXIT
+caddy_pid="" upstream_pid=""
+trap 'kill $caddy_pid $upstream_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$dir"' EXIT
 go build -o "$dir/caddy" ./cmd/caddy
 port() { shuf -i 20000-60999 -n 1; }
 admin=$(port) plain=$(port) headers=$(port) gated=$(port) upstream=$(port)
@@ -45,10 +49,6 @@ cat >"$dir/Caddyfile" <<CADDY
 		signing_keys $(key)
 	}
 }
-http://localhost:$upstream {
-	bind 127.0.0.1
-	respond "hello from the upstream"
-}
 http://localhost:$plain {
 	bind 127.0.0.1
 	reverse_proxy localhost:$upstream
@@ -75,6 +75,19 @@ http://localhost:$gated {
 	reverse_proxy localhost:$upstream
 }
 CADDY
+cat >"$dir/Upstream" <<CADDY
+{
+	admin off
+	storage file_system $dir/upstream-storage
+	log {
+		level ERROR
+	}
+}
+http://localhost:$upstream {
+	bind 127.0.0.1
+	respond "hello from the upstream"
+}
+CADDY
 # Caddy on one core, wrk on the other: the two would otherwise fight over both, and the noise
 # would drown the difference being measured.
 pin_caddy="" pin_wrk=""
@@ -83,6 +96,9 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
 fi
 XDG_DATA_HOME=$dir XDG_CONFIG_HOME=$dir GOMAXPROCS=1 $pin_caddy "$dir/caddy" run --config "$dir/Caddyfile" >"$dir/caddy.log" 2>&1 &
 caddy_pid=$!
+# The upstream shares wrk's core: its CPU time is read apart from the gateway's.
+XDG_DATA_HOME=$dir XDG_CONFIG_HOME=$dir GOMAXPROCS=1 $pin_wrk "$dir/caddy" run --config "$dir/Upstream" --adapter caddyfile >"$dir/upstream.log" 2>&1 &
+upstream_pid=$!
 for _ in $(seq 100); do curl -sf "http://localhost:$admin/config/" >/dev/null && break; sleep 0.1; done
 
 # A user with two virtual devices: an access key and an MFA session token through the CLI with
@@ -103,8 +119,8 @@ read -r serial2 secret2 < <(device cookie)
 keys=$(cli access-key create --user load)
 export MFA_ACCESS_KEY_ID=$(jq -r .access_key_id <<<"$keys") MFA_SECRET_ACCESS_KEY=$(jq -r .secret_access_key <<<"$keys")
 eval "$(cli get-session-token --url "http://localhost:$gated" --serial "$serial" --code "$(code_at $(($(date +%s) + 30)) "$secret")")"
-csrf=$(curl -sf -c "$dir/jar" -H 'Content-Type: application/json' -d '{"username":"load","password":"load-password"}' "http://localhost:$gated/.mfa/api/login" | jq -r .csrf_token)
-curl -sf -b "$dir/jar" -c "$dir/jar" -H 'Content-Type: application/json' -H "X-CSRF-Token: $csrf" \
+csrf=$(curl -sSf -c "$dir/jar" -H 'Content-Type: application/json' -d '{"username":"load","password":"load-password"}' "http://localhost:$gated/.mfa/api/login" | jq -r .csrf_token)
+curl -sSf -b "$dir/jar" -c "$dir/jar" -H 'Content-Type: application/json' -H "X-CSRF-Token: $csrf" \
 	-d "{\"serial\":\"$serial2\",\"code\":\"$(code_at $(($(date +%s) + 30)) "$secret2")\"}" "http://localhost:$gated/.mfa/api/verify" >/dev/null
 cookie="Cookie: $(awk '$6 == "caddy_mfa" {print $6 "=" $7}' "$dir/jar")"
 token="Authorization: Bearer $MFA_SESSION_TOKEN"
@@ -112,19 +128,21 @@ for cred in "$token" "$cookie"; do
 	[ "$(curl -s -o /dev/null -w '%{http_code}' -H "$cred" "http://localhost:$gated/items/42")" = 200 ] || { echo "loadtest: a credential does not pass the gate" >&2; exit 1; }
 done
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$caddy_pid/stat"; }
-run() { # kind site url header: one wrk run; appends "rps cpu_us_per_request" to kind-site
-	local before after out requests rps
-	before=$(cpu_ticks)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+per_request() { # ticks requests: microseconds of CPU per request
+	awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t / hz * 1e6 / n}'
+}
+run() { # kind site url header: one wrk run; appends "rps gateway_us upstream_us" to kind-site
+	local before up_before out requests rps us up_us
+	before=$(cpu_ticks "$caddy_pid") up_before=$(cpu_ticks "$upstream_pid")
 	out=$($pin_wrk wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "$4" "$3")
-	after=$(cpu_ticks)
 	requests=$(awk '/requests in/ {print $1}' <<<"$out")
+	us=$(per_request $(($(cpu_ticks "$caddy_pid") - before)) "$requests")
+	up_us=$(per_request $(($(cpu_ticks "$upstream_pid") - up_before)) "$requests")
 	rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-	local us
-	us=$(awk -v t=$((after - before)) -v n="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t / hz * 1e6 / n}')
-	printf '  %-6s %-6s %9s req/s  %7s us CPU/request  p50 %8s  p99 %8s\n' "$1" "$2" "$rps" "$us" \
+	printf '  %-6s %-7s %9s req/s  gateway %6s us CPU/request  upstream %6s  p50 %8s  p99 %8s\n' "$1" "$2" "$rps" "$us" "$up_us" \
 		"$(awk '$1 == "50%" {print $2}' <<<"$out")" "$(awk '$1 == "99%" {print $2}' <<<"$out")"
-	echo "$rps $us" >>"$dir/$1-$2"
+	echo "$rps $us $up_us" >>"$dir/$1-$2"
 }
 median() { sort -n | awk '{r[NR] = $1} END {m = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2; printf "%.3f (from %.3f to %.3f)", m, r[1], r[NR]}'; }
 
@@ -141,28 +159,37 @@ for kind in token cookie; do
 			run "$kind" "$site" "http://localhost:${!site}/items/42" "$header"
 		done
 	done
-	echo "$kind: plain/gated CPU per request, median $(paste "$dir/$kind-plain" "$dir/$kind-gated" | awk '{print $2 / $4}' | median)"
-	echo "$kind: gated/plain requests/s,     median $(paste "$dir/$kind-gated" "$dir/$kind-plain" | awk '{print $1 / $3}' | median)"
+	echo "$kind: plain/gated CPU per request, median $(paste "$dir/$kind-plain" "$dir/$kind-gated" | awk '{print $2 / $5}' | median)"
+	echo "$kind: gated/plain requests/s,     median $(paste "$dir/$kind-gated" "$dir/$kind-plain" | awk '{print $1 / $4}' | median)"
+	echo "$kind: the upstream's plain/gated CPU per request (what the gate makes it parse), median $(paste "$dir/$kind-plain" "$dir/$kind-gated" | awk '{print $3 / $6}' | median)"
 	if [ "$kind" = token ]; then
-		echo "$kind: plain-with-the-gate's-headers/gated CPU per request (the gate's own cost), median $(paste "$dir/$kind-headers" "$dir/$kind-gated" | awk '{print $2 / $4}' | median)"
+		echo "$kind: plain-with-the-gate's-headers/gated CPU per request (the gate's own cost), median $(paste "$dir/$kind-headers" "$dir/$kind-gated" | awk '{print $2 / $5}' | median)"
 	fi
 done
 
-# Profiles of Caddy under each load, as long as a run; the diff lists what the gated site
-# spends more cumulative time on (both runs keep Caddy's core busy, so the totals match).
-profile() { # site url
-	curl -sf -o "$dir/$1.prof" "http://localhost:$admin/debug/pprof/profile?seconds=$DURATION" &
+# Profiles of the gateway under each load; the diff lists what the gated site spends more
+# cumulative time on (both runs keep the gateway's core busy, so the totals match). The frames
+# of Caddy's own routing and of the mfa handler are hidden: the gated route nests the proxy one
+# handler deeper, and without this the diff would list the same work twice, once as missing
+# from the plain stacks and once as extra under the mfa handler.
+profile() { # name url header
+	curl -sSf -o "$dir/$1.prof" "http://localhost:$admin/debug/pprof/profile?seconds=$PROFILE_SECONDS" &
 	local p=$!
-	$pin_wrk wrk -t1 -c"$CONNECTIONS" -d"$((DURATION + 1))s" -H "$token" "$2" >/dev/null
+	$pin_wrk wrk -t1 -c"$CONNECTIONS" -d"$((PROFILE_SECONDS + 1))s" -H "$3" "$2" >/dev/null
 	wait "$p"
 }
-profile plain "http://localhost:$plain/items/42"
-profile gated "http://localhost:$gated/items/42"
-echo "CPU profile, gated minus plain (token), top functions by extra cumulative time:"
-go tool pprof -top -cum -nodecount 25 -diff_base "$dir/plain.prof" "$dir/caddy" "$dir/gated.prof" 2>/dev/null | sed -n '/flat%/,$p'
-echo "The gate's own share of the gated profile (the gate, canonical and web packages, below Caddy's handler):"
-go tool pprof -top -cum -nodecount 12 -focus 'caddy-mfa/(gate|canonical|web)\.' "$dir/caddy" "$dir/gated.prof" 2>/dev/null |
-	grep -E 'Showing nodes|caddy-mfa/(gate|canonical|web|auth|policy|session)\.' | head -8 || true
+hidden='modules/caddyhttp\.|caddymodule\.\(\*Handler\)\.ServeHTTP'
+for kind in token cookie; do
+	header=$token
+	[ "$kind" = cookie ] && header=$cookie
+	profile "$kind-plain" "http://localhost:$plain/items/42" "$header"
+	profile "$kind-gated" "http://localhost:$gated/items/42" "$header"
+	echo "CPU profile, gated minus plain ($kind), top functions by extra cumulative time:"
+	go tool pprof -top -cum -nodecount 25 -hide "$hidden" -diff_base "$dir/$kind-plain.prof" "$dir/caddy" "$dir/$kind-gated.prof" 2>/dev/null | sed -n '/flat%/,$p'
+	echo "The gate's own share of the gated profile ($kind; the gate, canonical and web packages, below Caddy's handler):"
+	go tool pprof -top -cum -nodecount 12 -focus 'caddy-mfa/(gate|canonical|web)\.' "$dir/caddy" "$dir/$kind-gated.prof" 2>/dev/null |
+		grep -E 'Showing nodes|caddy-mfa/(gate|canonical|web|auth|policy|session)\.' | head -8 || true
+done
 if [ -n "${PROFILES:-}" ]; then
-	mkdir -p "$PROFILES" && cp "$dir/caddy" "$dir/plain.prof" "$dir/gated.prof" "$PROFILES/"
+	mkdir -p "$PROFILES" && cp "$dir/caddy" "$dir"/*.prof "$PROFILES/"
 fi

@@ -142,13 +142,13 @@ func (s *Cookies) options(r *http.Request, maxAge int) *sessions.Options {
 	return &sessions.Options{Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode}
 }
 
-// refreshAfter is how stale the idle deadline may get before a request moves it: often enough
+// RefreshAfter is how stale the idle deadline may get before a request moves it: often enough
 // that idle timeouts stay exact to the minute, rarely enough that few responses set a cookie.
-const refreshAfter = time.Minute
+const RefreshAfter = time.Minute
 
 // NeedsRefresh reports whether the session's idle deadline should be moved forward now.
 func (s *Cookies) NeedsRefresh(c *Claims) bool {
-	return s.expiry(c).Sub(c.Expires) >= refreshAfter
+	return s.expiry(c).Sub(c.Expires) >= RefreshAfter
 }
 
 // CSRFToken is the token a page carries for state changes of this session: an HMAC of the
