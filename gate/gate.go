@@ -36,7 +36,7 @@ type Gate struct {
 	clientIP    func(*http.Request) netip.Addr
 	vars        func(*http.Request) map[string]any
 	site        http.Handler
-	users       userValues
+	groups      userGroups
 	refreshes   refreshes
 	// cookieName is the session cookie's name; hostCookieName the name it has on HTTPS.
 	cookieName, hostCookieName string
@@ -56,7 +56,7 @@ func New(ops *auth.Service, o Options) (*Gate, error) {
 	m := o.Mount.WithDefaults()
 	g := &Gate{ops: ops, prefix: o.Prefix, external: o.Identity != nil, credentials: web.NewCredentials(ops, m, o.Policy),
 		pages: web.Pages{Issuer: ops.Issuer, Prefix: o.Prefix, Log: ops.Log}, policy: o.Policy, clientIP: m.ClientIP,
-		vars: o.Vars, site: o.Site, users: newUserValues(), refreshes: newRefreshes(),
+		vars: o.Vars, site: o.Site, groups: newUserGroups(), refreshes: newRefreshes(),
 		cookieName: ops.Cookies.CookieName(&http.Request{}), hostCookieName: ops.Cookies.CookieName(&http.Request{TLS: &tls.ConnectionState{}})}
 	if g.vars == nil {
 		g.vars = func(*http.Request) map[string]any { return nil }

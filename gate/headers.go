@@ -25,60 +25,36 @@ const (
 	headerMethod   = "X-Mfa-Method"
 )
 
-// constant builds a header value that may be shared by every request: its capacity is its
-// length, so an Add by a later handler copies it instead of writing into it.
-func constant(v string) []string { return []string{v}[:1:1] }
-
-// Values that never change, made once instead of on every request.
-var (
-	authTypeValues = map[string][]string{}
-	methodValues   = map[string][]string{}
-	trueValue      = constant("true")
-	falseValue     = constant("false")
-)
-
-func init() {
-	for _, a := range policy.AuthTypes {
-		authTypeValues[a] = constant(a)
-	}
-	for _, m := range policy.MethodNames {
-		methodValues[m] = constant(m)
-	}
-}
-
-// userValues caches each user's X-MFA-User and X-MFA-Groups values, so a request from a known
-// caller sets them without allocating. It is a fixed table of slots, one chosen by a hash of the
-// user name, read and written without a lock (every request of every user goes through it): a
-// user whose slot another user took makes her values anew. Bounded by its size.
-type userValues struct {
+// userGroups caches each user's X-MFA-Groups value, so a request from a known caller joins no
+// groups. It is a fixed table of slots, one chosen by a hash of the user name, read and written
+// without a lock (every request of every user goes through it): a user whose slot another user
+// took joins hers anew. Bounded by its size.
+type userGroups struct {
 	seed  maphash.Seed
-	slots []atomic.Pointer[userHeader]
+	slots []atomic.Pointer[joinedGroups]
 }
 
-type userHeader struct {
-	name   string
-	groups []string // the groups these values were made from
-	user   []string
-	joined []string
+type joinedGroups struct {
+	user   string
+	groups []string // the groups joined was made from
+	joined string
 }
 
-const userValuesSize = 4096 // a power of two: a slot is the hash's low bits
+const userGroupsSize = 4096 // a power of two: a slot is the hash's low bits
 
-func newUserValues() userValues {
-	return userValues{seed: maphash.MakeSeed(), slots: make([]atomic.Pointer[userHeader], userValuesSize)}
+func newUserGroups() userGroups {
+	return userGroups{seed: maphash.MakeSeed(), slots: make([]atomic.Pointer[joinedGroups], userGroupsSize)}
 }
 
-func (u *userValues) get(user string, groups []string) *userHeader {
-	slot := &u.slots[maphash.String(u.seed, user)&(userValuesSize-1)]
-	if h := slot.Load(); h != nil && h.name == user && slices.Equal(h.groups, groups) {
-		return h
+// get is the X-MFA-Groups value of user in groups.
+func (u *userGroups) get(user string, groups []string) string {
+	slot := &u.slots[maphash.String(u.seed, user)&(userGroupsSize-1)]
+	if j := slot.Load(); j != nil && j.user == user && slices.Equal(j.groups, groups) {
+		return j.joined
 	}
-	h := &userHeader{name: user, groups: slices.Clone(groups), user: constant(user)}
-	if len(groups) > 0 {
-		h.joined = constant(strings.Join(groups, ","))
-	}
-	slot.Store(h)
-	return h
+	j := &joinedGroups{user: user, groups: slices.Clone(groups), joined: strings.Join(groups, ",")}
+	slot.Store(j)
+	return j.joined
 }
 
 // prepareUpstream makes the request ready for the upstream: the gateway's own credential
@@ -95,24 +71,44 @@ const stashKey = "mfa.credentials"
 
 // credentialStash keeps what a gate took out of the request, so that a later gate on the same
 // request (several mfa handlers all apply) still finds the caller's credential. It also holds
-// the X-MFA-Age value, so one allocation serves both.
+// the identity headers' values, so one allocation serves both.
 type credentialStash struct {
-	ageDigits             [20]byte
-	age                   [1]string
+	identityValues
 	cookie, authorization []string
 }
 
-// setAge makes the X-MFA-Age value in the stash's own memory, so it costs no allocation of its
-// own. A later gate on the same request makes a new string rather than change the digits under
-// a value already handed out.
-func (s *credentialStash) setAge(seconds int64) []string {
-	if s.age[0] != "" {
-		s.age[0] = strconv.FormatInt(seconds, 10)
-		return s.age[:1:1]
+// identityValues is one request's memory for the X-MFA-* header values: each header gets a slot
+// of its own, never a slice another request shares, because a later handler may write into a
+// header's values in place (Caddy's request_header with a replacement does) and that must not
+// change what another request sends. A slot is handed out once; a later gate on the same request
+// takes a new identityValues rather than write under values already handed out.
+type identityValues struct {
+	ageDigits [20]byte
+	slots     [6]string
+	used      int
+}
+
+// value is v in a slot of its own.
+func (v *identityValues) value(s string) []string {
+	i := v.used
+	v.used++
+	v.slots[i] = s
+	return v.slots[i : i+1 : i+1]
+}
+
+// age is the X-MFA-Age value, its digits in this request's own memory.
+func (v *identityValues) age(seconds int64) []string {
+	digits := strconv.AppendInt(v.ageDigits[:0], seconds, 10)
+	return v.value(unsafe.String(&digits[0], len(digits)))
+}
+
+// valuesFor is where this gate puts the identity headers' values: the stash's when this gate made
+// it, else memory of its own.
+func valuesFor(s *credentialStash) *identityValues {
+	if s == nil || s.used > 0 {
+		return new(identityValues)
 	}
-	digits := strconv.AppendInt(s.ageDigits[:0], seconds, 10)
-	s.age[0] = unsafe.String(&digits[0], len(digits))
-	return s.age[:1:1]
+	return &s.identityValues
 }
 
 // stashFor is the stash of this request (vars are its variables): an earlier gate's, or a new
@@ -208,26 +204,26 @@ func (g *Gate) setIdentityHeaders(h http.Header, c *auth.Caller, ctx *policy.Con
 			delete(h, name)
 		}
 	}
-	h[headerAuthType] = authTypeValues[c.AuthType]
+	v := valuesFor(s)
+	h[headerAuthType] = v.value(c.AuthType)
 	if c.AuthType == policy.AuthAnonymous {
 		return
 	}
-	uv := g.users.get(c.Claims.User, c.Claims.Groups)
-	h[headerUser] = uv.user
-	if uv.joined != nil {
-		h[headerGroups] = uv.joined
+	h[headerUser] = v.value(c.Claims.User)
+	if len(c.Claims.Groups) > 0 {
+		h[headerGroups] = v.value(g.groups.get(c.Claims.User, c.Claims.Groups))
 	}
 	if c.AuthType == policy.AuthAccessKey {
 		return // mfa:Present is absent for long-term keys, and so is the header
 	}
 	if !ctx.MFAPresent {
-		h[headerPresent] = falseValue
+		h[headerPresent] = v.value("false")
 		return
 	}
-	h[headerPresent] = trueValue
-	h[headerAge] = s.setAge(int64(ctx.Time.Sub(ctx.MFATime).Seconds()))
-	if m, ok := methodValues[ctx.MFAMethod]; ok {
-		h[headerMethod] = m
+	h[headerPresent] = v.value("true")
+	h[headerAge] = v.age(int64(ctx.Time.Sub(ctx.MFATime).Seconds()))
+	if slices.Contains(policy.MethodNames, ctx.MFAMethod) {
+		h[headerMethod] = v.value(ctx.MFAMethod)
 	}
 }
 

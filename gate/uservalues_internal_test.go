@@ -2,28 +2,27 @@ package gate
 
 import (
 	"fmt"
-	"slices"
+	"strings"
 	"sync"
 	"testing"
 )
 
-// TestUserValuesNeverServeAnotherUser: the header values cached per user are always the caller's
-// own and her current groups', whoever shared her slot or changed groups in between, also when
-// many goroutines ask at once (run with -race).
-func TestUserValuesNeverServeAnotherUser(t *testing.T) {
-	u := newUserValues()
+// TestUserGroupsNeverServeAnotherUser: the groups value cached per user is always the caller's
+// own current groups', whoever shared her slot or changed groups in between, also when many
+// goroutines ask at once (run with -race).
+func TestUserGroupsNeverServeAnotherUser(t *testing.T) {
+	u := newUserGroups()
 	var wg sync.WaitGroup
 	for w := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			// More users than slots, so slots are shared and taken over.
-			for i := range 3 * userValuesSize {
-				name := fmt.Sprintf("user%d", (i*7+w)%(2*userValuesSize))
-				groups := []string{"g" + fmt.Sprint(i%3), "all"}
-				h := u.get(name, groups)
-				if h.user[0] != name || !slices.Equal(h.groups, groups) || h.joined[0] != groups[0]+",all" {
-					t.Errorf("%s with %v got %q, %v, %q", name, groups, h.user[0], h.groups, h.joined[0])
+			for i := range 3 * userGroupsSize {
+				name := fmt.Sprintf("user%d", (i*7+w)%(2*userGroupsSize))
+				groups := []string{"g" + fmt.Sprint(i%3), name}
+				if got, want := u.get(name, groups), strings.Join(groups, ","); got != want {
+					t.Errorf("%s with %v got %q", name, groups, got)
 					return
 				}
 			}
@@ -32,18 +31,15 @@ func TestUserValuesNeverServeAnotherUser(t *testing.T) {
 	wg.Wait()
 }
 
-// TestUserValuesCachedForAKnownCaller: a caller seen before, with the same groups, gets the very
-// same values (no allocation on the request path); new groups get new values.
-func TestUserValuesCachedForAKnownCaller(t *testing.T) {
-	u := newUserValues()
-	first := u.get("alice", []string{"dev"})
-	if again := u.get("alice", []string{"dev"}); again != first {
-		t.Error("a known caller's values were made anew")
+// TestUserGroupsCachedForAKnownCaller: a caller seen before, with the same groups, gets the very
+// same joined value (no allocation on the request path); new groups get a new one.
+func TestUserGroupsCachedForAKnownCaller(t *testing.T) {
+	u := newUserGroups()
+	first := u.get("alice", []string{"dev", "ops"})
+	if again := u.get("alice", []string{"dev", "ops"}); again != first || first != "dev,ops" {
+		t.Errorf("alice: %q then %q", first, again)
 	}
-	if moved := u.get("alice", []string{"ops"}); moved == first || moved.joined[0] != "ops" {
-		t.Errorf("alice moved to ops, got %q", moved.joined[0])
-	}
-	if none := u.get("bob", nil); none.joined != nil || none.user[0] != "bob" {
-		t.Errorf("bob without groups got %q, %v", none.user[0], none.joined)
+	if moved := u.get("alice", []string{"ops"}); moved != "ops" {
+		t.Errorf("alice moved to ops, got %q", moved)
 	}
 }
