@@ -18,7 +18,6 @@ import (
 	"github.com/caddy-mfa/caddy-mfa/session"
 	"github.com/caddy-mfa/caddy-mfa/store"
 	"github.com/caddy-mfa/caddy-mfa/store/caddystore"
-	"github.com/caddy-mfa/caddy-mfa/store/redisstore"
 )
 
 func init() {
@@ -78,7 +77,6 @@ type App struct {
 
 	svc    *auth.Service
 	admin  *admin.Admin
-	redis  *redisstore.Store // closed in Cleanup
 	ctx    caddy.Context
 	store  store.Store
 	logger *zap.Logger
@@ -291,11 +289,11 @@ func (a *App) openStore(ctx caddy.Context, repl *caddy.Replacer) error {
 	if a.EncryptionKey == "" || len(a.SigningKeys) == 0 {
 		return fmt.Errorf("mfa: storage redis needs encryption_key and signing_keys in the config (the same on every node); generated keys would differ per node")
 	}
-	rs, err := redisstore.Open(ctx, repl.ReplaceAll(a.Storage.URL, ""), "mfa")
+	rs, err := a.useRedis(ctx, repl.ReplaceAll(a.Storage.URL, ""))
 	if err != nil {
 		return fmt.Errorf("mfa: storage redis: %w", err)
 	}
-	a.redis, a.store = rs, rs
+	a.store = rs
 	return nil
 }
 
