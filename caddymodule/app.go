@@ -93,7 +93,8 @@ type StorageConfig struct {
 	// Backend is "caddy" (Caddy's configured storage) or "redis". Default: "caddy".
 	Backend string `json:"backend,omitempty"`
 	// URL of the Redis server, for the redis backend: redis://[user:password@]host:port[/db],
-	// rediss:// for TLS, ?master_name=NAME for Sentinel, ?mode=cluster for Cluster.
+	// rediss:// for TLS, ?master_name=NAME for Sentinel, ?mode=cluster for Cluster (a plain URL
+	// naming a Cluster node opens the Cluster too). Forms and examples: docs/operations.md.
 	URL string `json:"url,omitempty"`
 }
 
