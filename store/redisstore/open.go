@@ -34,7 +34,7 @@ func Open(ctx context.Context, rawURL, prefix string) (*Store, error) {
 	client := t.client()
 	if err := client.Ping(ctx).Err(); err != nil {
 		_ = client.Close()
-		if strings.Contains(err.Error(), "SELECT is not allowed in cluster mode") {
+		if t.single != nil && strings.Contains(err.Error(), "SELECT is not allowed in cluster mode") {
 			return nil, clusterDatabaseError(rawURL, t.single.DB)
 		}
 		return nil, fmt.Errorf("redis at %s does not answer: %w", redacted(rawURL), err)
