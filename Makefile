@@ -9,8 +9,8 @@ AXE      := e2e/node/node_modules/axe-core/axe.min.js
 
 .PHONY: test deps vet bench demo clean
 
-# Every test, with a real redis-server on a free port (scripts/with-redis.sh) for the Redis
-# backend and the two-node cluster test.
+# Every test, beside real Redis servers on free ports (scripts/with-redis.sh: one server, a
+# 3-master Redis Cluster and a Sentinel) for the Redis backend and the multi-node tests.
 test: deps vet
 	scripts/with-redis.sh $(GO) test -race -count=1 -timeout 20m ./...
 

@@ -30,7 +30,7 @@ func unchecked(err error) bool {
 	return errors.Is(err, factors.ErrNoSuchDevice) || errors.Is(err, factors.ErrAlreadyEnabled) ||
 		errors.Is(err, factors.ErrNotEnabled) || errors.Is(err, factors.ErrDeviceLimit) ||
 		errors.Is(err, factors.ErrNoCeremony) || errors.Is(err, factors.ErrNoSecurityKey) ||
-		errors.Is(err, factors.ErrInvalidInput)
+		errors.Is(err, factors.ErrInvalidInput) || errors.Is(err, factors.ErrInUse)
 }
 
 // attempt runs check as one factor attempt of user with the factor kinds tried (mfa:Method of

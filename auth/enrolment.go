@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -122,5 +123,9 @@ func (s *Service) enable(ctx context.Context, c *Caller, serial, code1, code2 st
 	if err := s.beginEnrolment(ctx, c); err != nil {
 		return nil, err
 	}
-	return s.enableFor(ctx, c.User(), serial, code1, code2)
+	dev, err := s.enableFor(ctx, c.User(), serial, code1, code2)
+	if errors.Is(err, factors.ErrInUse) {
+		return nil, factors.ErrNoSuchDevice // a user learns nothing of another's serials
+	}
+	return dev, err
 }

@@ -70,6 +70,8 @@ func factorError(err error) *Error {
 		return NewError(CodeNoSuchEntity, "The MFA device does not exist or is not yours.")
 	case errors.Is(err, factors.ErrDeviceExists), errors.Is(err, factors.ErrAlreadyEnabled):
 		return NewError(CodeEntityAlreadyExists, err.Error())
+	case errors.Is(err, factors.ErrInUse):
+		return NewError(CodeEntityAlreadyExists, "MFA device is already in use.")
 	case errors.Is(err, factors.ErrKeyNotAllowed):
 		return NewError(CodeAccessDenied, "This security key cannot be registered: "+strings.TrimPrefix(err.Error(), factors.ErrKeyNotAllowed.Error()+": ")+".")
 	case errors.Is(err, factors.ErrUserNotVerified):

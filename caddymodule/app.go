@@ -18,7 +18,6 @@ import (
 	"github.com/caddy-mfa/caddy-mfa/session"
 	"github.com/caddy-mfa/caddy-mfa/store"
 	"github.com/caddy-mfa/caddy-mfa/store/caddystore"
-	"github.com/caddy-mfa/caddy-mfa/store/redisstore"
 )
 
 func init() {
@@ -78,7 +77,6 @@ type App struct {
 
 	svc    *auth.Service
 	admin  *admin.Admin
-	redis  *redisstore.Store // closed in Cleanup
 	ctx    caddy.Context
 	store  store.Store
 	logger *zap.Logger
@@ -95,7 +93,8 @@ type StorageConfig struct {
 	// Backend is "caddy" (Caddy's configured storage) or "redis". Default: "caddy".
 	Backend string `json:"backend,omitempty"`
 	// URL of the Redis server, for the redis backend: redis://[user:password@]host:port[/db],
-	// rediss:// for TLS, ?master_name=NAME for Sentinel, ?mode=cluster for Cluster.
+	// rediss:// for TLS, ?master_name=NAME for Sentinel, ?mode=cluster for Cluster (a plain URL
+	// naming a Cluster node opens the Cluster too). Forms and examples: docs/operations.md.
 	URL string `json:"url,omitempty"`
 }
 
@@ -291,11 +290,11 @@ func (a *App) openStore(ctx caddy.Context, repl *caddy.Replacer) error {
 	if a.EncryptionKey == "" || len(a.SigningKeys) == 0 {
 		return fmt.Errorf("mfa: storage redis needs encryption_key and signing_keys in the config (the same on every node); generated keys would differ per node")
 	}
-	rs, err := redisstore.Open(ctx, repl.ReplaceAll(a.Storage.URL, ""), "mfa")
+	rs, err := a.useRedis(ctx, repl.ReplaceAll(a.Storage.URL, ""))
 	if err != nil {
 		return fmt.Errorf("mfa: storage redis: %w", err)
 	}
-	a.redis, a.store = rs, rs
+	a.store = rs
 	return nil
 }
 

@@ -66,9 +66,6 @@ func (a *App) Cleanup() error {
 	}
 	a.keyWrites = nil
 	a.releaseLongLived()
-	if a.redis != nil {
-		return a.redis.Close()
-	}
 	return nil
 }
 

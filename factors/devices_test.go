@@ -72,7 +72,7 @@ func TestVirtualDeviceLifecycle(t *testing.T) {
 	if _, err := r.Enable(ctx, "alice", nv.Device.Serial, same, same); !errors.Is(err, ErrInvalidCode) {
 		t.Fatalf("the same code twice must be refused: %v", err)
 	}
-	if _, err := r.Enable(ctx, "bob", nv.Device.Serial, codeAt(t, nv.Seed, c.t, -1), codeAt(t, nv.Seed, c.t, 0)); !errors.Is(err, ErrNoSuchDevice) {
+	if _, err := r.Enable(ctx, "bob", nv.Device.Serial, codeAt(t, nv.Seed, c.t, -1), codeAt(t, nv.Seed, c.t, 0)); !errors.Is(err, ErrInUse) {
 		t.Fatalf("another user enabled alice's device: %v", err)
 	}
 	if _, err := r.Enable(ctx, "alice", nv.Device.Serial, codeAt(t, nv.Seed, c.t, -1), codeAt(t, nv.Seed, c.t, 0)); err != nil {

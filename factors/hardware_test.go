@@ -65,7 +65,7 @@ func TestHardwareTokenLifecycle(t *testing.T) {
 	if _, err := r.Enable(ctx, "alice", "GAHT00000001", code(-4), code(-3)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Enable(ctx, "bob", "GAHT00000001", code(-2), code(-1)); !errors.Is(err, ErrNoSuchDevice) {
+	if _, err := r.Enable(ctx, "bob", "GAHT00000001", code(-2), code(-1)); !errors.Is(err, ErrInUse) {
 		t.Fatalf("a token serves one user: %v", err)
 	}
 	c.advance(10 * time.Minute)

@@ -155,15 +155,23 @@ func newTestStore(t testing.TB) store.Store {
 	return caddystore.New(&certmagic.FileStorage{Path: t.TempDir()}, "mfa")
 }
 
+// TestLockoutCannotBeOutrunOnRedis: on each Redis topology (single node, Cluster, Sentinel),
+// two nodes' wrong codes at once add up to one count.
 func TestLockoutCannotBeOutrunOnRedis(t *testing.T) {
+	for _, topology := range storetest.RedisTopologies {
+		t.Run(topology, func(t *testing.T) { lockoutOnRedis(t, topology) })
+	}
+}
+
+func lockoutOnRedis(t *testing.T, topology string) {
 	run := make([]byte, 6)
 	_, _ = rand.Read(run)
 	prefix := "mfa-lockout-" + hex.EncodeToString(run)
 	c := &clock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
 	p := Policy{MaxFailures: 5, BaseDelay: time.Minute, MaxDelay: time.Hour}
 	// Two nodes: two clients, two Lockouts, one Redis.
-	a := New(storetest.Redis(t, prefix), c.now, p)
-	b := New(storetest.Redis(t, prefix), c.now, p)
+	a := New(storetest.RedisOn(t, topology, prefix), c.now, p)
+	b := New(storetest.RedisOn(t, topology, prefix), c.now, p)
 	if n := checkedAtOnce(t, 50, a, b); n != 5 {
 		t.Fatalf("50 wrong codes at once on two nodes with max_failures 5: %d were checked", n)
 	}

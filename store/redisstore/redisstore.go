@@ -1,17 +1,11 @@
-// Package redisstore keeps caddy-mfa's records in Redis, for clusters of Caddy nodes: a single
-// node, Sentinel or Cluster through go-redis's UniversalClient. Update is atomic across nodes
-// (WATCH/MULTI, retried on conflict), so one-time codes, lockout counts, recovery codes and
-// WebAuthn ceremonies hold on every node at once.
 package redisstore
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -22,67 +16,6 @@ import (
 type Store struct {
 	client redis.UniversalClient
 	prefix string
-}
-
-// Open connects to the Redis that rawURL names and checks that it answers:
-//
-//	redis://[user:password@]host:port[/db]                        a single node
-//	rediss://...                                                  the same over TLS
-//	redis://host:26379?master_name=mymaster[&addr=host2:26379]     Sentinel
-//	redis://host:7000?mode=cluster[&addr=host2:7000]              Cluster
-func Open(ctx context.Context, rawURL, prefix string) (*Store, error) {
-	client, err := newClient(rawURL)
-	if err != nil {
-		return nil, err
-	}
-	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := client.Ping(pingCtx).Err(); err != nil {
-		_ = client.Close()
-		return nil, fmt.Errorf("redis at %s does not answer: %w", redacted(rawURL), err)
-	}
-	return &Store{client: client, prefix: strings.Trim(prefix, "/") + "/"}, nil
-}
-
-func newClient(rawURL string) (redis.UniversalClient, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-		return nil, fmt.Errorf("redis url %s: want redis:// or rediss://", redacted(rawURL))
-	}
-	q := u.Query()
-	mode := q.Get("mode")
-	q.Del("mode")
-	u.RawQuery = q.Encode()
-	switch {
-	case mode == "cluster":
-		o, err := redis.ParseClusterURL(u.String())
-		if err != nil {
-			return nil, fmt.Errorf("redis cluster url %s: %w", redacted(rawURL), err)
-		}
-		return redis.NewClusterClient(o), nil
-	case mode != "":
-		return nil, fmt.Errorf("redis url %s: mode must be cluster (or left out)", redacted(rawURL))
-	case q.Get("master_name") != "":
-		o, err := redis.ParseFailoverURL(u.String())
-		if err != nil {
-			return nil, fmt.Errorf("redis sentinel url %s: %w", redacted(rawURL), err)
-		}
-		return redis.NewFailoverClient(o), nil
-	}
-	o, err := redis.ParseURL(u.String())
-	if err != nil {
-		return nil, fmt.Errorf("redis url %s: %w", redacted(rawURL), err)
-	}
-	return redis.NewClient(o), nil
-}
-
-// redacted hides a password in a URL for messages.
-func redacted(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return "(unparsable url)"
-	}
-	return u.Redacted()
 }
 
 // Close ends the connections.
@@ -109,29 +42,40 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return s.client.Del(ctx, s.key(key)).Err()
 }
 
-// List implements store.Store with SCAN (on every master of a cluster). Keys are escaped by
-// store.Key, so a prefix holds no glob character but the ones escaped here.
+// List implements store.Store with SCAN ... MATCH <prefix>* (on every master of a Cluster, at
+// once). Each call walks the whole keyspace of every master, COUNT keys a round trip, MATCH only
+// choosing what comes back: its cost grows with all the records, not with the answer (see
+// docs/operations.md). Keys are escaped by store.Key, so a prefix holds no glob character but
+// the ones escaped here.
 func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
 	pattern := globEscape(s.key(prefix)) + "*"
-	var out []string
-	scan := func(ctx context.Context, c redis.Cmdable) error {
-		iter := c.Scan(ctx, 0, pattern, 500).Iterator()
+	scan := func(ctx context.Context, c redis.Cmdable) ([]string, error) {
+		var out []string
+		iter := c.Scan(ctx, 0, pattern, scanCount).Iterator()
 		for iter.Next(ctx) {
 			out = append(out, strings.TrimPrefix(iter.Val(), s.prefix))
 		}
-		return iter.Err()
+		return out, iter.Err()
 	}
-	if cc, ok := s.client.(*redis.ClusterClient); ok {
-		var mu sync.Mutex // masters are scanned in parallel
-		err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
-			mu.Lock()
-			defer mu.Unlock()
-			return scan(ctx, c)
-		})
-		return out, err
+	cc, ok := s.client.(*redis.ClusterClient)
+	if !ok {
+		return scan(ctx, s.client)
 	}
-	return out, scan(ctx, s.client)
+	var mu sync.Mutex
+	var all []string
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		keys, err := scan(ctx, c)
+		mu.Lock()
+		defer mu.Unlock()
+		all = append(all, keys...)
+		return err
+	})
+	return all, err
 }
+
+// scanCount is the keys one SCAN round trip walks: enough that a million keys take 2,000 round
+// trips, few enough that one step never holds a busy server for long.
+const scanCount = 500
 
 func globEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`).Replace(s)
