@@ -107,13 +107,13 @@ func (s *Site) formEnable(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	serial, enrolling := r.PathValue("serial"), c.Claims.Enrolling
-	next, err := s.enableDevice(w, r, c, serial, web.PostValue(r, "code1"), web.PostValue(r, "code2"))
+	next, passed, err := s.enableDevice(w, r, c, serial, web.PostValue(r, "code1"), web.PostValue(r, "code2"))
 	if err != nil {
 		s.showEnrolAgain(w, r, c, serial, err)
 		return
 	}
 	c.Claims = next // the page drawn next carries the new session's CSRF token
-	s.afterAdding(w, r, c, serial, enrolling)
+	s.afterAdding(w, r, c, serial, enrolling, passed)
 }
 
 // showEnrolAgain shows the enrolment page once more after a mistyped pair, with the same QR
@@ -180,13 +180,13 @@ func (s *Site) formHardware(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	serial, enrolling := web.PostValue(r, "serial"), c.Claims.Enrolling
-	next, err := s.enableDevice(w, r, c, serial, web.PostValue(r, "code1"), web.PostValue(r, "code2"))
+	next, passed, err := s.enableDevice(w, r, c, serial, web.PostValue(r, "code1"), web.PostValue(r, "code2"))
 	if err != nil {
 		s.afterForm(w, r, c, err, "")
 		return
 	}
 	c.Claims = next
-	s.afterAdding(w, r, c, serial, enrolling)
+	s.afterAdding(w, r, c, serial, enrolling, passed)
 }
 
 func (s *Site) formCreateSMS(w http.ResponseWriter, r *http.Request) {
