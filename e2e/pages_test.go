@@ -27,7 +27,7 @@ func TestPagesFitPhonesAndPassAxeInChromium(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#username"), "demo"),
 		chromedp.SendKeys(chromedp.CSS("#password"), "wrong"),
 		chromedp.Click(chromedp.CSS("main button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS(".error")))
+		chromedp.WaitVisible(chromedp.CSS("#field-error")))
 	b.check("login-error")
 	b.do("sign in",
 		chromedp.SendKeys(chromedp.CSS("#password"), "demo"),
