@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"context"
 	"net/http"
 	"regexp"
 	"strings"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -49,6 +52,7 @@ func (b tab) passFirstCodes(wantNext string) []string {
 			b.t.Fatalf("the download lacks %s", code)
 		}
 	}
+	b.printsOnlyTheCodes()
 	b.do("continue", chromedp.Click(chromedp.CSS("#done")), chromedp.WaitNotPresent(chromedp.CSS("#done")))
 	return codes
 }
@@ -70,5 +74,24 @@ func (n *node) codesWorkOnce(user string, codes []string) {
 	}
 	if status := c.call("POST", "/.mfa/api/verify", map[string]string{"code": codes[0]}, nil); status != http.StatusForbidden {
 		t.Fatalf("a used recovery code: %d", status)
+	}
+}
+
+// printedParts lists what the page prints: the visible parts of its card, and of its header.
+const printedParts = `[...document.querySelectorAll("header, main .card > *")]
+  .filter(e => getComputedStyle(e).display !== "none").map(e => e.tagName.toLowerCase() + "." + e.className)`
+
+// printsOnlyTheCodes checks the print stylesheet: whose codes they are, and the codes.
+func (b tab) printsOnlyTheCodes() {
+	b.t.Helper()
+	printing := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"})
+		return err
+	})
+	b.do("print", printing)
+	parts, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](printedParts))
+	b.do("back to the screen", colorScheme(""))
+	if err != nil || strings.Join(parts, " ") != "p.print-only ul.secrets codes" {
+		b.t.Fatalf("printing shows %q (%v), want the owner line and the codes", parts, err)
 	}
 }

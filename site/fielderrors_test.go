@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A failed form, drawn again: the inputs at fault, the one focused, the message beside them.
@@ -118,7 +119,7 @@ type fieldErrorCase struct {
 	message   string
 	kept      map[string]string
 	notEchoed []string
-	open      *regexp.Regexp // a <details> that must be open
+	open      *regexp.Regexp // a <details> that must be open, or a box still ticked
 }
 
 // postForm signs alice in through a fresh env's sign-in form, readies it with prepare, and
@@ -187,6 +188,13 @@ var fieldErrorCases = []fieldErrorCase{
 		run: func(t *testing.T) *response {
 			return postForm(t, nil, enrolledByAPI, "/.mfa/verify", "/.mfa/verify", url.Values{"code": {"424242"}, "serial": {phoneSerial}})
 		}},
+	{name: "verify, wrong code, remember ticked", status: http.StatusForbidden, invalid: []string{"code"},
+		message: "That code didn't work.", notEchoed: []string{"424242"},
+		open: regexp.MustCompile(`name="remember" value="1" checked`),
+		run: func(t *testing.T) *response {
+			return postForm(t, nil, func(e *env, c *client) { e.Remember(time.Hour); enrolledByAPI(e, c) }, "/.mfa/verify", "/.mfa/verify",
+				url.Values{"code": {"424242"}, "remember": {"1"}})
+		}},
 	{name: "verify, wrong recovery code", status: http.StatusForbidden, invalid: []string{"recovery"},
 		message: "That recovery code is wrong or already used.", notEchoed: []string{"QQQQ-RRRR-SSSS-TTTT"},
 		open: regexp.MustCompile(`<details open>\s*<summary>Lost your device\?</summary>`),
@@ -225,4 +233,23 @@ var fieldErrorCases = []fieldErrorCase{
 	{name: "SMS, wrong code", status: http.StatusForbidden, invalid: []string{"smscode"},
 		message: "That code didn't work. Type the latest code we texted to “mobile”.", notEchoed: []string{"424242"},
 		run: func(t *testing.T) *response { return smsPending(t, "424242") }},
+}
+
+// The verify page names the device a code is for when there is one; with two it asks which.
+func TestVerifyPageNamesTheOneDevice(t *testing.T) {
+	e := newEnv(t)
+	a := e.Client()
+	a.Login("alice", testPassword)
+	a.Enrol("phone")
+	c := e.Client()
+	c.Do("POST", "/.mfa/login", url.Values{"username": {"alice"}, "password": {testPassword}})
+	if page := html.UnescapeString(string(c.Do("GET", "/.mfa/verify", nil).Body)); !strings.Contains(page, "Enter the code from “phone”.") {
+		t.Fatalf("one device, not named:\n%s", page)
+	}
+	e.Clock.Advance(time.Minute)
+	a.Enrol("tablet")
+	page := html.UnescapeString(string(c.Do("GET", "/.mfa/verify", nil).Body))
+	if strings.Contains(page, "Enter the code from") || !strings.Contains(page, `<select id="serial"`) {
+		t.Fatalf("two devices: the page names one, or offers no choice:\n%s", page)
+	}
 }

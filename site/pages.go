@@ -65,6 +65,7 @@ type page struct {
 	Typed        map[string]string // devices: what the user typed in the failed form, by input id
 	OpenSerial   string            // devices: the device whose Manage part holds the failed form
 	RecoveryOpen bool              // verify: the recovery code form failed
+	RememberAsk  bool              // verify: "remember this browser" was ticked on the failed form
 	CodePrompt   string            // verify: where the code comes from, naming the one device
 }
 

@@ -41,17 +41,27 @@ func (s *Site) nextAfterAdding(r *http.Request, serial string, enrolling bool) s
 // addedNotice names the user's device serial as just added, or is "" when it is no such device
 // (the devices page takes the serial from its query, where anybody could put one).
 func (s *Site) addedNotice(r *http.Request, c *auth.Caller, serial string) string {
+	fact, hint := s.added(r, c, serial)
+	if fact == "" {
+		return ""
+	}
+	return fact + " " + hint
+}
+
+// added says that the caller's device serial is added, and how it serves at the next sign-in;
+// both "" when it is no enabled device of theirs.
+func (s *Site) added(r *http.Request, c *auth.Caller, serial string) (fact, hint string) {
 	d := s.ownDevice(r, c, serial)
 	if d == nil || !d.Enabled {
-		return ""
+		return "", ""
 	}
 	switch d.Type {
 	case factors.TypeWebAuthn:
-		return "Security key “" + d.Name + "” is registered. Use it the next time you sign in."
+		return "Security key “" + d.Name + "” is registered.", "Use it the next time you sign in."
 	case factors.TypeHardware:
-		return "Hardware token “" + d.Name + "” is added. Use its codes the next time you sign in."
+		return "Hardware token “" + d.Name + "” is added.", "Use its codes the next time you sign in."
 	default:
-		return "“" + d.Name + "” is enabled. Use its codes the next time you sign in."
+		return "“" + d.Name + "” is enabled.", "Use its codes the next time you sign in."
 	}
 }
 

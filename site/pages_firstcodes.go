@@ -27,7 +27,7 @@ func (s *Site) showFirstCodes(w http.ResponseWriter, r *http.Request, c *auth.Ca
 	}
 	p := s.codesPage(r, c, "Save your recovery codes",
 		"If you lose your device, each of these codes signs you in once. Save them now: they are not shown again.", codes)
-	p.Notice = s.addedNotice(r, c, serial)
+	p.Notice, _ = s.added(r, c, serial) // the page is about other codes: say only what was added
 	p.Link, p.LinkText = next, "Continue"
 	s.render(w, http.StatusOK, "secrets", p)
 }

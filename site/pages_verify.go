@@ -80,7 +80,7 @@ func (s *Site) formVerify(w http.ResponseWriter, r *http.Request) {
 		e := s.explain(err)
 		web.SetRetryAfter(w, e)
 		recovery := web.PostValue(r, "via") == "recovery"
-		s.showVerify(w, r, c, web.Status(e.Code), func(p *page) { p.failCode(e, recovery) })
+		s.showVerify(w, r, c, web.Status(e.Code), func(p *page) { p.failCode(e, recovery); p.RememberAsk = remember })
 		return
 	}
 	if remember {
