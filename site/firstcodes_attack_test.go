@@ -120,3 +120,16 @@ func TestFirstCodesRacingPostsShowOneSet(t *testing.T) {
 		t.Fatalf("the shown code: %d", r.StatusCode)
 	}
 }
+
+func TestFirstSMSPhoneEndsOnRecoveryCodes(t *testing.T) {
+	receiver := &smsReceiver{}
+	e := newEnv(t, withEveryDevice(t, receiver))
+	c := e.Client()
+	c.Do("POST", "/.mfa/login", url.Values{"username": {"alice"}, "password": {testPassword}})
+	csrf := match(t, csrfField, c.Do("GET", "/.mfa/devices", nil).Body)
+	sent := c.Do("POST", "/.mfa/devices/sms", url.Values{"csrf_token": {csrf}, "name": {"mobile"}, "phone": {"+15551234567"}, "return": {"/app"}})
+	r := c.Do("POST", match(t, enableForm, sent.Body), url.Values{"csrf_token": {csrf}, "code1": {receiver.lastCode(t, "+15551234567")}, "return": {"/app"}})
+	if codes := recoveryCodesOf(t, r.Body); r.StatusCode != http.StatusOK || len(codes) != 10 || continueOf(t, r.Body) != "/app" {
+		t.Fatalf("codes after the first phone: %d, %d codes", r.StatusCode, len(codes))
+	}
+}
