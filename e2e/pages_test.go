@@ -27,8 +27,8 @@ func TestPagesFitPhonesAndPassAxeInChromium(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#username"), "demo"),
 		chromedp.SendKeys(chromedp.CSS("#password"), "wrong"),
 		chromedp.Click(chromedp.CSS("main button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS(".error")))
-	b.check("login-error")
+		chromedp.WaitVisible(chromedp.CSS("#field-error")))
+	b.checkFailed("login-error", "password", "That user name and password don't match.")
 	b.do("sign in",
 		chromedp.SendKeys(chromedp.CSS("#password"), "demo"),
 		chromedp.Click(chromedp.CSS("main button[type=submit]")),
@@ -43,13 +43,21 @@ func TestPagesFitPhonesAndPassAxeInChromium(t *testing.T) {
 	if err != nil || !strings.Contains(link.Value, "secret="+secret) {
 		t.Fatalf("the enrol page's app link is %q (%v)", link.Value, err)
 	}
+	b.do("mistype the codes",
+		chromedp.SendKeys(chromedp.CSS("#code1"), "000000"),
+		chromedp.SendKeys(chromedp.CSS("#code2"), "111111"),
+		chromedp.Click(chromedp.CSS(`form[action$="/enable"] button`)),
+		chromedp.WaitVisible(chromedp.CSS("#field-error")))
+	b.checkFailed("enrol-error", "code1", "Those codes didn't work.")
 	now := time.Now()
 	b.do("enable it",
 		chromedp.SendKeys(chromedp.CSS("#code1"), oathtool(t, secret, now.Add(-30*time.Second))),
 		chromedp.SendKeys(chromedp.CSS("#code2"), oathtool(t, secret, now)),
 		chromedp.Click(chromedp.CSS(`form[action$="/enable"] button`)),
-		chromedp.WaitNotPresent(chromedp.CSS("#code2")))
-	b.check("after-enrol")
+		chromedp.WaitVisible(chromedp.CSS("#done")))
+	b.check("first-codes")
+	codes := b.passFirstCodes("/")
+	n.codesWorkOnce("demo", codes) // spent, so that the devices page warns below
 	walkDevicePages(b, n, hwSecret, now)
 	walkSignInAgain(b, n)
 }
@@ -69,7 +77,7 @@ func walkDevicePages(b pageChecker, n *node, hwSecret string, now time.Time) {
 	if got := b.read(chromedp.Text(chromedp.CSS("p.notice"))); !strings.Contains(got, "Hardware token “"+longSerial+"” is added") {
 		t.Fatalf("after adding the token the notice says %q", got)
 	}
-	b.do("no recovery codes yet: the page warns", chromedp.WaitVisible(chromedp.CSS("#recovery-none")))
+	b.do("every recovery code spent: the page warns", chromedp.WaitVisible(chromedp.CSS("#recovery-none")))
 	b.check("devices-no-codes")
 	b.do("create an access key",
 		chromedp.Navigate(n.url+"/.mfa/devices"),
@@ -105,6 +113,17 @@ func walkSignInAgain(b pageChecker, n *node) {
 	b.t.Helper()
 	b.do("the verify page", chromedp.Navigate(n.url+"/.mfa/verify"), chromedp.WaitVisible(chromedp.CSS("#code")), openAll())
 	b.check("verify")
+	b.do("a wrong code",
+		chromedp.SendKeys(chromedp.CSS("#code"), "000000"),
+		chromedp.Click(chromedp.CSS(`#verify-code button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("#field-error")))
+	b.checkFailed("verify-error", "code", "That code didn't work. Use the current code from “phone”.")
+	b.do("a wrong recovery code",
+		chromedp.Click(chromedp.CSS("details summary")),
+		chromedp.SendKeys(chromedp.CSS("#recovery"), "AAAA-BBBB-CCCC-DDDD"),
+		chromedp.Click(chromedp.CSS(`form:has(#recovery) button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#recovery[aria-invalid="true"]`))) // the page before had a #field-error too
+	b.checkFailed("verify-recovery-error", "recovery", "That recovery code is wrong or already used.")
 	b.do("a missing page", chromedp.Navigate(n.url+"/.mfa/nowhere"), chromedp.WaitVisible(chromedp.CSS("h1")))
 	b.check("status")
 	b.do("the sign-out page", chromedp.Navigate(n.url+"/.mfa/logout"), chromedp.WaitVisible(chromedp.CSS("h1")))

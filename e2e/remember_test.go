@@ -36,8 +36,10 @@ func TestRememberedBrowserInChromium(t *testing.T) {
 	do("enable the device",
 		chromedp.SendKeys(chromedp.CSS("#code1"), oathtool(t, secret, now.Add(-30*time.Second))),
 		chromedp.SendKeys(chromedp.CSS("#code2"), oathtool(t, secret, now)),
-		chromedp.Click(chromedp.CSS(`form[action$="/enable"] button`)),
-		chromedp.WaitVisible(chromedp.CSS("dl")))
+		chromedp.Click(chromedp.CSS(`form[action$="/enable"] button`)))
+	codes := b.passFirstCodes("/")
+	do("on to the app", chromedp.WaitVisible(chromedp.CSS("dl")))
+	n.codesWorkOnce("demo", codes)
 	do("sign out", signOut)
 	do("sign in, and ask to be remembered with the code",
 		signIn,

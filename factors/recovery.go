@@ -39,22 +39,51 @@ func recoveryKey(user string) string { return store.Key("recovery", user) }
 // Generate issues RecoveryCodeCount new codes for user, voiding the old ones. They are returned
 // this once, as XXXX-XXXX-XXXX-XXXX.
 func (rc *RecoveryCodes) Generate(ctx context.Context, user string) ([]string, error) {
+	codes, rec, err := rc.newSet(user)
+	if err != nil {
+		return nil, err
+	}
+	return codes, store.PutJSON(ctx, rc.store, recoveryKey(user), rec)
+}
+
+// GenerateFirst issues codes as Generate does, but only to a user with no unspent code: in one
+// atomic update, so two racing calls issue one set, and a user who has codes keeps them (nil,
+// nil). It is what a first enrolment calls.
+func (rc *RecoveryCodes) GenerateFirst(ctx context.Context, user string) ([]string, error) {
+	var codes []string
+	err := store.UpdateJSON(ctx, rc.store, recoveryKey(user), func(old *recoveryRecord) (*recoveryRecord, error) {
+		codes = nil // the update may run again: only its last run counts
+		if old != nil && old.unspent() > 0 {
+			return old, nil
+		}
+		fresh, rec, err := rc.newSet(user)
+		codes = fresh
+		return rec, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return codes, nil
+}
+
+// newSet draws RecoveryCodeCount codes and the record of their salted hashes.
+func (rc *RecoveryCodes) newSet(user string) ([]string, *recoveryRecord, error) {
 	salt := make([]byte, 16)
 	if _, err := rand.Read(salt); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rec := recoveryRecord{SealedSalt: rc.sealer.Seal(salt, []byte(recoveryKey(user))), Created: rc.now().UTC()}
 	codes := make([]string, RecoveryCodeCount)
 	for i := range codes {
 		raw := make([]byte, 10)
 		if _, err := rand.Read(raw); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		c := b32.EncodeToString(raw) // 16 characters, 80 bits
 		codes[i] = c[0:4] + "-" + c[4:8] + "-" + c[8:12] + "-" + c[12:16]
 		rec.Hashes = append(rec.Hashes, hashRecovery(salt, c))
 	}
-	return codes, store.PutJSON(ctx, rc.store, recoveryKey(user), &rec)
+	return codes, &rec, nil
 }
 
 func hashRecovery(salt []byte, normalized string) []byte {
@@ -107,13 +136,17 @@ func (rc *RecoveryCodes) Remaining(ctx context.Context, user string) (int, error
 	if err != nil {
 		return 0, err
 	}
+	return rec.unspent(), nil
+}
+
+func (rec *recoveryRecord) unspent() int {
 	n := 0
 	for _, h := range rec.Hashes {
 		if h != nil {
 			n++
 		}
 	}
-	return n, nil
+	return n
 }
 
 // Void deletes the user's codes (a reset).

@@ -187,7 +187,7 @@ func (s *Site) apiEnable(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	next, err := s.enableDevice(w, r, c, r.PathValue("serial"), req.Code1, req.Code2)
+	next, _, err := s.enableDevice(w, r, c, r.PathValue("serial"), req.Code1, req.Code2)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -196,14 +196,14 @@ func (s *Site) apiEnable(w http.ResponseWriter, r *http.Request) {
 		MFA: s.mfaStateOf(&next), CSRFToken: s.ops.Cookies.CSRFToken(&next)})
 }
 
-// enableDevice enables a device. The user's very first device passes a factor (the session
-// now carries it); a later one leaves the session as it was.
-func (s *Site) enableDevice(w http.ResponseWriter, r *http.Request, c *auth.Caller, serial, code1, code2 string) (session.Claims, error) {
-	next, passed, err := s.ops.EnableDevice(r.Context(), c, serial, code1, code2)
+// enableDevice enables a device. The user's very first device passes a factor (passed: the
+// session now carries it); a later one leaves the session as it was.
+func (s *Site) enableDevice(w http.ResponseWriter, r *http.Request, c *auth.Caller, serial, code1, code2 string) (next session.Claims, passed bool, err error) {
+	next, passed, err = s.ops.EnableDevice(r.Context(), c, serial, code1, code2)
 	if err != nil || !passed {
-		return next, err
+		return next, passed, err
 	}
-	return next, s.writeSession(w, r, next)
+	return next, true, s.writeSession(w, r, next)
 }
 
 type whoamiResponse struct {

@@ -59,6 +59,14 @@ type page struct {
 	Passkeys          bool                  // login: offer signing in with a passkey alone
 	RememberFor       string                // verify: how long "remember this browser" lasts; "": not offered
 	Remembered        []rememberedView      // devices: the user's remembered browsers
+
+	FieldError   string            // a failed form's message, shown beside its inputs (pages_fields.go)
+	badFields    []string          // the ids of the inputs at fault; the first takes the focus
+	Typed        map[string]string // devices: what the user typed in the failed form, by input id
+	OpenSerial   string            // devices: the device whose Manage part holds the failed form
+	RecoveryOpen bool              // verify: the recovery code form failed
+	RememberAsk  bool              // verify: "remember this browser" was ticked on the failed form
+	CodePrompt   string            // verify: where the code comes from, naming the one device
 }
 
 // newPage is a page for the caller (nil: nobody signed in).
@@ -133,7 +141,12 @@ func (s *Site) formLogin(w http.ResponseWriter, r *http.Request) {
 	name, password := web.PostValue(r, "username"), web.PostValue(r, "password")
 	if name == "" || password == "" {
 		p := s.loginPage(r)
-		p.Error, p.Username = "Type your user name and password.", name
+		p.Username = name
+		if name == "" {
+			p.failAt("Type your user name.", "username")
+		} else {
+			p.failAt("Type your password.", "password")
+		}
 		s.render(w, http.StatusBadRequest, "login", p)
 		return
 	}
@@ -145,7 +158,12 @@ func (s *Site) formLogin(w http.ResponseWriter, r *http.Request) {
 		e := s.explain(err)
 		web.SetRetryAfter(w, e)
 		p := s.loginPage(r)
-		p.Error, p.Username = e.Message, name
+		p.Username = name
+		message := e.Message
+		if message == auth.MsgBadCredentials {
+			message = "That user name and password don't match. Check them and type your password again."
+		}
+		p.failAt(message, "password", "username")
 		s.render(w, web.Status(e.Code), "login", p)
 		return
 	}

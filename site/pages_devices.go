@@ -1,6 +1,7 @@
 package site
 
 import (
+	"errors"
 	"html/template"
 	"net/http"
 	"strconv"
@@ -23,13 +24,18 @@ func (s *Site) pageDevices(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Site) showDevices(w http.ResponseWriter, r *http.Request, c *auth.Caller, status int, problem, notice string) {
+	s.showDevicesWith(w, r, c, status, func(p *page) { p.Error, p.Notice = problem, notice })
+}
+
+// showDevicesWith shows the devices page, marked by mark (a notice, an error) before it is drawn.
+func (s *Site) showDevicesWith(w http.ResponseWriter, r *http.Request, c *auth.Caller, status int, mark func(*page)) {
 	devices, err := s.ops.Devices.ForUser(r.Context(), c.User())
 	if err != nil {
 		s.pages.RenderStatus(w, r, http.StatusServiceUnavailable, "Try again", s.explain(err).Message)
 		return
 	}
 	p := s.newPage(r, "MFA devices", c)
-	p.Devices, p.Error, p.Notice, p.Enrolling = devices, problem, notice, c.Claims.Enrolling
+	p.Devices, p.Enrolling = devices, c.Claims.Enrolling
 	names := map[string]bool{}
 	for _, d := range devices {
 		p.HasEnabled = p.HasEnabled || d.Enabled
@@ -59,6 +65,7 @@ func (s *Site) showDevices(w http.ResponseWriter, r *http.Request, c *auth.Calle
 		}
 	}
 	p.SuggestedName, p.SuggestedKeyName = unusedName(names, "phone"), unusedName(names, "key")
+	mark(p)
 	s.render(w, status, "devices", p)
 }
 
@@ -87,9 +94,11 @@ func (s *Site) formCreateVirtual(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	created, err := s.newVirtual(r, c, web.PostValue(r, "name"))
+	name := web.PostValue(r, "name")
+	created, err := s.newVirtual(r, c, name)
 	if err != nil {
-		s.afterForm(w, r, c, err, "")
+		s.failDeviceForm(w, r, c, err, deviceForm{fields: []string{"name"}, typed: map[string]string{"name": name},
+			message: newDeviceMessage(s.explain(err), "name")})
 		return
 	}
 	dev, err := s.ops.Devices.Get(r.Context(), created.Serial)
@@ -107,13 +116,18 @@ func (s *Site) formEnable(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	serial, enrolling := r.PathValue("serial"), c.Claims.Enrolling
-	next, err := s.enableDevice(w, r, c, serial, web.PostValue(r, "code1"), web.PostValue(r, "code2"))
+	next, passed, err := s.enableDevice(w, r, c, serial, web.PostValue(r, "code1"), web.PostValue(r, "code2"))
+	if err != nil && s.ops.IsSMSDevice(r.Context(), serial) {
+		s.failDeviceForm(w, r, c, err, deviceForm{fields: []string{"smscode"},
+			wrongCode: "That code didn't work. Type the latest code we texted to " + s.deviceName(r, c, serial, "your phone") + "."})
+		return
+	}
 	if err != nil {
 		s.showEnrolAgain(w, r, c, serial, err)
 		return
 	}
 	c.Claims = next // the page drawn next carries the new session's CSRF token
-	s.afterAdding(w, r, c, serial, enrolling)
+	s.afterAdding(w, r, c, serial, enrolling, passed)
 }
 
 // showEnrolAgain shows the enrolment page once more after a mistyped pair, with the same QR
@@ -135,8 +149,9 @@ func (s *Site) showEnrolAgain(w http.ResponseWriter, r *http.Request, c *auth.Ca
 		return
 	}
 	e := s.explain(cause)
+	web.SetRetryAfter(w, e)
 	p := s.enrolPage(r, c, dev, key.Secret(), key.URL(), qr)
-	p.Error = e.Message
+	p.failAt(plainly(e, "Those codes didn't work. Type the code “"+dev.Name+"” shows now, wait for it to change, then type the next one."), "code1", "code2")
 	s.render(w, web.Status(e.Code), "enrol", p)
 }
 
@@ -157,7 +172,13 @@ func (s *Site) formResync(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	_, err := s.ops.Resync(r.Context(), c.User(), r.PathValue("serial"), web.PostValue(r, "code1"), web.PostValue(r, "code2"))
+	serial := r.PathValue("serial")
+	_, err := s.ops.Resync(r.Context(), c.User(), serial, web.PostValue(r, "code1"), web.PostValue(r, "code2"))
+	if err != nil && s.ownDevice(r, c, serial) != nil {
+		s.failDeviceForm(w, r, c, err, deviceForm{fields: []string{"resync1-" + serial, "resync2-" + serial}, open: serial,
+			wrongCode: "Those codes didn't work. Type two codes in a row from " + s.deviceName(r, c, serial, "the device") + "."})
+		return
+	}
 	s.afterForm(w, r, c, err, "The device is in step again.")
 }
 
@@ -180,13 +201,13 @@ func (s *Site) formHardware(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	serial, enrolling := web.PostValue(r, "serial"), c.Claims.Enrolling
-	next, err := s.enableDevice(w, r, c, serial, web.PostValue(r, "code1"), web.PostValue(r, "code2"))
+	next, passed, err := s.enableDevice(w, r, c, serial, web.PostValue(r, "code1"), web.PostValue(r, "code2"))
 	if err != nil {
-		s.afterForm(w, r, c, err, "")
+		s.failDeviceForm(w, r, c, err, hardwareFailure(s.explain(err), serial))
 		return
 	}
 	c.Claims = next
-	s.afterAdding(w, r, c, serial, enrolling)
+	s.afterAdding(w, r, c, serial, enrolling, passed)
 }
 
 func (s *Site) formCreateSMS(w http.ResponseWriter, r *http.Request) {
@@ -194,6 +215,16 @@ func (s *Site) formCreateSMS(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	_, err := s.ops.CreateSMS(r.Context(), c, web.PostValue(r, "name"), web.PostValue(r, "phone"))
-	s.afterForm(w, r, c, err, "We sent a code to your phone: type it below.")
+	name, phone := web.PostValue(r, "name"), web.PostValue(r, "phone")
+	_, err := s.ops.CreateSMS(r.Context(), c, name, phone)
+	if err != nil {
+		at := "phone"
+		if factors.ValidateDeviceName(name) != nil || errors.Is(err, factors.ErrDeviceExists) {
+			at = "smsname"
+		}
+		s.failDeviceForm(w, r, c, err, deviceForm{fields: []string{at}, typed: map[string]string{"smsname": name, "phone": phone},
+			message: newDeviceMessage(s.explain(err), at)})
+		return
+	}
+	s.afterForm(w, r, c, nil, "We sent a code to your phone: type it below.")
 }

@@ -55,6 +55,11 @@ type secretLine struct{ Label, Value string }
 
 // showRecoveryCodes shows codes once, with the means to keep them: copy, download, print.
 func (s *Site) showRecoveryCodes(w http.ResponseWriter, r *http.Request, c *auth.Caller, title, message string, codes []string) {
+	s.render(w, http.StatusOK, "secrets", s.codesPage(r, c, title, message, codes))
+}
+
+// codesPage is the page that shows recovery codes.
+func (s *Site) codesPage(r *http.Request, c *auth.Caller, title, message string, codes []string) *page {
 	p := s.newPage(r, title, c)
 	p.Message = message
 	for _, code := range codes {
@@ -65,7 +70,7 @@ func (s *Site) showRecoveryCodes(w http.ResponseWriter, r *http.Request, c *auth
 	// A data: URL the page itself made, of text only: safe to mark as a URL for the template.
 	p.Download = template.URL("data:text/plain;charset=utf-8," + url.PathEscape(text))
 	p.DownloadName = "recovery-codes.txt"
-	s.render(w, http.StatusOK, "secrets", p)
+	return p
 }
 
 // groupsOf cuts s into groups of n characters, the way people read a secret off a screen.

@@ -34,10 +34,11 @@ func (s *Site) pageVerify(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.showVerify(w, r, c, http.StatusOK, "", "")
+	s.showVerify(w, r, c, http.StatusOK, func(*page) {})
 }
 
-func (s *Site) showVerify(w http.ResponseWriter, r *http.Request, c *auth.Caller, status int, problem, notice string) {
+// showVerify shows the verify page, marked by mark (a notice, an error) before it is drawn.
+func (s *Site) showVerify(w http.ResponseWriter, r *http.Request, c *auth.Caller, status int, mark func(*page)) {
 	devices, sms, keys, err := s.codeDevices(r, c.User())
 	if err != nil {
 		s.pages.RenderStatus(w, r, http.StatusServiceUnavailable, "Try again", s.explain(err).Message)
@@ -52,11 +53,15 @@ func (s *Site) showVerify(w http.ResponseWriter, r *http.Request, c *auth.Caller
 		return
 	}
 	p := s.newPage(r, "Second factor", c)
-	p.Devices, p.SMSDevices, p.Error, p.Notice, p.Selected = devices, sms, problem, notice, web.PostValue(r, "serial")
+	p.Devices, p.SMSDevices, p.Selected = devices, sms, web.PostValue(r, "serial")
 	p.HasKeys, p.KeyOnly = keys, keyOnly
+	if len(devices) == 1 {
+		p.CodePrompt = "Enter the code " + codeSource(devices[0]) + "."
+	}
 	if !c.Claims.External {
 		p.RememberFor = rememberFor(s.remember)
 	}
+	mark(p)
 	s.render(w, status, "verify", p)
 }
 
@@ -74,7 +79,8 @@ func (s *Site) formVerify(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		e := s.explain(err)
 		web.SetRetryAfter(w, e)
-		s.showVerify(w, r, c, web.Status(e.Code), e.Message, "")
+		recovery := web.PostValue(r, "via") == "recovery"
+		s.showVerify(w, r, c, web.Status(e.Code), func(p *page) { p.failCode(e, recovery); p.RememberAsk = remember })
 		return
 	}
 	if remember {
@@ -91,8 +97,48 @@ func (s *Site) formSMSSend(w http.ResponseWriter, r *http.Request) {
 	if err := s.ops.SendSMS(r.Context(), c, web.PostValue(r, "serial")); err != nil {
 		e := s.explain(err)
 		web.SetRetryAfter(w, e)
-		s.showVerify(w, r, c, web.Status(e.Code), e.Message, "")
+		s.showVerify(w, r, c, web.Status(e.Code), func(p *page) { p.Error = e.Message })
 		return
 	}
-	s.showVerify(w, r, c, http.StatusOK, "", "Code sent. Type it below.")
+	s.showVerify(w, r, c, http.StatusOK, func(p *page) { p.Notice = "Code sent. Type it below." })
+}
+
+// failCode marks the verify page's refused code: the recovery code, in its part kept open, or
+// the code of the device it was typed for, named.
+func (p *page) failCode(e *auth.Error, recovery bool) {
+	switch {
+	case recovery && !p.KeyOnly:
+		p.RecoveryOpen = true
+		p.failAt(plainly(e, "That recovery code is wrong or already used."), "recovery")
+	case len(p.Devices) > 0:
+		p.failAt(plainly(e, "That code didn't work. "+useCode(p.selectedDevice())), "code")
+	default:
+		p.Error = e.Message
+	}
+}
+
+// selectedDevice is the device the code was typed for: the one chosen, or the first listed.
+func (p *page) selectedDevice() *factors.Device {
+	for _, d := range p.Devices {
+		if d.Serial == p.Selected {
+			return d
+		}
+	}
+	return p.Devices[0]
+}
+
+// useCode says which code of the device to type, naming it.
+func useCode(d *factors.Device) string {
+	if d.Type == factors.TypeSMS {
+		return "Use the latest code we texted to “" + d.Name + "”."
+	}
+	return "Use the current code from “" + d.Name + "”."
+}
+
+// codeSource says where a device's codes come from, naming it.
+func codeSource(d *factors.Device) string {
+	if d.Type == factors.TypeSMS {
+		return "we texted to “" + d.Name + "”"
+	}
+	return "from “" + d.Name + "”"
 }

@@ -134,6 +134,7 @@ func (s *Site) routePages(mux *http.ServeMux, p string) {
 	mux.HandleFunc("POST "+p+"/devices/{serial}/deactivate", s.formDeactivate)
 	mux.HandleFunc("POST "+p+"/devices/hardware", s.throttled(s.formHardware))
 	mux.HandleFunc("POST "+p+"/recovery-codes", s.formRecoveryCodes)
+	mux.HandleFunc("POST "+p+"/recovery-codes/first", s.formFirstCodes)
 	mux.HandleFunc("POST "+p+"/devices/sms", s.throttled(s.formCreateSMS))
 	mux.HandleFunc("POST "+p+"/sms/send", s.throttled(s.formSMSSend))
 	mux.HandleFunc("POST "+p+"/access-keys", s.formCreateAccessKey)

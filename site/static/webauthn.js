@@ -49,9 +49,29 @@
     window.location.assign(button.dataset.return || (button.dataset.prefix + "/devices"));
   }
 
+  // The user's first key passed a factor (the answer carries the new session's CSRF token): the
+  // page of their first recovery codes comes next, through a form post as without a script.
+  function firstCodes(button, finish) {
+    var form = document.createElement("form");
+    form.method = "post";
+    form.action = button.dataset.prefix + "/recovery-codes/first";
+    var fields = { csrf_token: finish.csrf_token, serial: finish.serial || "", "return": button.dataset.return || "/", enrolling: button.dataset.enrolling ? "1" : "" };
+    Object.keys(fields).forEach(function (name) {
+      var input = document.createElement("input");
+      input.type = "hidden";
+      input.name = name;
+      input.value = fields[name];
+      form.appendChild(input);
+    });
+    document.body.appendChild(form);
+    form.submit();
+  }
+
   // A user made to enrol goes on to where they were going; one tidying their devices stays on
   // the devices page, which names the new key.
-  function registered(button, serial) {
+  function registered(button, finish) {
+    if (finish.csrf_token) return firstCodes(button, finish);
+    var serial = finish.serial;
     var target = button.dataset.return;
     if (button.dataset.enrolling || (target && target !== "/")) return done(button);
     window.location.assign(button.dataset.prefix + "/devices?added=" + encodeURIComponent(serial || ""));
@@ -70,7 +90,7 @@
           return navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(begin.publicKey) });
         })
         .then(function (cred) { return post(register, "/api/webauthn/register/finish", cred.toJSON()); })
-        .then(function (finish) { registered(register, finish.serial); })
+        .then(function (finish) { registered(register, finish); })
         .catch(function (err) { register.disabled = false; say(explain(err), true); });
     });
   }
