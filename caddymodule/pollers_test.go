@@ -47,7 +47,7 @@ func TestProvisionLeavesCheckingToValidate(t *testing.T) {
 // is about to run one. A goroutine past its reload, returning from its wrapper after
 // WaitGroup.Done, no longer counts: its work has ended.
 var (
-	reloadMarks = []string{"caddy-mfa/store.Poll(", "(*Revocations).Run", "(*KeyIndex).Run", "(*Devices).RunSweeper", "(*WebAuthn).RunSweeper"}
+	reloadMarks = []string{"caddy-mfa/store.Poll(", "(*Revocations).Run", "(*KeyIndex).Run", "(*Devices).RunSweeper", "(*WebAuthn).RunSweeper", "(*Grants).RunSweeper"}
 	startMarks  = append([]string{"caddymodule.(*pollers).start.func", "caddymodule.(*App).Start.gowrap"}, reloadMarks...)
 )
 

@@ -18,7 +18,7 @@ var templateFiles embed.FS
 
 var pages = func() map[string]*template.Template {
 	out := map[string]*template.Template{}
-	for _, name := range []string{"login", "verify", "devices", "enrol", "secrets"} {
+	for _, name := range []string{"login", "verify", "devices", "enrol", "secrets", "device"} {
 		out[name] = web.ParsePage(templateFiles, "templates/"+name+".html")
 	}
 	return out
@@ -31,7 +31,7 @@ type page struct {
 	Username    string            // login
 	Devices     []*factors.Device // verify, devices
 	Enrolling   bool              // devices
-	NeedsFactor bool              // devices
+	NeedsFactor bool              // devices, device
 	Device      *factors.Device   // enrol
 	Secret, URI string            // enrol
 	QRPNG       string            // enrol (base64)
@@ -59,6 +59,8 @@ type page struct {
 	Passkeys          bool                  // login: offer signing in with a passkey alone
 	RememberFor       string                // verify: how long "remember this browser" lasts; "": not offered
 	Remembered        []rememberedView      // devices: the user's remembered browsers
+	Grant             *deviceGrantView      // device: the request a code stands for
+	UserCode          string                // device: the code as typed
 }
 
 // newPage is a page for the caller (nil: nobody signed in).
