@@ -105,6 +105,7 @@ func walkSignInAgain(b pageChecker, n *node) {
 	b.t.Helper()
 	b.do("the verify page", chromedp.Navigate(n.url+"/.mfa/verify"), chromedp.WaitVisible(chromedp.CSS("#code")), openAll())
 	b.check("verify")
+	walkDevicePage(b, n)
 	b.do("a missing page", chromedp.Navigate(n.url+"/.mfa/nowhere"), chromedp.WaitVisible(chromedp.CSS("h1")))
 	b.check("status")
 	b.do("the sign-out page", chromedp.Navigate(n.url+"/.mfa/logout"), chromedp.WaitVisible(chromedp.CSS("h1")))

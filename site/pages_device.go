@@ -83,14 +83,14 @@ func (s *Site) formDevice(w http.ResponseWriter, r *http.Request) {
 	p := s.newPage(r, "Denied", c)
 	p.Message = "The request was denied: the program gets no token. If you did not start it, someone may have your code; nothing else is needed."
 	if approve {
-		p.Title, p.Message = "Approved", "Approved: "+programName(g.ClientName)+" gets a session token for "+lifetimeText(g.Duration)+". You can close this page and return to your terminal."
+		p.Title, p.Message = "Approved", programName(g.ClientName)+" gets a session token for "+lifetimeText(g.Duration)+". You can close this page and return to your terminal."
 	}
 	s.pages.RenderStatusPage(w, http.StatusOK, &p.Page)
 }
 
 func programName(name string) string {
 	if name == "" {
-		return "the program"
+		return "The program"
 	}
 	return "“" + name + "”"
 }
