@@ -140,6 +140,7 @@ func useKeptToken(t *testing.T, n *node, cache string) {
 	if code := newAPIClient(t, n.url).call("GET", "/.mfa/api/whoami", nil, &whoami, "Authorization", "Bearer "+tok); code != http.StatusOK || whoami.AuthType != "token" {
 		t.Fatalf("caddy mfa token's token: %d %+v", code, whoami)
 	}
+	assertNoSecrets(t, n, tok)
 	status := exec.Command(binary, "mfa", "exec", "--url", n.url, "--", "sh", "-c", "exit 7")
 	status.Env = append(os.Environ(), env...)
 	var exit *exec.ExitError
