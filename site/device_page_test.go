@@ -84,3 +84,28 @@ func TestDevicePageStepsUpThroughVerify(t *testing.T) {
 	}
 	e.expectPoll(dc.DeviceCode, http.StatusBadRequest, "access_denied")
 }
+
+// TestAnotherSitesLinkOnlyFillsTheForm: a link on another site cannot spend the user's lockout
+// with wrong codes, nor show a request without the user pressing Continue.
+func TestAnotherSitesLinkOnlyFillsTheForm(t *testing.T) {
+	e := newEnv(t)
+	dc := e.authorize(nil)
+	alice := e.enrolledAlice()
+	for _, site := range []string{"cross-site", "same-site"} {
+		for _, code := range []string{"BCDF-GHJX", "ZZZZ-ZZZZ", "XXXX-XXXX", dc.UserCode} {
+			r := alice.Do("GET", "/.mfa/device?code="+code, nil, "Sec-Fetch-Site", site)
+			if r.StatusCode != http.StatusOK || !strings.Contains(string(r.Body), `value="`+code+`"`) || strings.Contains(string(r.Body), "dl class=\"facts\"") {
+				t.Fatalf("%s link with %s: %d %s", site, code, r.StatusCode, r.Body)
+			}
+		}
+	}
+	if e.Events("device_code_failed") != 0 {
+		t.Fatal("another site's links counted toward the lockout")
+	}
+	for _, site := range []string{"none", "same-origin", ""} {
+		r := alice.Do("GET", "/.mfa/device?code="+dc.UserCode, nil, "Sec-Fetch-Site", site)
+		if !strings.Contains(string(r.Body), `dl class="facts"`) {
+			t.Fatalf("Sec-Fetch-Site %q: the request is not shown", site)
+		}
+	}
+}

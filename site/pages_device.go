@@ -27,8 +27,12 @@ func (s *Site) pageDevice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	typed := web.FormValue(r, "code")
-	if typed == "" {
-		s.render(w, http.StatusOK, "device", s.newPage(r, "Command-line sign-in", c))
+	if typed == "" || fromAnotherSite(r) {
+		// Another site's link only fills the form in: each look-up of a wrong code counts
+		// toward the user's lockout, which a page elsewhere must not spend.
+		p := s.newPage(r, "Command-line sign-in", c)
+		p.UserCode = typed
+		s.render(w, http.StatusOK, "device", p)
 		return
 	}
 	g, err := s.ops.DeviceGrant(r.Context(), c, typed)
@@ -86,6 +90,17 @@ func (s *Site) formDevice(w http.ResponseWriter, r *http.Request) {
 		p.Title, p.Message = "Approved", programName(g.ClientName)+" gets a session token for "+lifetimeText(g.Duration)+". You can close this page and return to your terminal."
 	}
 	s.pages.RenderStatusPage(w, http.StatusOK, &p.Page)
+}
+
+// fromAnotherSite says the browser followed another site's link here. A terminal's link, a
+// typed address and a scanned QR code come with none ("none"), this site's own with
+// "same-origin".
+func fromAnotherSite(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "cross-site", "same-site":
+		return true
+	}
+	return false
 }
 
 func programName(name string) string {
