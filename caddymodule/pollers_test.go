@@ -86,8 +86,8 @@ func TestStopWaitsForThePollers(t *testing.T) {
 		if err := a.Start(); err != nil {
 			t.Fatal(err)
 		}
-		if n, _ := pollerGoroutines(startMarks); n != others+4 {
-			t.Fatalf("round %d: %d pollers after Start, want 4 (revocations, access keys, pending devices, passkey ceremonies)", i, n-others)
+		if n, _ := pollerGoroutines(startMarks); n != others+5 {
+			t.Fatalf("round %d: %d pollers after Start, want 5 (revocations, access keys, pending devices, passkey ceremonies, command-line sign-ins)", i, n-others)
 		}
 		if err := a.Stop(); err != nil {
 			t.Fatal(err)
