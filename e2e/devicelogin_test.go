@@ -92,8 +92,10 @@ func TestCommandLineSignIn(t *testing.T) {
 		b.do("the page with a fresh factor", chromedp.EmulateViewport(width, 844),
 			screenshot("device-2-approve-"+map[int64]string{1280: "1280", 390: "390"}[width]))
 	}
-	b.do("approve", chromedp.Click(chromedp.CSS(`button[value="approve"]`)), chromedp.WaitNotPresent(chromedp.CSS("dl.facts")),
-		screenshot("device-3-approved"))
+	// Wait for the answer's own heading: between the click and the next page the tab may have
+	// no page to draw.
+	b.do("approve", chromedp.Click(chromedp.CSS(`button[value="approve"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//h1[normalize-space()="Approved"]`)), screenshot("device-3-approved"))
 	if got := b.h1(); got != "Approved" {
 		t.Fatalf("after approving the page says %q", got)
 	}
