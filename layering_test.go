@@ -11,18 +11,19 @@ const module = "github.com/caddy-mfa/caddy-mfa/"
 
 // below is every package of the project and the project's packages it may import directly:
 // the arrows of DESIGN.md, pointing down only. caddymodule -> {gate, site, admin} -> web ->
-// auth -> {policy, factors, factors/lockout, identity, session, throttle} -> store; canonical
-// beside web, policy alone.
+// auth -> {policy, factors, factors/lockout, identity, session, throttle, deviceauth} -> store
+// (deviceauth above session); canonical beside web, policy alone.
 var below = map[string][]string{
 	"caddymodule":         {"admin", "auth", "caddymodule/cli", "caddymodule/metrics", "canonical", "factors", "factors/lockout", "gate", "identity", "policy", "session", "site", "store", "store/caddystore", "store/redisstore", "throttle", "web"},
 	"caddymodule/cli":     {"policy"},
 	"caddymodule/metrics": {},
 	"gate":                {"auth", "canonical", "policy", "session", "web"},
-	"site":                {"auth", "factors", "identity", "policy", "session", "web"},
+	"site":                {"auth", "deviceauth", "factors", "identity", "policy", "session", "web"},
 	"admin":               {"auth", "canonical", "factors", "policy", "web"},
 	"web":                 {"auth", "factors", "identity", "policy", "session"},
 	"canonical":           {},
-	"auth":                {"factors", "factors/lockout", "identity", "policy", "session", "store", "throttle"},
+	"auth":                {"deviceauth", "factors", "factors/lockout", "identity", "policy", "session", "store", "throttle"},
+	"deviceauth":          {"session", "store"},
 	"factors":             {"policy", "store"},
 	"identity":            {"store"},
 	"session":             {"policy", "store"},

@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-mfa/caddy-mfa/deviceauth"
 	"github.com/caddy-mfa/caddy-mfa/factors"
 	"github.com/caddy-mfa/caddy-mfa/factors/lockout"
 	"github.com/caddy-mfa/caddy-mfa/identity"
@@ -19,21 +20,23 @@ import (
 // builds one with New and hands it to each room (gate, site, admin); the tests build theirs the
 // same way. The record stores are exported for reading; changes go through the operations.
 type Service struct {
-	Users       *identity.Directory
-	AccessKeys  *identity.AccessKeys
-	KeyIndex    *identity.KeyIndex
-	Devices     *factors.Devices
-	Recovery    *factors.RecoveryCodes
-	Remembered  *session.RememberedBrowsers
-	SMS         *factors.SMS // nil: the SMS factor is off
-	WebAuthn    *factors.WebAuthn
-	Lockout     *lockout.Lockout
-	Ring        *session.KeyRing
-	TokenCache  *session.TokenCache // verified Bearer tokens; nil: verify every time
-	Cookies     *session.Cookies
-	Revocations *session.Revocations
-	Now         func() time.Time
-	Log         *zap.Logger
+	Users      *identity.Directory
+	AccessKeys *identity.AccessKeys
+	KeyIndex   *identity.KeyIndex
+	Devices    *factors.Devices
+	Recovery   *factors.RecoveryCodes
+	Remembered *session.RememberedBrowsers
+	SMS        *factors.SMS // nil: the SMS factor is off
+	WebAuthn   *factors.WebAuthn
+	// DeviceGrants are the command-line sign-ins waiting for approval (RFC 8628).
+	DeviceGrants *deviceauth.Grants
+	Lockout      *lockout.Lockout
+	Ring         *session.KeyRing
+	TokenCache   *session.TokenCache // verified Bearer tokens; nil: verify every time
+	Cookies      *session.Cookies
+	Revocations  *session.Revocations
+	Now          func() time.Time
+	Log          *zap.Logger
 
 	Issuer             string
 	EnrollmentRequired bool
@@ -123,11 +126,12 @@ func New(ctx context.Context, cfg Config, d Deps) (*Service, error) {
 	devices := factors.NewDevices(d.Store, d.Sealer, d.Now, cfg.Devices)
 	s := &Service{
 		Users: users, AccessKeys: keys, KeyIndex: identity.NewKeyIndex(keys, users),
-		Devices:    devices,
-		Recovery:   factors.NewRecoveryCodes(d.Store, d.Sealer, d.Now),
-		Remembered: session.NewRememberedBrowsers(d.Store, d.Now),
-		Lockout:    lockout.New(d.Store, d.Now, cfg.Lockout),
-		Ring:       d.Ring, TokenCache: d.TokenCache,
+		Devices:      devices,
+		Recovery:     factors.NewRecoveryCodes(d.Store, d.Sealer, d.Now),
+		Remembered:   session.NewRememberedBrowsers(d.Store, d.Now),
+		Lockout:      lockout.New(d.Store, d.Now, cfg.Lockout),
+		DeviceGrants: deviceauth.New(d.Store, d.Now),
+		Ring:         d.Ring, TokenCache: d.TokenCache,
 		Cookies:     session.NewCookies(d.Ring, cfg.Session, d.Now),
 		Revocations: session.NewRevocations(d.Store, d.Now, cfg.Tokens.Max+cfg.Session.Absolute),
 		signIns:     session.NewSignIns(d.Store, d.Now),

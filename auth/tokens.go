@@ -58,13 +58,19 @@ func (s *Service) GetSessionToken(ctx context.Context, c *Caller, req SessionTok
 		}
 		claims.MFATime, claims.Method, claims.Serial = now, dev.Type, dev.Serial
 	}
+	return s.mintSessionToken(claims)
+}
+
+// mintSessionToken signs claims as a session token, counted and audited: the one way session
+// tokens are made (GetSessionToken, command-line sign-in).
+func (s *Service) mintSessionToken(claims session.Claims, fields ...zap.Field) (*SessionToken, error) {
 	tok, err := s.Ring.Sign(&claims)
 	if err != nil {
 		return nil, err
 	}
 	s.metrics.TokenIssued()
-	s.audit("session_token_issued", zap.String("user", claims.User), zap.Bool("mfa", claims.MFAPresent()),
-		zap.Duration("lifetime", duration))
+	s.audit("session_token_issued", append([]zap.Field{zap.String("user", claims.User), zap.Bool("mfa", claims.MFAPresent()),
+		zap.Duration("lifetime", claims.Expires.Sub(claims.Issued))}, fields...)...)
 	return &SessionToken{Token: tok, Expires: claims.Expires, MFA: claims.MFAPresent()}, nil
 }
 

@@ -47,7 +47,7 @@ func TestProvisionLeavesCheckingToValidate(t *testing.T) {
 // is about to run one. A goroutine past its reload, returning from its wrapper after
 // WaitGroup.Done, no longer counts: its work has ended.
 var (
-	reloadMarks = []string{"caddy-mfa/store.Poll(", "(*Revocations).Run", "(*KeyIndex).Run", "(*Devices).RunSweeper", "(*WebAuthn).RunSweeper"}
+	reloadMarks = []string{"caddy-mfa/store.Poll(", "(*Revocations).Run", "(*KeyIndex).Run", "(*Devices).RunSweeper", "(*WebAuthn).RunSweeper", "(*Grants).RunSweeper"}
 	startMarks  = append([]string{"caddymodule.(*pollers).start.func", "caddymodule.(*App).Start.gowrap"}, reloadMarks...)
 )
 
@@ -86,8 +86,8 @@ func TestStopWaitsForThePollers(t *testing.T) {
 		if err := a.Start(); err != nil {
 			t.Fatal(err)
 		}
-		if n, _ := pollerGoroutines(startMarks); n != others+4 {
-			t.Fatalf("round %d: %d pollers after Start, want 4 (revocations, access keys, pending devices, passkey ceremonies)", i, n-others)
+		if n, _ := pollerGoroutines(startMarks); n != others+5 {
+			t.Fatalf("round %d: %d pollers after Start, want 5 (revocations, access keys, pending devices, passkey ceremonies, command-line sign-ins)", i, n-others)
 		}
 		if err := a.Stop(); err != nil {
 			t.Fatal(err)

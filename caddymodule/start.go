@@ -43,6 +43,7 @@ func (a *App) Start() error {
 		{a.svc.KeyIndex.Run, "reloading access keys; the last index stays in force"},
 		{a.svc.Devices.RunSweeper, "sweeping never-enabled devices; they stay until the next sweep"},
 		{a.svc.WebAuthn.RunSweeper, "sweeping unfinished passkey sign-ins; they stay until the next sweep"},
+		{a.svc.DeviceGrants.RunSweeper, "sweeping expired command-line sign-ins; they stay until the next sweep"},
 	}, a.logger)
 	return nil
 }

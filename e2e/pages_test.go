@@ -124,6 +124,7 @@ func walkSignInAgain(b pageChecker, n *node) {
 		chromedp.Click(chromedp.CSS(`form:has(#recovery) button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#recovery[aria-invalid="true"]`))) // the page before had a #field-error too
 	b.checkFailed("verify-recovery-error", "recovery", "That recovery code is wrong or already used.")
+	walkDevicePage(b, n)
 	b.do("a missing page", chromedp.Navigate(n.url+"/.mfa/nowhere"), chromedp.WaitVisible(chromedp.CSS("h1")))
 	b.check("status")
 	b.do("the sign-out page", chromedp.Navigate(n.url+"/.mfa/logout"), chromedp.WaitVisible(chromedp.CSS("h1")))

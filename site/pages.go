@@ -18,7 +18,7 @@ var templateFiles embed.FS
 
 var pages = func() map[string]*template.Template {
 	out := map[string]*template.Template{}
-	for _, name := range []string{"login", "verify", "devices", "enrol", "secrets"} {
+	for _, name := range []string{"login", "verify", "devices", "enrol", "secrets", "device"} {
 		out[name] = web.ParsePage(templateFiles, "templates/"+name+".html")
 	}
 	return out
@@ -31,7 +31,7 @@ type page struct {
 	Username    string            // login
 	Devices     []*factors.Device // verify, devices
 	Enrolling   bool              // devices
-	NeedsFactor bool              // devices
+	NeedsFactor bool              // devices, device
 	Device      *factors.Device   // enrol
 	Secret, URI string            // enrol
 	QRPNG       string            // enrol (base64)
@@ -67,6 +67,8 @@ type page struct {
 	RecoveryOpen bool              // verify: the recovery code form failed
 	RememberAsk  bool              // verify: "remember this browser" was ticked on the failed form
 	CodePrompt   string            // verify: where the code comes from, naming the one device
+	Grant        *deviceGrantView  // device: the request a code stands for
+	UserCode     string            // device: the code as typed
 }
 
 // newPage is a page for the caller (nil: nobody signed in).

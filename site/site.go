@@ -106,6 +106,9 @@ func (s *Site) routeAPI(mux *http.ServeMux, p string) {
 	mux.HandleFunc("POST "+p+"/api/passkey/begin", s.throttled(s.apiPasskeyBegin))
 	mux.HandleFunc("POST "+p+"/api/passkey/finish", s.throttled(s.apiPasskeyFinish))
 	mux.HandleFunc("GET "+p+"/api/whoami", s.apiWhoami)
+	mux.HandleFunc("POST "+p+"/api/device/authorize", s.throttled(s.apiDeviceAuthorize))
+	mux.HandleFunc("POST "+p+"/api/device/token", s.apiDeviceToken) // paced by slow_down
+	mux.HandleFunc("POST "+p+"/api/device/approve", s.throttled(s.apiDeviceApprove))
 	mux.HandleFunc("POST "+p+"/api/session-token", s.throttled(s.apiSessionToken))
 	mux.HandleFunc("GET "+p+"/api/access-keys", s.apiListAccessKeys)
 	mux.HandleFunc("POST "+p+"/api/access-keys", s.apiCreateAccessKey)
@@ -128,6 +131,8 @@ func (s *Site) routePages(mux *http.ServeMux, p string) {
 	mux.HandleFunc("GET "+p+"/verify", s.pageVerify)
 	mux.HandleFunc("POST "+p+"/verify", s.throttled(s.formVerify))
 	mux.HandleFunc("GET "+p+"/devices", s.pageDevices)
+	mux.HandleFunc("GET "+p+"/device", s.throttled(s.pageDevice))
+	mux.HandleFunc("POST "+p+"/device", s.throttled(s.formDevice))
 	mux.HandleFunc("POST "+p+"/devices/virtual", s.throttled(s.formCreateVirtual))
 	mux.HandleFunc("POST "+p+"/devices/{serial}/enable", s.throttled(s.formEnable))
 	mux.HandleFunc("POST "+p+"/devices/{serial}/resync", s.throttled(s.formResync))
