@@ -71,7 +71,7 @@ func Build(cmd *cobra.Command) {
 	_ = revoke.MarkFlagRequired("user")
 
 	pol := &cobra.Command{Use: "policy", Short: "Checks policy documents"}
-	pol.AddCommand(policyLintCommand(), policySimulateCommand())
+	pol.AddCommand(policyLintCommand(), policySimulateCommand(), policyTestCommand())
 
 	cmd.AddCommand(user, accessKey, revoke, pol, getSessionTokenCommand())
 	cmd.AddCommand(devicesCommand(), deviceCommand(), hardwareCommand(), resetCommand(), &cobra.Command{
