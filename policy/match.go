@@ -123,6 +123,9 @@ func parseTemplate(s string, pattern bool) (template, error) {
 		default:
 			k, ok := lookupKey(name)
 			if !ok {
+				if near := SuggestKey(name); near != "" {
+					return t, fmt.Errorf("unknown variable ${%s}: did you mean ${%s}?", name, near)
+				}
 				return t, fmt.Errorf("unknown variable ${%s}", name)
 			}
 			if keys[k].noVars {

@@ -130,7 +130,7 @@ func TestPolicyTestBadFiles(t *testing.T) {
 		"same name":      {examplePolicy, `[{"name": "a", "request": {"path": "/"}, "expect": "allowed"}, {"name": "a", "request": {"path": "/"}, "expect": "allowed"}]`, `case 1 ("a"): name: case 0 has the same name`},
 		"bad path":       {examplePolicy, `[{"name": "p", "request": {"path": "api"}, "expect": "allowed"}]`, `case 0 ("p"): request.path: want a path starting with /`},
 		"bad source ip":  {examplePolicy, `[{"name": "p", "request": {"path": "/", "source_ip": "10.0.0"}, "expect": "allowed"}]`, `case 0 ("p"): request.source_ip`},
-		"unknown key":    {examplePolicy, `[{"name": "k", "request": {"path": "/"}, "context": {"mfa:age": 3}, "expect": "allowed"}]`, `case 0 ("k"): context: unknown key "mfa:age"`},
+		"unknown key":    {examplePolicy, `[{"name": "k", "request": {"path": "/"}, "context": {"mfa:age": 3}, "expect": "allowed"}]`, `case 0 ("k"): context: unknown key "mfa:age": did you mean mfa:Age?`},
 		"bad age":        {examplePolicy, `[{"name": "k", "request": {"path": "/"}, "context": {"user:Id": "a", "mfa:Age": "old"}, "expect": "allowed"}]`, `case 0 ("k"): context mfa:Age: want whole seconds`},
 		"bad policy":     {`{"Statement": [{"Effect": "Permit"}]}`, goodCases, "statement #1: Effect: want Allow or Deny"},
 		"missing policy": {"", goodCases, "no such file"},

@@ -121,6 +121,9 @@ func (k contextKeys) check() error {
 	}
 	for name := range k {
 		if !known[name] {
+			if near := policy.SuggestKey(name); near != "" {
+				return fmt.Errorf("context: unknown key %q: did you mean %s?", name, near)
+			}
 			return fmt.Errorf("context: unknown key %q", name)
 		}
 		if strings.HasPrefix(name, "req:") && name != "req:Secure" && name != "req:Time" {
