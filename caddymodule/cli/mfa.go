@@ -71,7 +71,7 @@ func Build(cmd *cobra.Command) {
 	_ = revoke.MarkFlagRequired("user")
 
 	pol := &cobra.Command{Use: "policy", Short: "Checks policy documents"}
-	pol.AddCommand(policyLintCommand(), policySimulateCommand(), policyTestCommand())
+	pol.AddCommand(policyLintCommand(), policySimulateCommand(), policyTestCommand(), policyStatsCommand(), policyDiffCommand())
 
 	cmd.AddCommand(user, accessKey, revoke, pol, getSessionTokenCommand())
 	cmd.AddCommand(devicesCommand(), deviceCommand(), hardwareCommand(), resetCommand(), &cobra.Command{
