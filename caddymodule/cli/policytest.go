@@ -29,12 +29,14 @@ const (
 type statusRun func(c *cobra.Command, args []string) (int, error)
 
 // withStatus turns a statusRun into cobra's RunE; a status above 1 reaches the process's exit
-// code through Caddy's own carrier for it.
+// code through Caddy's own carrier for it (which hides the error, so it is printed here).
 func withStatus(run statusRun) func(*cobra.Command, []string) error {
 	return func(c *cobra.Command, args []string) error {
 		status, err := run(c, args)
 		if status > statusFinding {
-			return caddycmd.WrapCommandFuncForCobra(func(caddycmd.Flags) (int, error) { return status, err })(c, args)
+			// Said here as cobra says an error, not as a JSON log line: a person reads it in CI.
+			fmt.Fprintln(c.ErrOrStderr(), "Error:", err)
+			return caddycmd.WrapCommandFuncForCobra(func(caddycmd.Flags) (int, error) { return status, nil })(c, args)
 		}
 		return err
 	}
