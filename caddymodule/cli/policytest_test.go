@@ -166,3 +166,18 @@ func TestPolicyTestFilesOrAddress(t *testing.T) {
 		t.Fatalf("status %d, %v", status, err)
 	}
 }
+
+// TestDocsCIJobIsTheExample: the CI job docs/policy.md shows is the file it tells people to copy.
+func TestDocsCIJobIsTheExample(t *testing.T) {
+	docs, err := os.ReadFile("../../docs/policy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := os.ReadFile("../../examples/policy/github-actions.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(docs, append(append([]byte("```yaml\n"), job...), "```"...)) {
+		t.Error("docs/policy.md's CI job differs from examples/policy/github-actions.yml")
+	}
+}
