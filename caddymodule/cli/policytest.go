@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
@@ -163,12 +162,8 @@ func adminDecode(c *cobra.Command, method, uri string, body, out any) error {
 		rd = bytes.NewReader(raw)
 		headers.Set("Content-Type", "application/json")
 	}
-	addr, _ := c.Flags().GetString("address")
-	resp, err := caddycmd.AdminAPIRequest(addr, method, uri, headers, rd)
+	resp, err := adminRequest(c, method, uri, headers, rd)
 	if err != nil {
-		if i := strings.IndexByte(err.Error(), '{'); i >= 0 {
-			return errors.New(errorMessage([]byte(err.Error()[i:]), err.Error()))
-		}
 		return err
 	}
 	defer resp.Body.Close()
