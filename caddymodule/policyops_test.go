@@ -15,7 +15,7 @@ import (
 
 // policyOpsConfig is a site under the worked example's policy (examples/policy/api.json) with a
 // JSON access log in logFile.
-func policyOpsConfig(t *testing.T, policyFile, logFile string) string {
+func policyOpsConfig(policyFile, logFile string) string {
 	return fmt.Sprintf(`{
 	admin {$MFA_TEST_ADMIN}
 	http_port %d
@@ -36,7 +36,7 @@ http://localhost:%d {
 	}
 	respond "ok"
 }
-`, integrationPort, t.TempDir(), integrationPort, logFile, policyFile)
+`, integrationPort, dataDir, integrationPort, logFile, policyFile)
 }
 
 // accessLogEntries waits for n entries in Caddy's access log (written after the response is
@@ -84,7 +84,7 @@ func TestAccessLogCarriesTheGatesView(t *testing.T) {
 	dir := t.TempDir()
 	logFile, policyFile := filepath.Join(dir, "access.log"), filepath.Join(dir, "api.json")
 	copyFile(t, "../examples/policy/api.json", policyFile)
-	startCaddy(t, policyOpsConfig(t, policyFile, logFile))
+	startCaddy(t, policyOpsConfig(policyFile, logFile))
 	b := newBrowser(t)
 	if code, _, _ := b.do("GET", "/api/orders/7", "", "Accept", "application/json"); code != http.StatusUnauthorized {
 		t.Fatalf("anonymous read: %d", code)
@@ -217,6 +217,63 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(to, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAccessLogTwoGates: with two mfa handlers on a request, its entry holds each mfa_* field
+// once, the last gate's.
+func TestAccessLogTwoGates(t *testing.T) {
+	dir := t.TempDir()
+	logFile, all, ops := filepath.Join(dir, "access.log"), filepath.Join(dir, "all.json"), filepath.Join(dir, "ops.json")
+	writePolicy(t, all, `{"Statement": {"Sid": "SignedIn", "Effect": "Allow", "Condition": {"Null": {"user:Id": "false"}}}}`)
+	writePolicy(t, ops, `{"Statement": [{"Sid": "OpsOnly", "Effect": "Deny", "Condition": {"StringNotEquals": {"user:Groups": "ops"}}},
+		{"Sid": "SignedIn", "Effect": "Allow", "Condition": {"Null": {"user:Id": "false"}}}]}`)
+	startCaddy(t, fmt.Sprintf(`{
+	admin {$MFA_TEST_ADMIN}
+	http_port %d
+	storage file_system %s
+	mfa {
+		enrollment optional
+		user alice $2a$04$yDkr1gRCtNQojfOxyVfbx.uKfwuhdsC.MfBohx1nJLI5Gn91mCrgS
+	}
+}
+http://localhost:%d {
+	log {
+		output file %s
+		format json
+	}
+	mfa {
+		policy %s
+	}
+	mfa /ops/* {
+		policy %s
+	}
+	respond "ok"
+}
+`, integrationPort, dataDir, integrationPort, logFile, all, ops))
+	b := newBrowser(t)
+	if code, _, body := b.do("POST", "/.mfa/api/login", `{"username":"alice","password":"integration"}`); code != http.StatusOK {
+		t.Fatalf("login: %d %s", code, body)
+	}
+	if code, _, _ := b.do("GET", "/ops/x", "", "Accept", "application/json"); code == http.StatusOK {
+		t.Fatal("alice is not in ops")
+	}
+	entry := entryFor(t, accessLogEntries(t, logFile, 2), "GET", "/ops/x")
+	if entry["mfa_sid"] != "OpsOnly" || entry["mfa_policy"] != ops || entry["mfa_decision"] != "explicitDeny" {
+		t.Errorf("the entry does not hold the second gate's refusal: %v", entry)
+	}
+	raw, _ := os.ReadFile(logFile)
+	for _, line := range bytes.Split(raw, []byte("\n")) {
+		if bytes.Contains(line, []byte(`"/ops/x"`)) && bytes.Count(line, []byte(`"mfa_decision"`)) != 1 {
+			t.Errorf("mfa_decision is not there once: %s", line)
+		}
+	}
+}
+
+func writePolicy(t *testing.T, file, doc string) {
+	t.Helper()
+	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
