@@ -15,11 +15,12 @@ const module = "github.com/caddy-mfa/caddy-mfa/"
 // (deviceauth above session); canonical beside web, policy alone.
 var below = map[string][]string{
 	"caddymodule":         {"admin", "auth", "caddymodule/cli", "caddymodule/metrics", "canonical", "factors", "factors/lockout", "gate", "identity", "policy", "session", "site", "store", "store/caddystore", "store/redisstore", "throttle", "web"},
-	"caddymodule/cli":     {"policy"},
+	"caddymodule/cli":     {"policy", "policy/sim"},
 	"caddymodule/metrics": {},
 	"gate":                {"auth", "canonical", "policy", "session", "web"},
 	"site":                {"auth", "deviceauth", "factors", "identity", "policy", "session", "web"},
-	"admin":               {"auth", "canonical", "factors", "policy", "web"},
+	"admin":               {"auth", "canonical", "factors", "policy", "policy/sim", "web"},
+	"policy/sim":          {"canonical", "policy"},
 	"web":                 {"auth", "factors", "identity", "policy", "session"},
 	"canonical":           {},
 	"auth":                {"deviceauth", "factors", "factors/lockout", "identity", "policy", "session", "store", "throttle"},

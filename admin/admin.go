@@ -17,7 +17,10 @@ type Admin struct {
 	// PoliciesFor returns the policies of the routes a request would reach, for the simulator
 	// when it is given none; nil when the server cannot tell.
 	PoliciesFor func(method, host, path string) ([]*policy.Set, error)
-	mux         *http.ServeMux
+	// Statements returns every statement of the running policies with the requests it decided,
+	// and since when; nil when the server keeps no counts.
+	Statements func() (since time.Time, stats []policy.StatementStat)
+	mux        *http.ServeMux
 }
 
 // New makes the operators' API.
@@ -32,6 +35,7 @@ func New(ops *auth.Service) *Admin {
 	a.mux.HandleFunc("GET /mfa/users/{user}/sessions", a.userSignIns)
 	a.mux.HandleFunc("POST /mfa/policy/simulate", a.simulate)
 	a.mux.HandleFunc("POST /mfa/policy/lint", a.lint)
+	a.mux.HandleFunc("GET /mfa/policy/stats", a.policyStats)
 	a.routeDevices()
 	a.mux.HandleFunc("/mfa/", func(w http.ResponseWriter, r *http.Request) {
 		web.Refuse(w, auth.CodeNoSuchEntity, "No such admin endpoint: "+r.Method+" "+r.URL.Path)

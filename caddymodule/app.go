@@ -81,7 +81,9 @@ type App struct {
 	store  store.Store
 	logger *zap.Logger
 	pooled []string // keys of the long-lived state this config uses (state.go)
-	sealer *store.Sealer
+	// policies are the handlers' compiled policies, whose statements count what they decide.
+	policies *policyBook
+	sealer   *store.Sealer
 
 	keyWrites []keyFileWrite // generated key files for Start to put in place (keyfiles.go)
 	pollers   *pollers       // the background reloads Start runs (start.go)
@@ -211,6 +213,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	a.admin = admin.New(a.svc)
 	a.admin.PoliciesFor = a.policiesFor
+	a.admin.Statements = a.policies.stats
 	return nil
 }
 
@@ -249,6 +252,10 @@ func (a *App) dependencies(ctx caddy.Context, repl *caddy.Replacer) (d auth.Deps
 		return d, smsKey, fmt.Errorf("mfa: metrics: %w", err)
 	}
 	d.Metrics = m
+	a.policies = &policyBook{since: time.Now()}
+	if err := metrics.RegisterStatements(ctx.GetMetricsRegistry(), a.policies.each); err != nil {
+		return d, smsKey, fmt.Errorf("mfa: metrics: %w", err)
+	}
 	return d, smsKey, a.loadLongLived(&d, signing)
 }
 

@@ -86,13 +86,15 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("mfa handler: loading the mfa app: %w", err)
 	}
-	ops := appModule.(*App).Operations()
+	app := appModule.(*App)
+	app.policies.add(set)
+	ops := app.Operations()
 	mount := web.Mount{Prefix: h.Prefix, ClientIP: clientIP, Identity: identityOf(h.Identity)}
 	s, err := site.New(ops, site.Options{Mount: mount, Policy: set, RememberDevice: time.Duration(h.RememberDevice)})
 	if err != nil {
 		return fmt.Errorf("mfa: %w", err)
 	}
-	h.gate, err = gate.New(ops, gate.Options{Mount: mount, Policy: set, Vars: requestVars, Site: s})
+	h.gate, err = gate.New(ops, gate.Options{Mount: mount, Policy: set, Vars: requestVars, Site: s, Observe: logDecision})
 	if err != nil {
 		return fmt.Errorf("mfa: %w", err)
 	}

@@ -23,6 +23,9 @@ type Options struct {
 	Vars func(*http.Request) map[string]any
 	// Site serves the gateway's own pages and API under the prefix.
 	Site http.Handler
+	// Observe, when set, is told each decision the policy makes here, with the context it
+	// judged (for the access log). It runs on the request's path; nil: nobody listens.
+	Observe func(r *http.Request, ctx policy.Context, res policy.Result)
 }
 
 // Gate decides requests, and hands those under its prefix to its site.
@@ -36,6 +39,7 @@ type Gate struct {
 	clientIP    func(*http.Request) netip.Addr
 	vars        func(*http.Request) map[string]any
 	site        http.Handler
+	observe     func(*http.Request, policy.Context, policy.Result)
 	groups      userGroups
 	refreshes   refreshes
 	// cookieName is the session cookie's name; hostCookieName the name it has on HTTPS.
@@ -56,7 +60,7 @@ func New(ops *auth.Service, o Options) (*Gate, error) {
 	m := o.Mount.WithDefaults()
 	g := &Gate{ops: ops, prefix: o.Prefix, external: o.Identity != nil, credentials: web.NewCredentials(ops, m, o.Policy),
 		pages: web.Pages{Issuer: ops.Issuer, Prefix: o.Prefix, Log: ops.Log}, policy: o.Policy, clientIP: m.ClientIP,
-		vars: o.Vars, site: o.Site, groups: newUserGroups(), refreshes: newRefreshes(),
+		vars: o.Vars, site: o.Site, observe: o.Observe, groups: newUserGroups(), refreshes: newRefreshes(),
 		cookieName: ops.Cookies.CookieName(&http.Request{}), hostCookieName: ops.Cookies.CookieName(&http.Request{TLS: &tls.ConnectionState{}})}
 	if g.vars == nil {
 		g.vars = func(*http.Request) map[string]any { return nil }
@@ -115,7 +119,12 @@ func (g *Gate) decide(w http.ResponseWriter, r *http.Request) (user string, ok b
 		return "", false
 	}
 	ctx := g.requestContext(r, caller)
-	if res := g.policy.Evaluate(&ctx); res.Decision != policy.Allowed {
+	res := g.policy.Evaluate(&ctx)
+	g.policy.Record(res)
+	if g.observe != nil {
+		g.observe(r, ctx, res)
+	}
+	if res.Decision != policy.Allowed {
 		ch := g.policy.Remedy(&ctx)
 		if ch.Remedy == policy.RemedyForbidden {
 			m.Decision("denied")

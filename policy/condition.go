@@ -2,6 +2,7 @@ package policy
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -69,7 +70,7 @@ type condition struct {
 func compileCondition(opName, keyName string, values StringList) (*condition, error) {
 	k, ok := lookupKey(keyName)
 	if !ok {
-		return nil, fmt.Errorf("unknown condition key %q (known: %s)", keyName, strings.Join(KeyNames(), ", "))
+		return nil, errors.New(unknownName("condition key", keyName, SuggestKey(keyName), KeyNames()))
 	}
 	if len(values) == 0 {
 		return nil, fmt.Errorf("%s: %w", keyName, errEmpty)
@@ -85,7 +86,7 @@ func compileCondition(opName, keyName string, values StringList) (*condition, er
 	base, ifExists := strings.CutSuffix(opName, "IfExists")
 	op := operators[base]
 	if op == nil {
-		return nil, fmt.Errorf("unknown condition operator %q", opName)
+		return nil, errors.New(unknownName("condition operator", opName, suggestOperator(opName), nil))
 	}
 	c.op, c.ifExists = op, ifExists
 	if op.typ != typeString && op.typ != keys[k].typ {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync/atomic"
 )
 
 // Decision is the outcome of evaluation, in the IAM policy simulator's terms.
@@ -24,7 +25,8 @@ func (d Decision) String() string {
 // Set is compiled policy: one or more documents, evaluated together.
 type Set struct {
 	statements []compiled
-	maxAge     int64 // the tightest mfa:Age limit any statement sets, in seconds; -1: none
+	maxAge     int64           // the tightest mfa:Age limit any statement sets, in seconds; -1: none
+	decided    []atomic.Uint64 // per statement: the requests it decided (Record)
 }
 
 type compiled struct {
@@ -45,6 +47,7 @@ type compiled struct {
 type StatementRef struct {
 	Sid    string `json:"sid"`
 	Source string `json:"source,omitempty"`
+	at     int    // its place in the set, for Record
 }
 
 func (r StatementRef) String() string {
@@ -72,13 +75,14 @@ func Compile(docs ...*Document) (*Set, error) {
 				}
 				return nil, &Error{Source: d.Source, Statement: statementName(st, i), Err: err}
 			}
-			c.ref = StatementRef{Sid: statementName(st, i), Source: d.Source}
+			c.ref = StatementRef{Sid: statementName(st, i), Source: d.Source, at: len(s.statements)}
 			s.statements = append(s.statements, c)
 			if a := ageLimit(c); a >= 0 && (s.maxAge < 0 || a < s.maxAge) {
 				s.maxAge = a
 			}
 		}
 	}
+	s.newCounters()
 	return s, nil
 }
 

@@ -42,6 +42,9 @@ func Lint(d *Document) []Finding {
 			add(`Allow with BoolIfExists {"mfa:Present": "true"} allows long-term access keys without MFA; use Bool if that is not meant`)
 		}
 		lintAuthenticator(st, deny, add)
+		lintVariableNotResource(st, add)
+		lintShadowed(d, i, add)
+		lintNeverHolds(st, add)
 		if !deny && !testsIdentity(st) {
 			add(`Allow without a condition on user:* or mfa:* allows anonymous requests too; add {"Null": {"user:Id": "false"}} to demand a signed-in user`)
 		}

@@ -123,6 +123,9 @@ func parseTemplate(s string, pattern bool) (template, error) {
 		default:
 			k, ok := lookupKey(name)
 			if !ok {
+				if near := SuggestKey(name); near != "" {
+					return t, fmt.Errorf("unknown variable ${%s}: did you mean ${%s}?", name, near)
+				}
 				return t, fmt.Errorf("unknown variable ${%s}", name)
 			}
 			if keys[k].noVars {
@@ -177,13 +180,33 @@ func parseResource(s string) (resource, error) {
 	}
 	r := resource{}
 	var err error
-	if r.host, err = parseTemplate(strings.ToLower(host), true); err != nil {
+	if r.host, err = parseTemplate(lowerOutsideVars(host), true); err != nil {
 		return r, err
 	}
 	if r.path, err = parseTemplate(path, true); err != nil {
 		return r, err
 	}
 	return r, nil
+}
+
+// lowerOutsideVars lower-cases a host pattern but for the names of its variables, which are
+// case-sensitive keys (${user:Id}).
+func lowerOutsideVars(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			b.WriteString(strings.ToLower(s))
+			return b.String()
+		}
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			b.WriteString(strings.ToLower(s))
+			return b.String()
+		}
+		b.WriteString(strings.ToLower(s[:i]) + s[i:i+j+1])
+		s = s[i+j+1:]
+	}
 }
 
 // match reports whether the request is the resource. Hosts never depend on case; paths do when

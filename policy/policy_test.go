@@ -330,8 +330,8 @@ func TestLint(t *testing.T) {
 		{"Sid": "Ages", "Effect": "Allow", "Condition": {"NumericLessThan": {"mfa:Age": ["2700", "3600"]}}},
 		{"Sid": "Fine", "Effect": "Deny", "Condition": {"BoolIfExists": {"mfa:Present": "false"}}},
 		{"Sid": "UV", "Effect": "Deny", "Condition": {"Bool": {"mfa:UserVerified": "false"}}},
-		{"Sid": "Synced", "Effect": "Deny", "Condition": {"Bool": {"mfa:BackupEligible": "true"}}},
 		{"Sid": "KeysOnly", "Effect": "Deny", "Condition": {"Bool": {"mfa:BackupEligible": "true"}, "StringEquals": {"mfa:Method": "webauthn"}}},
+		{"Sid": "Synced", "Effect": "Deny", "Condition": {"Bool": {"mfa:BackupEligible": "true"}}},
 		{"Sid": "FineUV", "Effect": "Deny", "Condition": {"BoolIfExists": {"mfa:UserVerified": "false"}}}]}`))
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,8 @@
 // Package cli is the `caddy mfa` command: the operators' calls to a running Caddy's admin API
-// (users, devices, keys, reset, policy lint and simulate, hardware import) and an API
-// consumer's get-session-token. It speaks HTTP and JSON only, so it shares no state with the
-// module it drives; caddymodule imports it to register the command.
+// (users, devices, keys, reset, policy simulate and stats, hardware import), the policy checks
+// that run on files (lint, test, diff), and an API consumer's get-session-token. It speaks HTTP
+// and JSON to the server and judges files with policy and policy/sim, so it shares no state
+// with the module it drives; caddymodule imports it to register the command.
 //
 // It must never print or log a secret it was not asked for, nor put one into a URI or header
 // (Caddy's admin endpoint logs both).
@@ -33,8 +34,9 @@ func init() {
 		Short: "Manages caddy-mfa users, keys and policies through the admin API",
 		Long: `
 Operators' commands for caddy-mfa. They speak to a running Caddy's admin API (--address,
-default ` + caddy.DefaultAdminListen + `), except 'policy lint', which reads a file, and
-'get-session-token', which an API consumer runs against a site.`,
+default ` + caddy.DefaultAdminListen + `), except 'policy lint', 'policy diff' and 'policy test'
+with policy files, which read files, and 'get-session-token', which an API consumer runs
+against a site.`,
 		CobraFunc: Build,
 	})
 }
@@ -71,7 +73,7 @@ func Build(cmd *cobra.Command) {
 	_ = revoke.MarkFlagRequired("user")
 
 	pol := &cobra.Command{Use: "policy", Short: "Checks policy documents"}
-	pol.AddCommand(policyLintCommand(), policySimulateCommand())
+	pol.AddCommand(policyLintCommand(), policySimulateCommand(), policyTestCommand(), policyStatsCommand(), policyDiffCommand())
 
 	cmd.AddCommand(user, accessKey, revoke, pol, getSessionTokenCommand())
 	cmd.AddCommand(loginCommand(), tokenCommand(), execCommand(), logoutCommand())
@@ -303,17 +305,26 @@ func adminCall(c *cobra.Command, method, uri string, body any) error {
 }
 
 func adminSend(c *cobra.Command, method, uri string, headers http.Header, body io.Reader) error {
+	resp, err := adminRequest(c, method, uri, headers, body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return printAnswer(c, resp)
+}
+
+// adminRequest sends one request to the admin API at --address.
+func adminRequest(c *cobra.Command, method, uri string, headers http.Header, body io.Reader) (*http.Response, error) {
 	addr, _ := c.Flags().GetString("address")
 	resp, err := caddycmd.AdminAPIRequest(addr, method, uri, headers, body)
 	if err != nil {
 		// Caddy's client turns refusals into errors that quote the body: show the message.
 		if i := strings.IndexByte(err.Error(), '{'); i >= 0 {
-			return errors.New(errorMessage([]byte(err.Error()[i:]), err.Error()))
+			return nil, errors.New(errorMessage([]byte(err.Error()[i:]), err.Error()))
 		}
-		return err
+		return nil, err
 	}
-	defer resp.Body.Close()
-	return printAnswer(c, resp)
+	return resp, nil
 }
 
 func printAnswer(c *cobra.Command, resp *http.Response) error {
