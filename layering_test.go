@@ -20,7 +20,7 @@ var below = map[string][]string{
 	"gate":                {"auth", "canonical", "policy", "session", "web"},
 	"site":                {"auth", "factors", "identity", "policy", "session", "web"},
 	"admin":               {"auth", "canonical", "factors", "policy", "web"},
-	"web":                 {"auth", "factors", "identity", "policy", "session"},
+	"web":                 {"auth", "canonical", "factors", "identity", "policy", "session"},
 	"canonical":           {},
 	"auth":                {"factors", "factors/lockout", "identity", "policy", "session", "store", "throttle"},
 	"factors":             {"policy", "store"},

@@ -22,9 +22,11 @@ import (
 )
 
 type simulateRequest struct {
-	Policies []json.RawMessage          `json:"policies"`
-	Request  simulatedRequest           `json:"request"`
-	Context  map[string]json.RawMessage `json:"context"`
+	Policies []json.RawMessage `json:"policies"`
+	// SessionPolicy is the session policy of the simulated token (GetSessionToken's policy).
+	SessionPolicy json.RawMessage            `json:"session_policy"`
+	Request       simulatedRequest           `json:"request"`
+	Context       map[string]json.RawMessage `json:"context"`
 }
 
 type simulatedRequest struct {
@@ -38,8 +40,10 @@ type simulateResponse struct {
 	Decision          string   `json:"decision"`
 	MatchedStatements []string `json:"matched_statements"`
 	DecidedBy         string   `json:"decided_by,omitempty"`
-	Remedy            string   `json:"remedy"`
-	MaxAge            *int64   `json:"max_age,omitempty"`
+	// DecidingPolicy says which policy decided: "route", or "session" (the session policy).
+	DecidingPolicy string `json:"deciding_policy"`
+	Remedy         string `json:"remedy"`
+	MaxAge         *int64 `json:"max_age,omitempty"`
 }
 
 // simulate is IAM's policy simulator for the gateway: the decision on a described request, the
@@ -54,6 +58,13 @@ func (a *Admin) simulate(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		web.Refuse(w, auth.CodeInvalidInput, err.Error())
 		return
+	}
+	var session *policy.Set
+	if len(req.SessionPolicy) > 0 && string(req.SessionPolicy) != "null" {
+		if _, session, err = policy.ParseSessionPolicy(req.SessionPolicy); err != nil {
+			web.Refuse(w, auth.CodeInvalidInput, "session_"+err.Error())
+			return
+		}
 	}
 	var sets []*policy.Set
 	if len(req.Policies) > 0 {
@@ -82,34 +93,39 @@ func (a *Admin) simulate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	web.WriteJSON(w, http.StatusOK, simulateAll(sets, &ctx))
+	web.WriteJSON(w, http.StatusOK, simulateAll(sets, session, &ctx))
 }
 
-// simulateAll evaluates every set (each gate on the route must allow) and reports the first
-// refusal, or the allow.
-func simulateAll(sets []*policy.Set, ctx *policy.Context) simulateResponse {
-	resp := simulateResponse{Decision: policy.Allowed.String(), MatchedStatements: []string{}, Remedy: policy.RemedyNone.String()}
+// simulateAll evaluates every set (each gate on the route must allow), each together with the
+// session policy (nil: none), and reports the first refusal, or the allow.
+func simulateAll(sets []*policy.Set, session *policy.Set, ctx *policy.Context) simulateResponse {
+	resp := simulateResponse{Decision: policy.Allowed.String(), MatchedStatements: []string{}, Remedy: policy.RemedyNone.String(),
+		DecidingPolicy: policy.LayerRoute.String()}
 	if len(sets) == 0 {
 		return resp // no gate on the route
 	}
-	for _, s := range sets {
+	layers := sets
+	if session != nil {
+		layers = append(sets[:len(sets):len(sets)], session)
+	}
+	for _, s := range layers {
 		for _, ref := range s.Matching(ctx) {
 			resp.MatchedStatements = append(resp.MatchedStatements, ref.Sid)
 		}
 	}
 	for _, s := range sets {
-		res := s.Evaluate(ctx)
-		if res.Decision == policy.Allowed {
+		v := policy.EvaluateScoped(s, ctx, session, nil)
+		if v.Decision == policy.Allowed {
 			if resp.DecidedBy == "" {
-				resp.DecidedBy = res.By.String()
+				resp.DecidedBy = v.Result.By.String()
 			}
 			continue
 		}
-		resp.Decision, resp.DecidedBy = res.Decision.String(), ""
-		if res.By != nil {
-			resp.DecidedBy = res.By.String()
+		resp.Decision, resp.DecidedBy, resp.DecidingPolicy = v.Decision.String(), "", v.By.String()
+		if v.Result.By != nil {
+			resp.DecidedBy = v.Result.By.String()
 		}
-		ch := s.Remedy(ctx)
+		ch := policy.RemedyScoped(s, ctx, v)
 		resp.Remedy = ch.Remedy.String()
 		if ch.MaxAge >= 0 {
 			resp.MaxAge = &ch.MaxAge

@@ -22,6 +22,12 @@ type Caller struct {
 	RouteMaxAge time.Duration
 }
 
+// Scope is the policies the caller's token carries beyond the route's: its session policy and
+// the policy of its role (nil: none). A request is allowed only where they allow it too.
+func (c *Caller) Scope() (session, role *policy.Set) {
+	return c.Claims.Policy(), nil
+}
+
 // Within is how recent the caller's factor must be for a call that asks for one from the last
 // base: base, or the route's tighter max_age.
 func (c *Caller) Within(base time.Duration) time.Duration {

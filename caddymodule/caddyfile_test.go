@@ -84,6 +84,8 @@ func TestCaddyfileErrorsNameTheKey(t *testing.T) {
 		{directive: "allow_access_keys yes", want: "wrong argument count"},
 		{directive: "remember_device forever", want: "remember_device"},
 		{directive: "remember_device 0s", want: "remember_device"},
+		{directive: "audience Shared.Example", want: `audience: "Shared.Example"`},
+		{directive: "audience a b", want: "audience: want one value"},
 	}
 	for _, c := range cases {
 		src := "{\n\tmfa {\n" + c.global + "\n\t}\n}\n:8080 {\n\tmfa {\n" + c.directive + "\n\t}\n}\n"
@@ -128,6 +130,11 @@ func TestValidateNamesTheKey(t *testing.T) {
 	for _, c := range cases {
 		if err := c.app.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: %v, want mention of %q", c.app, err, c.want)
+		}
+	}
+	for _, bad := range []string{"API.example.com", "a b", "a/b", strings.Repeat("a", 254)} {
+		if err := (&Handler{Audience: bad}).Validate(); err == nil || !strings.Contains(err.Error(), "mfa audience") {
+			t.Errorf("handler audience %q: %v", bad, err)
 		}
 	}
 	h := Handler{Prefix: "noslash"}

@@ -114,8 +114,7 @@ func (g *Gate) decide(w http.ResponseWriter, r *http.Request) (user string, ok b
 		return "", false
 	}
 	ctx := g.requestContext(r, caller)
-	if res := g.policy.Evaluate(&ctx); res.Decision != policy.Allowed {
-		ch := g.policy.Remedy(&ctx)
+	if allowed, ch := g.evaluate(&ctx, caller); !allowed {
 		if ch.Remedy == policy.RemedyForbidden {
 			m.Decision("denied")
 		} else {
@@ -135,6 +134,23 @@ func (g *Gate) decide(w http.ResponseWriter, r *http.Request) (user string, ok b
 	return caller.User(), true
 }
 
+// evaluate decides the request by the route's policy and, for a token that carries policies of
+// its own, by those too; when it is denied, ch is the remedy.
+func (g *Gate) evaluate(ctx *policy.Context, c *auth.Caller) (allowed bool, ch policy.Challenge) {
+	session, role := c.Scope()
+	if session == nil && role == nil {
+		if g.policy.Evaluate(ctx).Decision == policy.Allowed {
+			return true, ch
+		}
+		return false, g.policy.Remedy(ctx)
+	}
+	v := policy.EvaluateScoped(g.policy, ctx, session, role)
+	if v.Decision == policy.Allowed {
+		return true, ch
+	}
+	return false, policy.RemedyScoped(g.policy, ctx, v)
+}
+
 // requestContext is the policy's view of the request.
 func (g *Gate) requestContext(r *http.Request, c *auth.Caller) policy.Context {
 	ctx := policy.Context{
@@ -150,6 +166,7 @@ func (g *Gate) requestContext(r *http.Request, c *auth.Caller) policy.Context {
 		ctx.UserID, ctx.Groups = c.Claims.User, c.Claims.Groups
 		ctx.MFAPresent, ctx.MFATime, ctx.MFAMethod = c.Claims.MFAPresent(), c.Claims.MFATime, c.Claims.Method
 		ctx.MFAUserVerified, ctx.MFABackupEligible, ctx.MFAAaguid = c.Claims.UserVerified, c.Claims.BackupEligible, c.Claims.AAGUID
+		ctx.RoleName, ctx.RoleSessionName = c.Claims.Role, c.Claims.RoleSessionName
 	}
 	return ctx
 }
