@@ -11,18 +11,19 @@ const module = "github.com/caddy-mfa/caddy-mfa/"
 
 // below is every package of the project and the project's packages it may import directly:
 // the arrows of DESIGN.md, pointing down only. caddymodule -> {gate, site, admin} -> web ->
-// auth -> {policy, factors, factors/lockout, identity, session, throttle} -> store; canonical
-// beside web, policy alone.
+// auth -> {policy, roles, factors, factors/lockout, identity, session, throttle} -> store;
+// canonical beside web, policy alone (roles above it).
 var below = map[string][]string{
-	"caddymodule":         {"admin", "auth", "caddymodule/cli", "caddymodule/metrics", "canonical", "factors", "factors/lockout", "gate", "identity", "policy", "session", "site", "store", "store/caddystore", "store/redisstore", "throttle", "web"},
+	"caddymodule":         {"admin", "auth", "caddymodule/cli", "caddymodule/metrics", "canonical", "factors", "factors/lockout", "gate", "identity", "policy", "roles", "session", "site", "store", "store/caddystore", "store/redisstore", "throttle", "web"},
 	"caddymodule/cli":     {"policy"},
 	"caddymodule/metrics": {},
 	"gate":                {"auth", "canonical", "policy", "session", "web"},
 	"site":                {"auth", "factors", "identity", "policy", "session", "web"},
-	"admin":               {"auth", "canonical", "factors", "policy", "web"},
-	"web":                 {"auth", "canonical", "factors", "identity", "policy", "session"},
+	"admin":               {"auth", "canonical", "factors", "policy", "roles", "web"},
+	"web":                 {"auth", "canonical", "factors", "identity", "policy", "roles", "session"},
 	"canonical":           {},
-	"auth":                {"factors", "factors/lockout", "identity", "policy", "session", "store", "throttle"},
+	"auth":                {"factors", "factors/lockout", "identity", "policy", "roles", "session", "store", "throttle"},
+	"roles":               {"policy"},
 	"factors":             {"policy", "store"},
 	"identity":            {"store"},
 	"session":             {"policy", "store"},
@@ -33,7 +34,7 @@ var below = map[string][]string{
 	"store/caddystore":    {"store"},
 	"store/redisstore":    {"store"},
 	"store/storetest":     {"store", "store/redisstore"},
-	"internal/housetest":  {"auth", "factors", "factors/lockout", "gate", "policy", "session", "site", "store", "store/caddystore", "throttle", "web"},
+	"internal/housetest":  {"auth", "factors", "factors/lockout", "gate", "policy", "roles", "session", "site", "store", "store/caddystore", "throttle", "web"},
 }
 
 func imports(t *testing.T, pkg, field string) []string {

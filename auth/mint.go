@@ -65,5 +65,5 @@ func (s *Service) mintToken(claims *session.Claims, g Grant, kind string, lifeti
 		fields = append(fields, zap.String("role", claims.Role), zap.String("role_session_name", claims.RoleSessionName))
 	}
 	s.audit(event, fields...)
-	return &SessionToken{Token: tok, Expires: claims.Expires, MFA: claims.MFAPresent()}, nil
+	return &SessionToken{Token: tok, Expires: claims.Expires, MFA: claims.MFAPresent(), Role: claims.Role, RoleSessionName: claims.RoleSessionName}, nil
 }

@@ -34,6 +34,8 @@ type SessionToken struct {
 	Token   string
 	Expires time.Time
 	MFA     bool
+	// Role and RoleSessionName of a role token; "" for others.
+	Role, RoleSessionName string
 }
 
 // GetSessionToken is STS GetSessionToken: a long-term access key, and optionally a device

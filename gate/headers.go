@@ -23,6 +23,7 @@ const (
 	headerPresent  = "X-Mfa-Present"
 	headerAge      = "X-Mfa-Age"
 	headerMethod   = "X-Mfa-Method"
+	headerRole     = "X-Mfa-Role"
 )
 
 // constant builds a header value that may be shared by every request: its capacity is its
@@ -212,6 +213,9 @@ func (g *Gate) setIdentityHeaders(h http.Header, c *auth.Caller, ctx *policy.Con
 	h[headerUser] = uv.user
 	if uv.joined != nil {
 		h[headerGroups] = uv.joined
+	}
+	if c.Claims.Role != "" {
+		h[headerRole] = []string{c.Claims.Role}
 	}
 	if c.AuthType == policy.AuthAccessKey {
 		return // mfa:Present is absent for long-term keys, and so is the header

@@ -118,3 +118,38 @@ func TestRoleKeys(t *testing.T) {
 		t.Fatal("role:Name is present without a role, or absent with one")
 	}
 }
+
+// TestLintTrust: a trust policy that lets anonymous or access-key-only callers in is flagged;
+// one that demands a factor is not.
+func TestLintTrust(t *testing.T) {
+	flagged := map[string]string{
+		`{"Statement":[{"Sid":"Anyone","Effect":"Allow"}]}`:                                                                "even anonymous",
+		`{"Statement":[{"Sid":"Devs","Effect":"Allow","Condition":{"StringEquals":{"user:Groups":"dev"}}}]}`:               "access-key-only",
+		`{"Statement":[{"Sid":"Maybe","Effect":"Allow","Condition":{"BoolIfExists":{"mfa:Present":"true"}}}]}`:             "access-key-only",
+		`{"Statement":[{"Sid":"Age","Effect":"Allow","Condition":{"NumericLessThanIfExists":{"mfa:Age":"300"}}}]}`:         "access-key-only",
+		`{"Statement":[{"Sid":"NotKey","Effect":"Allow","Condition":{"StringNotEquals":{"mfa:Method":"sms"}}}]}`:           "access-key-only",
+		`{"Statement":[{"Sid":"Signed","Effect":"Allow","Condition":{"Null":{"user:Id":"false","mfa:Present":"false"}}}]}`: "access-key-only",
+	}
+	for doc, want := range flagged {
+		d, _ := Parse("trust.json", []byte(doc))
+		found := false
+		for _, f := range LintTrust(d) {
+			found = found || strings.Contains(f.Message, want)
+		}
+		if !found {
+			t.Errorf("%s: no finding with %q: %v", doc, want, LintTrust(d))
+		}
+	}
+	for _, doc := range []string{
+		`{"Statement":[{"Effect":"Allow","Condition":{"Bool":{"mfa:Present":"true"},"NumericLessThan":{"mfa:Age":"300"},"Null":{"user:Id":"false"}}}]}`,
+		`{"Statement":[{"Effect":"Allow","Condition":{"StringEquals":{"mfa:Method":"webauthn","user:Id":"alice"}}}]}`,
+		`{"Statement":[{"Effect":"Deny","Condition":{"StringEquals":{"user:Id":"mallory"}}},{"Effect":"Allow","Condition":{"NumericLessThan":{"mfa:Age":"300"},"StringEquals":{"user:Id":"alice"}}}]}`,
+	} {
+		d, _ := Parse("trust.json", []byte(doc))
+		for _, f := range LintTrust(d) {
+			if strings.HasPrefix(f.Message, "trust policy") {
+				t.Errorf("%s: flagged: %s", doc, f)
+			}
+		}
+	}
+}

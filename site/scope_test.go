@@ -121,9 +121,9 @@ func TestSessionPolicyIsChecked(t *testing.T) {
 	code := e.Code(secret, 0)
 	for doc, want := range map[string]string{
 		`{"Statement":[{"Effect":"Allow","Resource":["/` + strings.Repeat("a", 2100) + `"]}]}`: "at most 2048",
-		`{"Statement":[{"Effect":"Allow","Condition":{"Bool":{"mfa:Presnt":"true"}}}]}`:          "mfa:Presnt",
-		`{"Statement":[]}`:                   "Statement",
-		`"allow everything"`:                 "policy",
+		`{"Statement":[{"Effect":"Allow","Condition":{"Bool":{"mfa:Presnt":"true"}}}]}`:        "mfa:Presnt",
+		`{"Statement":[]}`:                    "Statement",
+		`"allow everything"`:                  "policy",
 		`{"Statement":[{"Effect":"Allow"}]}x`: "",
 	} {
 		r := e.Client().Do("POST", "/.mfa/api/session-token", `{"serial":"`+serial+`","code":"`+code+`","policy":`+doc+`}`,

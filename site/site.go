@@ -107,6 +107,7 @@ func (s *Site) routeAPI(mux *http.ServeMux, p string) {
 	mux.HandleFunc("POST "+p+"/api/passkey/finish", s.throttled(s.apiPasskeyFinish))
 	mux.HandleFunc("GET "+p+"/api/whoami", s.apiWhoami)
 	mux.HandleFunc("POST "+p+"/api/session-token", s.throttled(s.apiSessionToken))
+	mux.HandleFunc("POST "+p+"/api/assume-role", s.throttled(s.apiAssumeRole))
 	mux.HandleFunc("GET "+p+"/api/access-keys", s.apiListAccessKeys)
 	mux.HandleFunc("POST "+p+"/api/access-keys", s.apiCreateAccessKey)
 	mux.HandleFunc("DELETE "+p+"/api/access-keys/{id}", s.apiDeleteAccessKey)

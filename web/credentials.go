@@ -11,6 +11,7 @@ import (
 	"github.com/caddy-mfa/caddy-mfa/canonical"
 	"github.com/caddy-mfa/caddy-mfa/identity"
 	"github.com/caddy-mfa/caddy-mfa/policy"
+	"github.com/caddy-mfa/caddy-mfa/roles"
 	"github.com/caddy-mfa/caddy-mfa/session"
 )
 
@@ -153,7 +154,13 @@ func (cr *Credentials) fromAuthorization(r *http.Request, authz string, out *aut
 		if c.Audience != "" && c.Audience != Audience(r, cr.audience) {
 			return true, errOtherAudience // a token of before audiences has none, and goes where it always went
 		}
-		*out = auth.Caller{AuthType: policy.AuthToken, Claims: c}
+		var role *roles.Role
+		if c.Role != "" {
+			if role = cr.ops.Roles.Get(c.Role); role == nil {
+				return true, &CredentialError{reason: "the token's role is no longer declared"}
+			}
+		}
+		*out = auth.Caller{AuthType: policy.AuthToken, Claims: c, Role: role}
 		return true, nil
 	case strings.EqualFold(scheme, "Basic"):
 		id, secret, basic := r.BasicAuth()
@@ -175,3 +182,11 @@ func (cr *Credentials) Audience(r *http.Request) string { return Audience(r, cr.
 
 // External reports a mount behind an earlier handler's sign-in.
 func (cr *Credentials) External() bool { return cr.identity != nil }
+
+// RequestContext is the policy's view of a request before its caller is known: the req:* keys.
+// The gate builds its own, on the request path; this one serves the site's calls that evaluate
+// a policy (AssumeRole's trust policy).
+func RequestContext(r *http.Request, clientIP func(*http.Request) netip.Addr, now time.Time) policy.Context {
+	return policy.Context{AuthType: policy.AuthAnonymous, Method: r.Method, Host: canonical.Host(r.Host), Path: r.URL.Path,
+		SourceIP: clientIP(r), Secure: r.TLS != nil, Time: now}
+}
