@@ -32,6 +32,7 @@ func New(ops *auth.Service) *Admin {
 	a.mux.HandleFunc("GET /mfa/users/{user}/sessions", a.userSignIns)
 	a.mux.HandleFunc("POST /mfa/policy/simulate", a.simulate)
 	a.mux.HandleFunc("POST /mfa/policy/lint", a.lint)
+	a.mux.HandleFunc("GET /mfa/roles", a.listRoles)
 	a.routeDevices()
 	a.mux.HandleFunc("/mfa/", func(w http.ResponseWriter, r *http.Request) {
 		web.Refuse(w, auth.CodeNoSuchEntity, "No such admin endpoint: "+r.Method+" "+r.URL.Path)
@@ -154,6 +155,8 @@ func (a *Admin) revokeSessions(w http.ResponseWriter, r *http.Request) {
 
 type lintRequest struct {
 	Policy json.RawMessage `json:"policy"`
+	// Trust lints the document as a role's trust policy (policy.LintTrust).
+	Trust bool `json:"trust"`
 }
 
 func (a *Admin) lint(w http.ResponseWriter, r *http.Request) {
@@ -168,6 +171,9 @@ func (a *Admin) lint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	findings := policy.Lint(d)
+	if req.Trust {
+		findings = policy.LintTrust(d)
+	}
 	if findings == nil {
 		findings = []policy.Finding{}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"go.uber.org/zap"
 
 	"github.com/caddy-mfa/caddy-mfa/policy"
 	"github.com/caddy-mfa/caddy-mfa/roles"
@@ -91,12 +92,23 @@ func (a *App) compileRoles() (*roles.Set, error) {
 		if r.MaxDuration == 0 {
 			r.MaxDuration = time.Hour
 		}
-		var err error
-		if r.Trust, err = compileFile(rc.Name, "trust", rc.Trust); err != nil {
+		trust, err := readPolicy(rc.Name, "trust", rc.Trust)
+		if err != nil {
 			return nil, err
 		}
+		if r.Trust, err = compile(rc.Name, "trust", trust); err != nil {
+			return nil, err
+		}
+		r.TrustFindings = policy.LintTrust(trust)
+		for _, f := range r.TrustFindings {
+			a.logger.Warn("role trust policy: "+f.Message, zap.String("role", rc.Name), zap.String("file", rc.Trust), zap.String("statement", f.Statement))
+		}
 		if rc.Policy != "" {
-			if r.Policy, err = compileFile(rc.Name, "policy", rc.Policy); err != nil {
+			d, err := readPolicy(rc.Name, "policy", rc.Policy)
+			if err != nil {
+				return nil, err
+			}
+			if r.Policy, err = compile(rc.Name, "policy", d); err != nil {
 				return nil, err
 			}
 		}
@@ -109,19 +121,24 @@ func (a *App) compileRoles() (*roles.Set, error) {
 	return set, nil
 }
 
-func compileFile(role, field, file string) (*policy.Set, error) {
+func readPolicy(role, field, file string) (*policy.Document, error) {
 	raw, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("mfa: role %s: %s: %w", role, field, err)
 	}
 	d, err := policy.Parse(file, raw)
-	if err == nil {
-		var set *policy.Set
-		if set, err = policy.Compile(d); err == nil {
-			return set, nil
-		}
+	if err != nil {
+		return nil, fmt.Errorf("mfa: role %s: %s: %w", role, field, err)
 	}
-	return nil, fmt.Errorf("mfa: role %s: %s: %w", role, field, err)
+	return d, nil
+}
+
+func compile(role, field string, d *policy.Document) (*policy.Set, error) {
+	set, err := policy.Compile(d)
+	if err != nil {
+		return nil, fmt.Errorf("mfa: role %s: %s: %w", role, field, err)
+	}
+	return set, nil
 }
 
 // unmarshalRole reads `role <name> { trust FILE; policy FILE; max_duration D; description S }`.

@@ -23,6 +23,8 @@ type Role struct {
 	MaxDuration time.Duration
 	// TrustFile and PolicyFile are where Trust and Policy came from, for operators.
 	TrustFile, PolicyFile string
+	// TrustFindings are what policy.LintTrust found in the trust policy.
+	TrustFindings []policy.Finding
 }
 
 // DefaultDuration is a role token's lifetime when the caller asks for none: STS's hour, or the
