@@ -34,3 +34,32 @@ func TestAdminListsRolesAndLintsTrust(t *testing.T) {
 		t.Fatalf("lint as a route policy flags it as a trust policy: %s", raw)
 	}
 }
+
+// TestSimulateARoleToken: role:Name in the simulator's context names the role, and the declared
+// role's policy narrows the decision as at the gate.
+func TestSimulateARoleToken(t *testing.T) {
+	e := newEnv(t, housetest.WithRoles(t, housetest.RoleSpec{Name: "deployer", Trust: `{"Statement": [{"Effect": "Allow",
+		"Condition": {"Bool": {"mfa:Present": "true"}}}]}`, Policy: `{"Statement": [{"Sid": "DeployOnly", "Effect": "Allow", "Resource": "/deploy/*"}]}`}))
+	a := admin.New(e.Ops)
+	route := json.RawMessage(`{"Statement": [{"Sid": "Deployers", "Effect": "Allow", "Condition": {"StringEquals": {"role:Name": "deployer"}}}]}`)
+	role := map[string]any{"user:Id": "alice", "mfa:Present": true, "role:Name": "deployer", "role:SessionName": "ci"}
+	for _, c := range []struct {
+		path, decision, by string
+		context            map[string]any
+	}{
+		{"/deploy/web", "allowed", "route", role},
+		{"/app", "implicitDeny", "role", role},
+		{"/deploy/web", "implicitDeny", "route", map[string]any{"user:Id": "alice", "mfa:Present": true}},
+	} {
+		code, m, raw := housetest.AdminCall(t, a, "POST", "/mfa/policy/simulate", map[string]any{"policies": []json.RawMessage{route},
+			"request": map[string]string{"method": "POST", "path": c.path}, "context": c.context})
+		if code != http.StatusOK || m["decision"] != c.decision || m["deciding_policy"] != c.by {
+			t.Errorf("%s %v: %d %s", c.path, c.context, code, raw)
+		}
+	}
+	code, _, raw := housetest.AdminCall(t, a, "POST", "/mfa/policy/simulate", map[string]any{"policies": []json.RawMessage{route},
+		"request": map[string]string{"path": "/"}, "context": map[string]any{"role:Name": "deployer"}})
+	if code != http.StatusBadRequest {
+		t.Fatalf("an anonymous caller with a role: %d %s", code, raw)
+	}
+}

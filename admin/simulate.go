@@ -40,7 +40,8 @@ type simulateResponse struct {
 	Decision          string   `json:"decision"`
 	MatchedStatements []string `json:"matched_statements"`
 	DecidedBy         string   `json:"decided_by,omitempty"`
-	// DecidingPolicy says which policy decided: "route", or "session" (the session policy).
+	// DecidingPolicy says which policy decided: "route", "session" (the session policy) or
+	// "role" (the policy of the declared role named by role:Name).
 	DecidingPolicy string `json:"deciding_policy"`
 	Remedy         string `json:"remedy"`
 	MaxAge         *int64 `json:"max_age,omitempty"`
@@ -93,20 +94,26 @@ func (a *Admin) simulate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	web.WriteJSON(w, http.StatusOK, simulateAll(sets, session, &ctx))
+	var role *policy.Set
+	if r := a.ops.Roles.Get(ctx.RoleName); r != nil {
+		role = r.Policy // the declared role narrows its tokens, as at the gate
+	}
+	web.WriteJSON(w, http.StatusOK, simulateAll(sets, session, role, &ctx))
 }
 
 // simulateAll evaluates every set (each gate on the route must allow), each together with the
 // session policy (nil: none), and reports the first refusal, or the allow.
-func simulateAll(sets []*policy.Set, session *policy.Set, ctx *policy.Context) simulateResponse {
+func simulateAll(sets []*policy.Set, session, role *policy.Set, ctx *policy.Context) simulateResponse {
 	resp := simulateResponse{Decision: policy.Allowed.String(), MatchedStatements: []string{}, Remedy: policy.RemedyNone.String(),
 		DecidingPolicy: policy.LayerRoute.String()}
 	if len(sets) == 0 {
 		return resp // no gate on the route
 	}
-	layers := sets
-	if session != nil {
-		layers = append(sets[:len(sets):len(sets)], session)
+	layers := sets[:len(sets):len(sets)]
+	for _, own := range []*policy.Set{session, role} {
+		if own != nil {
+			layers = append(layers, own)
+		}
 	}
 	for _, s := range layers {
 		for _, ref := range s.Matching(ctx) {
@@ -114,7 +121,7 @@ func simulateAll(sets []*policy.Set, session *policy.Set, ctx *policy.Context) s
 		}
 	}
 	for _, s := range sets {
-		v := policy.EvaluateScoped(s, ctx, session, nil)
+		v := policy.EvaluateScoped(s, ctx, session, role)
 		if v.Decision == policy.Allowed {
 			if resp.DecidedBy == "" {
 				resp.DecidedBy = v.Result.By.String()
@@ -168,6 +175,9 @@ func simulatedContext(req simulatedRequest, keys map[string]json.RawMessage, now
 	}
 	present, hasPresent, err := k.user(&ctx)
 	if err != nil {
+		return ctx, err
+	}
+	if err := k.role(&ctx); err != nil {
 		return ctx, err
 	}
 	if err := k.mfa(&ctx, present, hasPresent); err != nil {
@@ -289,6 +299,23 @@ func (k contextKeys) user(ctx *policy.Context) (present string, hasPresent bool,
 		ctx.Groups = groups
 	}
 	return present, hasPresent, nil
+}
+
+// role sets role:Name and role:SessionName, which only a signed-in caller's token carries.
+func (k contextKeys) role(ctx *policy.Context) error {
+	name, hasName, err := k.str("role:Name")
+	if err != nil {
+		return err
+	}
+	session, hasSession, err := k.str("role:SessionName")
+	if err != nil {
+		return err
+	}
+	if (hasName || hasSession) && (ctx.AuthType == policy.AuthAnonymous || !hasName) {
+		return errors.New("context role:Name: a role token has user:Id and role:Name (and role:SessionName)")
+	}
+	ctx.RoleName, ctx.RoleSessionName = name, session
+	return nil
 }
 
 // mfa sets the factor: mfa:Present, mfa:Age and mfa:Method, a factor's time defaulting to now.
