@@ -11,20 +11,21 @@ const module = "github.com/caddy-mfa/caddy-mfa/"
 
 // below is every package of the project and the project's packages it may import directly:
 // the arrows of DESIGN.md, pointing down only. caddymodule -> {gate, site, admin} -> web ->
-// auth -> {policy, factors, factors/lockout, identity, session, throttle, deviceauth} -> store
-// (deviceauth above session); canonical beside web, policy alone.
+// auth -> {policy, roles, factors, factors/lockout, identity, session, throttle, deviceauth} ->
+// store (deviceauth above session); canonical beside web, policy alone (roles above it).
 var below = map[string][]string{
-	"caddymodule":         {"admin", "auth", "caddymodule/cli", "caddymodule/metrics", "canonical", "factors", "factors/lockout", "gate", "identity", "policy", "session", "site", "store", "store/caddystore", "store/redisstore", "throttle", "web"},
+	"caddymodule":         {"admin", "auth", "caddymodule/cli", "caddymodule/metrics", "canonical", "factors", "factors/lockout", "gate", "identity", "policy", "roles", "session", "site", "store", "store/caddystore", "store/redisstore", "throttle", "web"},
 	"caddymodule/cli":     {"policy", "policy/sim"},
 	"caddymodule/metrics": {},
 	"gate":                {"auth", "canonical", "policy", "session", "web"},
 	"site":                {"auth", "deviceauth", "factors", "identity", "policy", "session", "web"},
-	"admin":               {"auth", "canonical", "factors", "policy", "policy/sim", "web"},
+	"admin":               {"auth", "canonical", "factors", "policy", "policy/sim", "roles", "web"},
 	"policy/sim":          {"canonical", "policy"},
-	"web":                 {"auth", "factors", "identity", "policy", "session"},
+	"web":                 {"auth", "canonical", "factors", "identity", "policy", "roles", "session"},
 	"canonical":           {},
-	"auth":                {"deviceauth", "factors", "factors/lockout", "identity", "policy", "session", "store", "throttle"},
+	"auth":                {"deviceauth", "factors", "factors/lockout", "identity", "policy", "roles", "session", "store", "throttle"},
 	"deviceauth":          {"session", "store"},
+	"roles":               {"policy"},
 	"factors":             {"policy", "store"},
 	"identity":            {"store"},
 	"session":             {"policy", "store"},
@@ -35,7 +36,7 @@ var below = map[string][]string{
 	"store/caddystore":    {"store"},
 	"store/redisstore":    {"store"},
 	"store/storetest":     {"store", "store/redisstore"},
-	"internal/housetest":  {"auth", "factors", "factors/lockout", "gate", "policy", "session", "site", "store", "store/caddystore", "throttle", "web"},
+	"internal/housetest":  {"auth", "factors", "factors/lockout", "gate", "policy", "roles", "session", "site", "store", "store/caddystore", "throttle", "web"},
 }
 
 func imports(t *testing.T, pkg, field string) []string {

@@ -36,6 +36,7 @@ func New(ops *auth.Service) *Admin {
 	a.mux.HandleFunc("POST /mfa/policy/simulate", a.simulate)
 	a.mux.HandleFunc("POST /mfa/policy/lint", a.lint)
 	a.mux.HandleFunc("GET /mfa/policy/stats", a.policyStats)
+	a.mux.HandleFunc("GET /mfa/roles", a.listRoles)
 	a.routeDevices()
 	a.mux.HandleFunc("/mfa/", func(w http.ResponseWriter, r *http.Request) {
 		web.Refuse(w, auth.CodeNoSuchEntity, "No such admin endpoint: "+r.Method+" "+r.URL.Path)
@@ -158,6 +159,8 @@ func (a *Admin) revokeSessions(w http.ResponseWriter, r *http.Request) {
 
 type lintRequest struct {
 	Policy json.RawMessage `json:"policy"`
+	// Trust lints the document as a role's trust policy (policy.LintTrust).
+	Trust bool `json:"trust"`
 }
 
 func (a *Admin) lint(w http.ResponseWriter, r *http.Request) {
@@ -172,6 +175,9 @@ func (a *Admin) lint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	findings := policy.Lint(d)
+	if req.Trust {
+		findings = policy.LintTrust(d)
+	}
 	if findings == nil {
 		findings = []policy.Finding{}
 	}

@@ -5,6 +5,7 @@ package admin
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -15,9 +16,11 @@ import (
 )
 
 type simulateRequest struct {
-	Policies []json.RawMessage          `json:"policies"`
-	Request  sim.Request                `json:"request"`
-	Context  map[string]json.RawMessage `json:"context"`
+	Policies []json.RawMessage `json:"policies"`
+	// SessionPolicy is the session policy of the simulated token (GetSessionToken's policy).
+	SessionPolicy json.RawMessage            `json:"session_policy"`
+	Request       sim.Request                `json:"request"`
+	Context       map[string]json.RawMessage `json:"context"`
 }
 
 // simulate is IAM's policy simulator for the gateway: the decision on a described request, the
@@ -33,32 +36,45 @@ func (a *Admin) simulate(w http.ResponseWriter, r *http.Request) {
 		web.Refuse(w, auth.CodeInvalidInput, err.Error())
 		return
 	}
-	var sets []*policy.Set
-	if len(req.Policies) > 0 {
-		docs := make([]*policy.Document, 0, len(req.Policies))
-		for i, raw := range req.Policies {
-			d, err := policy.ParseJSON(fmt.Sprintf("policies[%d]", i), raw)
-			if err != nil {
-				web.Refuse(w, auth.CodeInvalidInput, err.Error())
-				return
-			}
-			docs = append(docs, d)
-		}
-		set, err := policy.Compile(docs...)
-		if err != nil {
-			web.Refuse(w, auth.CodeInvalidInput, err.Error())
-			return
-		}
-		sets = []*policy.Set{set}
-	} else {
-		if a.PoliciesFor == nil {
-			web.Refuse(w, auth.CodeInvalidInput, "policies: give one or more documents")
-			return
-		}
-		if sets, err = a.PoliciesFor(ctx.Method, ctx.Host, ctx.Path); err != nil {
-			web.Refuse(w, auth.CodeInvalidInput, err.Error())
+	var session *policy.Set
+	if len(req.SessionPolicy) > 0 && string(req.SessionPolicy) != "null" {
+		if _, session, err = policy.ParseSessionPolicy(req.SessionPolicy); err != nil {
+			web.Refuse(w, auth.CodeInvalidInput, "session_"+err.Error())
 			return
 		}
 	}
-	web.WriteJSON(w, http.StatusOK, sim.Decide(sets, &ctx))
+	sets, err := a.simulatedSets(req.Policies, &ctx)
+	if err != nil {
+		web.Refuse(w, auth.CodeInvalidInput, err.Error())
+		return
+	}
+	var role *policy.Set
+	if r := a.ops.Roles.Get(ctx.RoleName); r != nil {
+		role = r.Policy // the declared role narrows its tokens, as at the gate
+	}
+	web.WriteJSON(w, http.StatusOK, sim.DecideScoped(sets, session, role, &ctx))
+}
+
+// simulatedSets are the policies the simulated request meets: the documents given, as one
+// handler would combine them, or else the live config's for the request's route.
+func (a *Admin) simulatedSets(policies []json.RawMessage, ctx *policy.Context) ([]*policy.Set, error) {
+	if len(policies) == 0 {
+		if a.PoliciesFor == nil {
+			return nil, errors.New("policies: give one or more documents")
+		}
+		return a.PoliciesFor(ctx.Method, ctx.Host, ctx.Path)
+	}
+	docs := make([]*policy.Document, 0, len(policies))
+	for i, raw := range policies {
+		d, err := policy.ParseJSON(fmt.Sprintf("policies[%d]", i), raw)
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, d)
+	}
+	set, err := policy.Compile(docs...)
+	if err != nil {
+		return nil, err
+	}
+	return []*policy.Set{set}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/policy"
+	"github.com/caddy-mfa/caddy-mfa/roles"
 	"github.com/caddy-mfa/caddy-mfa/session"
 )
 
@@ -20,6 +21,17 @@ type Caller struct {
 	// access keys, removing a device) never accept a factor older than it, so none of them buys
 	// a factor fresher than the route itself would accept. Zero on the request path.
 	RouteMaxAge time.Duration
+	// Role is the role of a role token (Claims.Role), as the config declares it now.
+	Role *roles.Role
+}
+
+// Scope is the policies the caller's token carries beyond the route's: its session policy and
+// the policy of its role (nil: none). A request is allowed only where they allow it too.
+func (c *Caller) Scope() (session, role *policy.Set) {
+	if c.Role != nil {
+		role = c.Role.Policy
+	}
+	return c.Claims.Policy(), role
 }
 
 // Within is how recent the caller's factor must be for a call that asks for one from the last

@@ -63,8 +63,8 @@ func checkClientName(name string) error {
 }
 
 // PollDevice answers a client's poll: a *deviceauth.Error until the grant was approved, then
-// once the session token.
-func (s *Service) PollDevice(ctx context.Context, deviceCode string) (*SessionToken, error) {
+// once the session token, for audience (the site that answers the poll).
+func (s *Service) PollDevice(ctx context.Context, deviceCode, audience string) (*SessionToken, error) {
 	g, err := s.DeviceGrants.Poll(ctx, deviceCode)
 	if err != nil {
 		return nil, err
@@ -74,12 +74,9 @@ func (s *Service) PollDevice(ctx context.Context, deviceCode string) (*SessionTo
 		// The approving sign-in ended (or the user's sessions were revoked) after approving.
 		return nil, deviceauth.ErrDenied
 	}
-	now := s.Now().UTC()
-	claims := session.Claims{User: a.User, Groups: a.Groups, SessionID: session.NewSessionID(),
-		SignInID: session.NewSessionID(), Issued: now, SignedIn: now, Expires: now.Add(g.Duration),
-		MFATime: a.MFATime, Method: a.Method, Serial: a.Serial,
+	claims := session.Claims{User: a.User, Groups: a.Groups, MFATime: a.MFATime, Method: a.Method, Serial: a.Serial,
 		UserVerified: a.UserVerified, BackupEligible: a.BackupEligible, AAGUID: a.AAGUID}
-	return s.mintSessionToken(claims, zap.String("grant", "device"))
+	return s.mintToken(&claims, Grant{Audience: audience}, TokenKindSession, g.Duration, zap.String("grant", "device"))
 }
 
 // DeviceGrant is the request a user code stands for, for the approver to see. Every look-up

@@ -10,8 +10,8 @@ type Metrics interface {
 	Decision(outcome string)
 	// Lockout counts a user locked out.
 	Lockout()
-	// TokenIssued counts a session token minted by GetSessionToken.
-	TokenIssued()
+	// TokenIssued counts a session token minted, by kind (TokenKind*).
+	TokenIssued(kind string)
 }
 
 // The outcomes of a factor check, the one label set of caddy_mfa_verifications_total.
@@ -30,7 +30,7 @@ type noMetrics struct{}
 func (noMetrics) Verification(string, string) {}
 func (noMetrics) Decision(string)             {}
 func (noMetrics) Lockout()                    {}
-func (noMetrics) TokenIssued()                {}
+func (noMetrics) TokenIssued(string)          {}
 
 // Metrics is where the rooms count what they decide; never nil.
 func (s *Service) Metrics() Metrics { return s.metrics }

@@ -11,6 +11,7 @@ import (
 	"github.com/caddy-mfa/caddy-mfa/factors"
 	"github.com/caddy-mfa/caddy-mfa/factors/lockout"
 	"github.com/caddy-mfa/caddy-mfa/identity"
+	"github.com/caddy-mfa/caddy-mfa/roles"
 	"github.com/caddy-mfa/caddy-mfa/session"
 	"github.com/caddy-mfa/caddy-mfa/store"
 	"github.com/caddy-mfa/caddy-mfa/throttle"
@@ -35,6 +36,7 @@ type Service struct {
 	TokenCache   *session.TokenCache // verified Bearer tokens; nil: verify every time
 	Cookies      *session.Cookies
 	Revocations  *session.Revocations
+	Roles        *roles.Set // the declared roles (AssumeRole); nil: none
 	Now          func() time.Time
 	Log          *zap.Logger
 
@@ -63,6 +65,7 @@ type Config struct {
 	Tokens             TokenLifetimes
 	WebAuthn           WebAuthnConfig
 	SMS                *SMSConfig // nil: the SMS factor is off
+	Roles              *roles.Set // nil: no role may be assumed
 	// PasswordCost is the bcrypt cost of passwords set through the admin API, and of the dummy
 	// hash that makes unknown users cost the same as known ones.
 	PasswordCost int
@@ -135,7 +138,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Service, error) {
 		Cookies:     session.NewCookies(d.Ring, cfg.Session, d.Now),
 		Revocations: session.NewRevocations(d.Store, d.Now, cfg.Tokens.Max+cfg.Session.Absolute),
 		signIns:     session.NewSignIns(d.Store, d.Now),
-		Now:         d.Now, Log: d.Log,
+		Roles:       cfg.Roles, Now: d.Now, Log: d.Log,
 		Issuer: cfg.Issuer, EnrollmentRequired: cfg.EnrollmentRequired, Tokens: cfg.Tokens, PasswordCost: cfg.PasswordCost,
 		webAuthnSite: cfg.WebAuthn.Site, passwordless: !cfg.WebAuthn.NoPasswordless, throttle: d.Throttle, accounts: d.Accounts,
 		audit: d.Audit, metrics: d.Metrics,

@@ -26,6 +26,7 @@ const (
 type SessionTokenRequest struct {
 	Serial, Code    string
 	DurationSeconds *int64 // nil: the default lifetime
+	Grant                  // the site it is for, and an optional session policy
 }
 
 // SessionToken is a minted token and what it carries.
@@ -33,6 +34,8 @@ type SessionToken struct {
 	Token   string
 	Expires time.Time
 	MFA     bool
+	// Role and RoleSessionName of a role token; "" for others.
+	Role, RoleSessionName string
 }
 
 // GetSessionToken is STS GetSessionToken: a long-term access key, and optionally a device
@@ -48,30 +51,18 @@ func (s *Service) GetSessionToken(ctx context.Context, c *Caller, req SessionTok
 	if req.Serial != "" && req.Code == "" {
 		return nil, NewError(CodeValidationError, "code is required with serial.")
 	}
-	now := s.Now().UTC()
-	claims := session.Claims{User: c.User(), Groups: c.Claims.Groups, SessionID: session.NewSessionID(),
-		SignInID: session.NewSessionID(), Issued: now, SignedIn: now, Expires: now.Add(duration)}
+	if err := req.Grant.scope(&session.Claims{}); err != nil {
+		return nil, err // a bad policy is refused before a code is spent on it
+	}
+	claims := session.Claims{User: c.User(), Groups: c.Claims.Groups}
 	if req.Code != "" {
 		dev, err := s.verifyForToken(ctx, c.User(), req.Serial, req.Code)
 		if err != nil {
 			return nil, err
 		}
-		claims.MFATime, claims.Method, claims.Serial = now, dev.Type, dev.Serial
+		claims.MFATime, claims.Method, claims.Serial = s.Now().UTC(), dev.Type, dev.Serial
 	}
-	return s.mintSessionToken(claims)
-}
-
-// mintSessionToken signs claims as a session token, counted and audited: the one way session
-// tokens are made (GetSessionToken, command-line sign-in).
-func (s *Service) mintSessionToken(claims session.Claims, fields ...zap.Field) (*SessionToken, error) {
-	tok, err := s.Ring.Sign(&claims)
-	if err != nil {
-		return nil, err
-	}
-	s.metrics.TokenIssued()
-	s.audit("session_token_issued", append([]zap.Field{zap.String("user", claims.User), zap.Bool("mfa", claims.MFAPresent()),
-		zap.Duration("lifetime", claims.Expires.Sub(claims.Issued))}, fields...)...)
-	return &SessionToken{Token: tok, Expires: claims.Expires, MFA: claims.MFAPresent()}, nil
+	return s.mintToken(&claims, req.Grant, TokenKindSession, duration)
 }
 
 // SessionTokenCaller refuses callers who may not call GetSessionToken: only a long-term access

@@ -75,6 +75,9 @@ type App struct {
 	// Users are bootstrap local users, kept in storage and updated at each start.
 	Users []UserConfig `json:"users,omitempty"`
 
+	// Roles are the roles that may be assumed (POST {prefix}/api/assume-role). Default: none.
+	Roles []RoleConfig `json:"roles,omitempty"`
+
 	svc    *auth.Service
 	admin  *admin.Admin
 	ctx    caddy.Context
@@ -208,7 +211,11 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err := a.WebAuthn.validate(); err != nil { // first: the factor's own refusal would hide the field's name
 		return err
 	}
-	if a.svc, err = auth.New(ctx, a.authConfig(repl, smsKey), deps); err != nil {
+	cfg := a.authConfig(repl, smsKey)
+	if cfg.Roles, err = a.compileRoles(); err != nil {
+		return err
+	}
+	if a.svc, err = auth.New(ctx, cfg, deps); err != nil {
 		return fmt.Errorf("mfa: %w", err)
 	}
 	a.admin = admin.New(a.svc)

@@ -126,6 +126,7 @@ func (a *App) Validate() error {
 		a.WebAuthn.validate,
 		a.SMS.validate,
 		a.validateUsers,
+		a.validateRoles,
 	} {
 		if err := check(); err != nil {
 			return err

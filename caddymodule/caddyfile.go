@@ -101,6 +101,7 @@ func parseHandlerDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler,
 //		groups <group>...
 //		allow_access_keys
 //		remember_device <duration>
+//		audience <name>
 //	}
 //
 // With no policy and no shortcut it requires MFA.
@@ -117,6 +118,10 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = oneString(d, &h.Prefix)
 		case "identity":
 			err = oneString(d, &h.Identity)
+		case "audience":
+			if err = oneString(d, &h.Audience); err == nil && !validAudience(h.Audience) {
+				return d.Errf("audience: %q: want 1 to 253 lower-case letters, digits and . _ : -", h.Audience)
+			}
 		case "policy":
 			files := d.RemainingArgs()
 			if len(files) == 0 {

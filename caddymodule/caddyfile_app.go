@@ -105,6 +105,8 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = a.SMS.unmarshalCaddyfile(d)
 		case "user":
 			err = a.unmarshalUser(d)
+		case "role":
+			err = a.unmarshalRole(d)
 		default:
 			err = d.Errf("unknown mfa option %q", key)
 		}

@@ -77,6 +77,11 @@ func TestCaddyfileErrorsNameTheKey(t *testing.T) {
 		{global: "user alice $2a$14$hashhashhash {\n roles admin\n}", want: `user alice: unknown key "roles"`},
 		{global: "sms {\n code_ttl 5m\n}", want: "sms: webhook is required"},
 		{global: "issuer a b", want: "issuer"},
+		{global: "role deployer", want: "role deployer: trust: a trust policy file is required"},
+		{global: "role deployer {\n policy p.json\n}", want: "role deployer: trust"},
+		{global: "role deployer {\n trust t.json\n max_duration soon\n}", want: "role deployer: max_duration"},
+		{global: "role deployer {\n trust t.json\n ttl 1h\n}", want: `role deployer: unknown key "ttl"`},
+		{global: "role a b {\n trust t.json\n}", want: "wrong argument count"},
 		{directive: "require login", want: "require"},
 		{directive: "methods fingerprint", want: `methods: unknown method "fingerprint"`},
 		{directive: "max_age soon", want: "max_age"},
@@ -84,6 +89,8 @@ func TestCaddyfileErrorsNameTheKey(t *testing.T) {
 		{directive: "allow_access_keys yes", want: "wrong argument count"},
 		{directive: "remember_device forever", want: "remember_device"},
 		{directive: "remember_device 0s", want: "remember_device"},
+		{directive: "audience Shared.Example", want: `audience: "Shared.Example"`},
+		{directive: "audience a b", want: "audience: want one value"},
 	}
 	for _, c := range cases {
 		src := "{\n\tmfa {\n" + c.global + "\n\t}\n}\n:8080 {\n\tmfa {\n" + c.directive + "\n\t}\n}\n"
@@ -124,10 +131,21 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{App{WebAuthn: &WebAuthnConfig{BackupEligible: "sometimes"}}, "backup_eligible"},
 		{App{WebAuthn: &WebAuthnConfig{AllowedAAGUIDs: []string{"yubikey"}}}, "allowed_aaguids"},
 		{App{Users: []UserConfig{{Name: "alice", PasswordHash: "plain"}}}, "bcrypt"},
+		{App{Roles: []RoleConfig{{Name: "deploy er", Trust: "t.json"}}}, `role "deploy er": the name`},
+		{App{Roles: []RoleConfig{{Name: "deployer"}}}, "role deployer: trust"},
+		{App{Roles: []RoleConfig{{Name: "d", Trust: "t"}, {Name: "d", Trust: "t"}}}, "role d: declared twice"},
+		{App{Roles: []RoleConfig{{Name: "d", Trust: "t", MaxDuration: caddy.Duration(48 * time.Hour)}}}, "role d: max_duration"},
+		{App{Roles: []RoleConfig{{Name: "d", Trust: "t", MaxDuration: caddy.Duration(time.Minute)}}}, "role d: max_duration"},
+		{App{Roles: []RoleConfig{{Name: "d", Trust: "t", Description: strings.Repeat("x", 1001)}}}, "role d: description"},
 	}
 	for _, c := range cases {
 		if err := c.app.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: %v, want mention of %q", c.app, err, c.want)
+		}
+	}
+	for _, bad := range []string{"API.example.com", "a b", "a/b", strings.Repeat("a", 254)} {
+		if err := (&Handler{Audience: bad}).Validate(); err == nil || !strings.Contains(err.Error(), "mfa audience") {
+			t.Errorf("handler audience %q: %v", bad, err)
 		}
 	}
 	h := Handler{Prefix: "noslash"}

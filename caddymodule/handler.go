@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -53,6 +54,12 @@ type Handler struct {
 	// shortcuts above. Default: false.
 	AllowAccessKeys bool `json:"allow_access_keys,omitempty"`
 
+	// Audience names the site in the session tokens it mints, and its gates accept only tokens
+	// of this audience: several sites that share one name accept each other's tokens. Lower-case
+	// letters, digits and . _ : - (at most 253). Default: each request's host, lower case and
+	// without its port.
+	Audience string `json:"audience,omitempty"`
+
 	// RememberDevice lets a user who passes a factor on the verify page have the browser
 	// remembered this long (at most 90 days): a later password sign-in from it carries a
 	// factor of method "remembered" without a code. Policies and methods may refuse that
@@ -89,7 +96,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	app := appModule.(*App)
 	app.policies.add(set)
 	ops := app.Operations()
-	mount := web.Mount{Prefix: h.Prefix, ClientIP: clientIP, Identity: identityOf(h.Identity)}
+	mount := web.Mount{Prefix: h.Prefix, ClientIP: clientIP, Identity: identityOf(h.Identity), Audience: web.ConfiguredAudience(h.Audience)}
 	s, err := site.New(ops, site.Options{Mount: mount, Policy: set, RememberDevice: time.Duration(h.RememberDevice)})
 	if err != nil {
 		return fmt.Errorf("mfa: %w", err)
@@ -153,6 +160,9 @@ func (h *Handler) Validate() error {
 	if h.MaxAge < 0 {
 		return fmt.Errorf("mfa max_age: must be positive")
 	}
+	if h.Audience != "" && !validAudience(h.Audience) {
+		return fmt.Errorf("mfa audience: %q: want 1 to 253 lower-case letters, digits and . _ : -", h.Audience)
+	}
 	if err := h.validateRemember(); err != nil {
 		return err
 	}
@@ -174,6 +184,10 @@ func (h *Handler) validateRemember() error {
 		return fmt.Errorf("mfa remember_device: browsers are remembered only for local sign-in, not with identity")
 	}
 	return nil
+}
+
+func validAudience(a string) bool {
+	return len(a) <= 253 && strings.Trim(a, "abcdefghijklmnopqrstuvwxyz0123456789._:-") == ""
 }
 
 func isMethod(m string) bool {

@@ -119,13 +119,7 @@ func (g *Gate) decide(w http.ResponseWriter, r *http.Request) (user string, ok b
 		return "", false
 	}
 	ctx := g.requestContext(r, caller)
-	res := g.policy.Evaluate(&ctx)
-	g.policy.Record(res)
-	if g.observe != nil {
-		g.observe(r, ctx, res)
-	}
-	if res.Decision != policy.Allowed {
-		ch := g.policy.Remedy(&ctx)
+	if allowed, ch := g.evaluate(r, &ctx, caller); !allowed {
 		if ch.Remedy == policy.RemedyForbidden {
 			m.Decision("denied")
 		} else {
@@ -145,6 +139,28 @@ func (g *Gate) decide(w http.ResponseWriter, r *http.Request) (user string, ok b
 	return caller.User(), true
 }
 
+// evaluate decides the request by the route's policy and, for a token that carries policies of
+// its own, by those too; when it is denied, ch is the remedy. The decision is counted (a route
+// statement's) and handed to the observer.
+func (g *Gate) evaluate(r *http.Request, ctx *policy.Context, c *auth.Caller) (allowed bool, ch policy.Challenge) {
+	var v policy.Verdict
+	if session, role := c.Scope(); session == nil && role == nil {
+		v.Result = g.policy.Evaluate(ctx)
+	} else {
+		v = policy.EvaluateScoped(g.policy, ctx, session, role)
+	}
+	if v.By == policy.LayerRoute {
+		g.policy.Record(v.Result)
+	}
+	if g.observe != nil {
+		g.observe(r, *ctx, v.Result)
+	}
+	if v.Decision == policy.Allowed {
+		return true, ch
+	}
+	return false, policy.RemedyScoped(g.policy, ctx, v)
+}
+
 // requestContext is the policy's view of the request.
 func (g *Gate) requestContext(r *http.Request, c *auth.Caller) policy.Context {
 	ctx := policy.Context{
@@ -160,6 +176,7 @@ func (g *Gate) requestContext(r *http.Request, c *auth.Caller) policy.Context {
 		ctx.UserID, ctx.Groups = c.Claims.User, c.Claims.Groups
 		ctx.MFAPresent, ctx.MFATime, ctx.MFAMethod = c.Claims.MFAPresent(), c.Claims.MFATime, c.Claims.Method
 		ctx.MFAUserVerified, ctx.MFABackupEligible, ctx.MFAAaguid = c.Claims.UserVerified, c.Claims.BackupEligible, c.Claims.AAGUID
+		ctx.RoleName, ctx.RoleSessionName = c.Claims.Role, c.Claims.RoleSessionName
 	}
 	return ctx
 }

@@ -23,6 +23,7 @@ const (
 	headerPresent  = "X-Mfa-Present"
 	headerAge      = "X-Mfa-Age"
 	headerMethod   = "X-Mfa-Method"
+	headerRole     = "X-Mfa-Role"
 )
 
 // userGroups caches each user's X-MFA-Groups value, so a request from a known caller joins no
@@ -84,7 +85,7 @@ type credentialStash struct {
 // takes a new identityValues rather than write under values already handed out.
 type identityValues struct {
 	ageDigits [20]byte
-	slots     [6]string
+	slots     [7]string // one a header: auth type, user, groups, role, present, age, method
 	used      int
 }
 
@@ -212,6 +213,9 @@ func (g *Gate) setIdentityHeaders(h http.Header, c *auth.Caller, ctx *policy.Con
 	h[headerUser] = v.value(c.Claims.User)
 	if len(c.Claims.Groups) > 0 {
 		h[headerGroups] = v.value(g.groups.get(c.Claims.User, c.Claims.Groups))
+	}
+	if c.Claims.Role != "" {
+		h[headerRole] = v.value(c.Claims.Role)
 	}
 	if c.AuthType == policy.AuthAccessKey {
 		return // mfa:Present is absent for long-term keys, and so is the header

@@ -58,6 +58,10 @@ type Context struct {
 	MFABackupEligible bool
 	MFAAaguid         string
 
+	// The role a role token was minted for (AssumeRole), and the name its caller gave the
+	// session; both absent for every other credential.
+	RoleName, RoleSessionName string
+
 	Method   string // HTTP method
 	Host     string // without port
 	Path     string
@@ -86,6 +90,8 @@ const (
 	keyMFAUserVerified
 	keyMFABackupEligible
 	keyMFAAaguid
+	keyRoleName
+	keyRoleSessionName
 )
 
 type keyType uint8
@@ -122,6 +128,8 @@ var keys = []keyInfo{
 	keyMFAUserVerified:      {name: "mfa:UserVerified", typ: typeBool},
 	keyMFABackupEligible:    {name: "mfa:BackupEligible", typ: typeBool},
 	keyMFAAaguid:            {name: "mfa:Aaguid", typ: typeString},
+	keyRoleName:             {name: "role:Name", typ: typeString},
+	keyRoleSessionName:      {name: "role:SessionName", typ: typeString},
 }
 
 func lookupKey(name string) (key, bool) {
@@ -157,6 +165,8 @@ func (c *Context) present(k key) bool {
 		return !c.MFATime.IsZero() && c.MFAMethod == MethodWebAuthn && c.MFAAaguid != ""
 	case keyUserID:
 		return !c.anonymous()
+	case keyRoleName, keyRoleSessionName:
+		return !c.anonymous() && c.RoleName != ""
 	case keyUserGroups:
 		return !c.anonymous() && len(c.Groups) > 0
 	case keyReqSourceIP:
@@ -184,6 +194,10 @@ func (c *Context) str(k key) string {
 		return c.MFAAaguid
 	case keyUserID:
 		return c.UserID
+	case keyRoleName:
+		return c.RoleName
+	case keyRoleSessionName:
+		return c.RoleSessionName
 	case keyUserAuthType:
 		if c.AuthType == "" {
 			return AuthAnonymous

@@ -4,6 +4,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/policy"
 )
 
 // Claims is what a token or a session cookie says about its holder.
@@ -33,10 +35,26 @@ type Claims struct {
 	// from one kind of site to the other signs nobody in.
 	External bool
 
+	// Scope: what a token was minted for, beyond who holds it. Audience is the site (its
+	// host, or the handler's audience) whose gates accept it; "" on cookies, which the browser
+	// keeps to their host, and on tokens made before audiences existed. Role and
+	// RoleSessionName name the role of an AssumeRole token. SessionPolicy is the session
+	// policy (compact JSON) that narrows the token; Verify compiles it (Policy).
+	Audience, Role, RoleSessionName, SessionPolicy string
+	policy                                         *policy.Set
+
 	// SignInID is random and names the sign-in: every cookie issued for it (after each factor,
 	// each refresh) keeps it, so signing out with any of them ends them all. A session token
 	// has its own.
 	SignInID SessionID
+}
+
+// Policy is the compiled session policy of verified claims; nil when the token carries none.
+func (c *Claims) Policy() *policy.Set { return c.policy }
+
+// scoped reports claims that need the token's scope fields.
+func (c *Claims) scoped() bool {
+	return c.Audience != "" || c.Role != "" || c.RoleSessionName != "" || c.SessionPolicy != ""
 }
 
 // MFAPresent reports whether a factor was passed.

@@ -15,6 +15,10 @@ func FuzzVerify(f *testing.F) {
 	c := Claims{User: "alice", Groups: []string{"a", "b"}, Issued: now, SignedIn: now, Expires: now.Add(time.Hour), MFATime: now, Method: "virtual", Serial: "s"}
 	good, _ := ring.Sign(&c)
 	f.Add(good)
+	c.Audience, c.Role, c.RoleSessionName = "api.example.com", "deployer", "ci"
+	c.SessionPolicy = `{"Version":"2026-11-01","Statement":[{"Effect":"Allow","Resource":"/a/*"}]}`
+	scoped, _ := ring.Sign(&c)
+	f.Add(scoped)
 	f.Add("")
 	f.Add("AAAA")
 	f.Add(good[:len(good)/2])

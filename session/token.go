@@ -26,22 +26,32 @@ var (
 //
 //	version(1) keyID(4) issued(8) signedIn(8) expires(8) mfaTime(8) method(1) flags(1) sessionID(16)
 //	signInID(16) userLen(2) user serialLen(2) serial groupsLen(2) groups (joined by newlines)
-//	[aaguidLen(2) aaguid(16)]  mac(32)
+//	then, without flagScoped: [aaguidLen(2) aaguid(16)]
+//	or, with flagScoped: aaguidLen(2) aaguid(0 or 16) audienceLen(2) audience roleLen(2) role
+//	                     roleSessionLen(2) roleSession policyLen(2) policy
+//	mac(32)
 //
 // The AAGUID of a webauthn factor's authenticator, when it has one, follows the groups; tokens
-// made before it existed end at the groups and read as they always did.
+// made before it existed end at the groups and read as they always did. A token with a scope
+// (audience, role, session policy) sets flagScoped, a flag older versions do not know: they
+// refuse such a token as malformed rather than read it without its limits.
 //
 // Times are Unix milliseconds. A fixed binary form keeps verification free of parsers.
 // Version 1 had no sign-in id; its tokens are refused (see docs/decisions.md).
 const (
-	tokenVersion = 2
-	fixedLen     = 1 + 4 + 8*4 + 1 + 1 + 16 + 16
-	macLen       = 32
-	maxUser      = 64   // IAM's user name limit
-	maxSerial    = 256  // IAM's serial number limit
-	maxGroups    = 1024 // all group names together
-	aaguidLen    = 16
-	maxTokenLen  = fixedLen + 2 + maxUser + 2 + maxSerial + 2 + maxGroups + 2 + aaguidLen + macLen
+	tokenVersion   = 2
+	fixedLen       = 1 + 4 + 8*4 + 1 + 1 + 16 + 16
+	macLen         = 32
+	maxUser        = 64   // IAM's user name limit
+	maxSerial      = 256  // IAM's serial number limit
+	maxGroups      = 1024 // all group names together
+	aaguidLen      = 16
+	maxAudience    = 253 // a DNS name
+	maxRole        = 64  // IAM's role name limit
+	maxRoleSession = 64  // STS's RoleSessionName limit
+	maxNames       = 2 + maxUser + 2 + maxSerial + 2 + maxGroups + 2 + aaguidLen
+	maxScope       = 2 + maxAudience + 2 + maxRole + 2 + maxRoleSession + 2 + policy.MaxSessionPolicyBytes
+	maxTokenLen    = fixedLen + maxNames + maxScope + macLen
 )
 
 const (
@@ -50,7 +60,8 @@ const (
 	flagExternal       = 4
 	flagUserVerified   = 8
 	flagBackupEligible = 16
-	knownFlags         = flagEnrolling | flagBrowser | flagExternal | flagUserVerified | flagBackupEligible
+	flagScoped         = 32
+	knownFlags         = flagEnrolling | flagBrowser | flagExternal | flagUserVerified | flagBackupEligible | flagScoped
 )
 
 // methods is the token's method byte: its index here. The order is the wire format, so a new
@@ -74,20 +85,30 @@ var b64 = base64.RawURLEncoding
 // decodeBuffers hold decoded tokens while they are checked; nothing of them outlives Verify.
 var decodeBuffers = sync.Pool{New: func() any { return new([maxTokenLen]byte) }}
 
-// ErrTooLong means a user name or serial is longer than IAM allows, so no token can carry it.
-var ErrTooLong = errors.New("user name or serial too long for a token")
+// ErrTooLong means a field is longer than its limit (a user name or serial longer than IAM
+// allows, an audience, role, role session name or session policy over theirs), so no token can
+// carry it.
+var ErrTooLong = errors.New("user name, serial or scope too long for a token")
 
 // Sign encodes claims as a token signed with the ring's first key.
 func (r *KeyRing) Sign(c *Claims) (string, error) {
 	user, serial, groups := c.User, c.Serial, strings.Join(c.Groups, "\n")
-	if len(user) > maxUser || len(serial) > maxSerial || len(groups) > maxGroups {
+	if len(user) > maxUser || len(serial) > maxSerial || len(groups) > maxGroups || !c.scopeFits() {
 		return "", ErrTooLong
 	}
 	method, err := methodByte(c.Method)
 	if err != nil {
 		return "", err
 	}
-	buf := make([]byte, 0, fixedLen+6+len(user)+len(serial)+len(groups)+macLen)
+	var aaguid []byte
+	if c.AAGUID != "" {
+		id, err := parseUUID(c.AAGUID)
+		if err != nil {
+			return "", err
+		}
+		aaguid = id[:]
+	}
+	buf := make([]byte, 0, fixedLen+maxNames+c.scopeLen()+macLen)
 	k := r.signer()
 	buf = append(buf, tokenVersion)
 	buf = append(buf, k.id[:]...)
@@ -95,42 +116,48 @@ func (r *KeyRing) Sign(c *Claims) (string, error) {
 	buf = binary.BigEndian.AppendUint64(buf, uint64(millis(c.SignedIn)))
 	buf = binary.BigEndian.AppendUint64(buf, uint64(millis(c.Expires)))
 	buf = binary.BigEndian.AppendUint64(buf, uint64(millis(c.MFATime)))
-	buf = append(buf, method)
-	var flags byte
-	if c.Enrolling {
-		flags |= flagEnrolling
-	}
-	if c.Browser {
-		flags |= flagBrowser
-	}
-	if c.External {
-		flags |= flagExternal
-	}
-	if c.UserVerified {
-		flags |= flagUserVerified
-	}
-	if c.BackupEligible {
-		flags |= flagBackupEligible
-	}
-	buf = append(buf, flags)
+	buf = append(buf, method, c.flags())
 	buf = append(buf, c.SessionID[:]...)
 	buf = append(buf, c.SignInID[:]...)
-	buf = binary.BigEndian.AppendUint16(buf, uint16(len(user)))
-	buf = append(buf, user...)
-	buf = binary.BigEndian.AppendUint16(buf, uint16(len(serial)))
-	buf = append(buf, serial...)
-	buf = binary.BigEndian.AppendUint16(buf, uint16(len(groups)))
-	buf = append(buf, groups...)
-	if c.AAGUID != "" {
-		id, err := parseUUID(c.AAGUID)
-		if err != nil {
-			return "", err
+	for _, field := range []string{user, serial, groups} {
+		buf = appendField(buf, field)
+	}
+	switch {
+	case c.scoped():
+		buf = appendField(buf, string(aaguid))
+		for _, field := range []string{c.Audience, c.Role, c.RoleSessionName, c.SessionPolicy} {
+			buf = appendField(buf, field)
 		}
-		buf = binary.BigEndian.AppendUint16(buf, aaguidLen)
-		buf = append(buf, id[:]...)
+	case aaguid != nil:
+		buf = appendField(buf, string(aaguid))
 	}
 	buf = append(buf, k.mac(buf)...)
 	return b64.EncodeToString(buf), nil
+}
+
+func appendField(buf []byte, field string) []byte {
+	buf = binary.BigEndian.AppendUint16(buf, uint16(len(field)))
+	return append(buf, field...)
+}
+
+func (c *Claims) flags() byte {
+	var flags byte
+	for bit, set := range map[byte]bool{flagEnrolling: c.Enrolling, flagBrowser: c.Browser, flagExternal: c.External,
+		flagUserVerified: c.UserVerified, flagBackupEligible: c.BackupEligible, flagScoped: c.scoped()} {
+		if set {
+			flags |= bit
+		}
+	}
+	return flags
+}
+
+func (c *Claims) scopeFits() bool {
+	return len(c.Audience) <= maxAudience && len(c.Role) <= maxRole && len(c.RoleSessionName) <= maxRoleSession &&
+		len(c.SessionPolicy) <= policy.MaxSessionPolicyBytes
+}
+
+func (c *Claims) scopeLen() int {
+	return 8 + len(c.Audience) + len(c.Role) + len(c.RoleSessionName) + len(c.SessionPolicy)
 }
 
 // Verify checks a token's signature and expiry and returns its claims. It touches no storage;
@@ -197,42 +224,77 @@ func decodeClaims(p []byte) (Claims, bool) {
 	c.UserVerified, c.BackupEligible = p[33]&flagUserVerified != 0, p[33]&flagBackupEligible != 0
 	copy(c.SessionID[:], p[34:50])
 	copy(c.SignInID[:], p[50:66])
-	if !decodeNames(p[66:], &c) {
+	if !decodeNames(p[66:], &c, p[33]&flagScoped != 0) {
 		return Claims{}, false
 	}
 	return c, true
 }
 
-// decodeNames reads the three length-prefixed fields (user, serial, groups) that end the body.
-func decodeNames(rest []byte, c *Claims) bool {
-	user, after, ok := lengthPrefixed(rest)
-	if !ok {
-		return false
+// The length-prefixed fields that end the body, in order.
+const (
+	fieldUser = iota
+	fieldSerial
+	fieldGroups
+	fieldAAGUID
+	fieldAudience
+	fieldRole
+	fieldRoleSession
+	fieldPolicy
+	fieldCount
+)
+
+// decodeNames reads the length-prefixed fields that end the body: user, serial and groups, the
+// optional AAGUID, and with scoped the scope's four.
+func decodeNames(rest []byte, c *Claims, scoped bool) bool {
+	var bounds [fieldCount][2]int
+	pos, n := 0, fieldAAGUID
+	if scoped {
+		n = fieldCount
 	}
-	serial, after, ok := lengthPrefixed(after)
-	if !ok {
-		return false
-	}
-	groups, after, ok := lengthPrefixed(after)
-	if !ok {
-		return false
-	}
-	if len(after) != 0 { // the authenticator's AAGUID, and nothing after it
-		aaguid, end, ok := lengthPrefixed(after)
-		if !ok || len(aaguid) != aaguidLen || len(end) != 0 {
+	for i := 0; i < n || i == fieldAAGUID && pos < len(rest); i++ {
+		if len(rest)-pos < 2 {
 			return false
 		}
-		c.AAGUID = formatUUID(aaguid)
-		rest = rest[:len(rest)-len(after)]
+		end := pos + 2 + int(binary.BigEndian.Uint16(rest[pos:]))
+		if end > len(rest) {
+			return false
+		}
+		bounds[i], pos = [2]int{pos + 2, end}, end
 	}
-	// One string for the three fields, sliced: one allocation instead of three.
+	if pos != len(rest) {
+		return false
+	}
+	// An AAGUID has 16 bytes; only the scoped form writes an empty one for none.
+	if l := bounds[fieldAAGUID][1] - bounds[fieldAAGUID][0]; l != aaguidLen && (l != 0 || !scoped && bounds[fieldAAGUID][0] != 0) {
+		return false
+	}
+	// One string for every field, sliced: one allocation instead of one a field.
 	all := string(rest)
-	c.User = all[2 : 2+len(user)]
-	c.Serial = all[2+len(user)+2 : 2+len(user)+2+len(serial)]
-	if len(groups) > 0 {
-		c.Groups = strings.Split(all[len(all)-len(groups):], "\n")
+	field := func(i int) string { return all[bounds[i][0]:bounds[i][1]] }
+	c.User, c.Serial = field(fieldUser), field(fieldSerial)
+	if groups := field(fieldGroups); groups != "" {
+		c.Groups = strings.Split(groups, "\n")
 	}
-	return true
+	if b := bounds[fieldAAGUID]; b[1] > b[0] {
+		c.AAGUID = formatUUID(rest[b[0]:b[1]])
+	}
+	if !scoped {
+		return true
+	}
+	c.Audience, c.Role, c.RoleSessionName = field(fieldAudience), field(fieldRole), field(fieldRoleSession)
+	c.SessionPolicy = field(fieldPolicy)
+	return c.compilePolicy()
+}
+
+// compilePolicy compiles the session policy of claims just read. A policy this version cannot
+// compile (a later version's key or operator) makes the token unreadable here, never unlimited.
+func (c *Claims) compilePolicy() bool {
+	if c.SessionPolicy == "" {
+		return true
+	}
+	set, err := policy.CompileSessionPolicy(c.SessionPolicy)
+	c.policy = set
+	return err == nil
 }
 
 func lengthPrefixed(b []byte) (field, rest []byte, ok bool) {

@@ -212,6 +212,13 @@ type whoamiResponse struct {
 	AuthType  string   `json:"auth_type"`
 	MFA       mfaState `json:"mfa"`
 	CSRFToken string   `json:"csrf_token,omitempty"`
+	// Role is the role of a role token (AssumeRole), as STS's GetCallerIdentity names it.
+	Role *roleState `json:"role,omitempty"`
+}
+
+type roleState struct {
+	Name        string `json:"name"`
+	SessionName string `json:"session_name"`
 }
 
 func (s *Site) apiWhoami(w http.ResponseWriter, r *http.Request) {
@@ -234,6 +241,9 @@ func (s *Site) apiWhoami(w http.ResponseWriter, r *http.Request) {
 	}
 	if c.FromCookie {
 		resp.CSRFToken = s.ops.Cookies.CSRFToken(&c.Claims)
+	}
+	if c.Claims.Role != "" {
+		resp.Role = &roleState{Name: c.Claims.Role, SessionName: c.Claims.RoleSessionName}
 	}
 	web.WriteJSON(w, http.StatusOK, resp)
 }

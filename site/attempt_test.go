@@ -33,9 +33,9 @@ func (m *countingMetrics) Verification(method, outcome string) {
 	}
 	m.v[method+"/"+outcome]++
 }
-func (m *countingMetrics) Decision(string) {}
-func (m *countingMetrics) Lockout()        { m.mu.Lock(); m.locks++; m.mu.Unlock() }
-func (m *countingMetrics) TokenIssued()    {}
+func (m *countingMetrics) Decision(string)    {}
+func (m *countingMetrics) Lockout()           { m.mu.Lock(); m.locks++; m.mu.Unlock() }
+func (m *countingMetrics) TokenIssued(string) {}
 
 func (m *countingMetrics) get(key string) int { m.mu.Lock(); defer m.mu.Unlock(); return m.v[key] }
 

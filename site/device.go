@@ -73,7 +73,7 @@ func (s *Site) apiDeviceToken(w http.ResponseWriter, r *http.Request) {
 		web.WriteJSON(w, http.StatusBadRequest, oauthError{"invalid_request", e.Message})
 		return
 	}
-	tok, err := s.ops.PollDevice(r.Context(), req.DeviceCode)
+	tok, err := s.ops.PollDevice(r.Context(), req.DeviceCode, s.credentials.Audience(r))
 	var de *deviceauth.Error
 	if errors.As(err, &de) {
 		web.WriteJSON(w, http.StatusBadRequest, oauthError{de.Code, de.Description})

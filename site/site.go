@@ -110,6 +110,7 @@ func (s *Site) routeAPI(mux *http.ServeMux, p string) {
 	mux.HandleFunc("POST "+p+"/api/device/token", s.apiDeviceToken) // paced by slow_down
 	mux.HandleFunc("POST "+p+"/api/device/approve", s.throttled(s.apiDeviceApprove))
 	mux.HandleFunc("POST "+p+"/api/session-token", s.throttled(s.apiSessionToken))
+	mux.HandleFunc("POST "+p+"/api/assume-role", s.throttled(s.apiAssumeRole))
 	mux.HandleFunc("GET "+p+"/api/access-keys", s.apiListAccessKeys)
 	mux.HandleFunc("POST "+p+"/api/access-keys", s.apiCreateAccessKey)
 	mux.HandleFunc("DELETE "+p+"/api/access-keys/{id}", s.apiDeleteAccessKey)

@@ -1,6 +1,7 @@
 package site
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -12,9 +13,10 @@ import (
 // MFA-protected API access through the JSON API: GetSessionToken and access keys.
 
 type sessionTokenRequest struct {
-	Serial          string `json:"serial"`
-	Code            string `json:"code"`
-	DurationSeconds *int64 `json:"duration_seconds"`
+	Serial          string          `json:"serial"`
+	Code            string          `json:"code"`
+	DurationSeconds *int64          `json:"duration_seconds"`
+	Policy          json.RawMessage `json:"policy"` // a session policy document
 }
 
 type sessionTokenResponse struct {
@@ -44,7 +46,8 @@ func (s *Site) apiSessionToken(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, e)
 		return
 	}
-	tok, err := s.ops.GetSessionToken(r.Context(), c, auth.SessionTokenRequest{Serial: req.Serial, Code: req.Code, DurationSeconds: req.DurationSeconds})
+	tok, err := s.ops.GetSessionToken(r.Context(), c, auth.SessionTokenRequest{Serial: req.Serial, Code: req.Code,
+		DurationSeconds: req.DurationSeconds, Grant: auth.Grant{Audience: s.credentials.Audience(r), Policy: req.Policy}})
 	if err != nil {
 		s.fail(w, err)
 		return

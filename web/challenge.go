@@ -56,7 +56,11 @@ func challengeSignIn(w http.ResponseWriter, r *http.Request, e *auth.Error, logi
 // invalid, expired or revoked, or an access key that is not one.
 func RefuseCredential(w http.ResponseWriter, r *http.Request, err error, loginURL string) {
 	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+err.Error()+`"`)
-	e := auth.NewError(auth.CodeAuthRequired, "The credential is invalid, expired or revoked: "+err.Error()+".")
+	lead := "The credential is invalid, expired or revoked"
+	if ce, ok := err.(*CredentialError); ok && ce.lead != "" {
+		lead = ce.lead
+	}
+	e := auth.NewError(auth.CodeAuthRequired, lead+": "+err.Error()+".")
 	challengeSignIn(w, r, e, loginURL)
 }
 

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/auth"
+	"github.com/caddy-mfa/caddy-mfa/canonical"
 	"github.com/caddy-mfa/caddy-mfa/identity"
 	"github.com/caddy-mfa/caddy-mfa/policy"
+	"github.com/caddy-mfa/caddy-mfa/roles"
 	"github.com/caddy-mfa/caddy-mfa/session"
 )
 
@@ -22,6 +24,27 @@ type Mount struct {
 	Identity func(*http.Request) string
 	// ClientIP is the request's source address (Caddy's, with trusted proxies); RemoteAddr when nil.
 	ClientIP func(*http.Request) netip.Addr
+	// Audience names the site in the tokens it mints and accepts, as ConfiguredAudience makes
+	// it; "": each request's host (Audience).
+	Audience string
+}
+
+// Audience is the audience of a request to a mount whose configured audience is configured:
+// that one, marked "aud:" so that no Host header can name it (":" is no host's, "aud" no IPv6
+// address's), or else the request's host as req:Host sees it (lower case, no port, no final dot).
+func Audience(r *http.Request, configured string) string {
+	if configured != "" {
+		return configured
+	}
+	return canonical.Host(r.Host)
+}
+
+// ConfiguredAudience is how a handler's audience name stands in tokens (Mount.Audience).
+func ConfiguredAudience(name string) string {
+	if name == "" {
+		return ""
+	}
+	return "aud:" + name
 }
 
 // WithDefaults is m with RemoteAddr for a missing ClientIP.
@@ -49,7 +72,13 @@ func RemoteAddr(r *http.Request) netip.Addr {
 
 // CredentialError is a credential that was presented but does not hold: it is refused rather
 // than treated as no credential, so a client learns its token is bad.
-type CredentialError struct{ reason string }
+type CredentialError struct {
+	reason string
+	lead   string // what the refusal says first; "": that the credential is invalid, expired or revoked
+}
+
+// errOtherAudience refuses a token minted for another site.
+var errOtherAudience = &CredentialError{reason: "the token is for another site", lead: "The credential is not for this site"}
 
 func (e *CredentialError) Error() string { return e.reason }
 
@@ -58,13 +87,14 @@ func (e *CredentialError) Error() string { return e.reason }
 type Credentials struct {
 	ops      *auth.Service
 	identity func(*http.Request) string
+	audience string // the mount's configured audience; "": each request's host
 	// routeMaxAge is the route's tightest mfa:Age limit (auth.Caller.RouteMaxAge).
 	routeMaxAge time.Duration
 }
 
 // NewCredentials reads callers for a mount whose route's policy is p.
 func NewCredentials(ops *auth.Service, m Mount, p *policy.Set) *Credentials {
-	return &Credentials{ops: ops, identity: m.Identity, routeMaxAge: auth.RouteMaxAge(p)}
+	return &Credentials{ops: ops, identity: m.Identity, audience: m.Audience, routeMaxAge: auth.RouteMaxAge(p)}
 }
 
 // Identify is the caller of a site call, which the route's max_age binds.
@@ -121,7 +151,16 @@ func (cr *Credentials) fromAuthorization(r *http.Request, authz string, out *aut
 		if err != nil || cr.ops.Revocations.Revoked(&c) {
 			return true, &CredentialError{reason: "the session token is invalid, expired or revoked"}
 		}
-		*out = auth.Caller{AuthType: policy.AuthToken, Claims: c}
+		if c.Audience != "" && c.Audience != Audience(r, cr.audience) {
+			return true, errOtherAudience // a token of before audiences has none, and goes where it always went
+		}
+		var role *roles.Role
+		if c.Role != "" {
+			if role = cr.ops.Roles.Get(c.Role); role == nil {
+				return true, &CredentialError{reason: "the token's role is no longer declared"}
+			}
+		}
+		*out = auth.Caller{AuthType: policy.AuthToken, Claims: c, Role: role}
 		return true, nil
 	case strings.EqualFold(scheme, "Basic"):
 		id, secret, basic := r.BasicAuth()
@@ -138,5 +177,16 @@ func (cr *Credentials) fromAuthorization(r *http.Request, authz string, out *aut
 	return false, nil
 }
 
+// Audience is the audience of r at this mount (Audience).
+func (cr *Credentials) Audience(r *http.Request) string { return Audience(r, cr.audience) }
+
 // External reports a mount behind an earlier handler's sign-in.
 func (cr *Credentials) External() bool { return cr.identity != nil }
+
+// RequestContext is the policy's view of a request before its caller is known: the req:* keys.
+// The gate builds its own, on the request path; this one serves the site's calls that evaluate
+// a policy (AssumeRole's trust policy).
+func RequestContext(r *http.Request, clientIP func(*http.Request) netip.Addr, now time.Time) policy.Context {
+	return policy.Context{AuthType: policy.AuthAnonymous, Method: r.Method, Host: canonical.Host(r.Host), Path: r.URL.Path,
+		SourceIP: clientIP(r), Secure: r.TLS != nil, Time: now}
+}

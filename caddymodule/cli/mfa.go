@@ -35,8 +35,8 @@ func init() {
 		Long: `
 Operators' commands for caddy-mfa. They speak to a running Caddy's admin API (--address,
 default ` + caddy.DefaultAdminListen + `), except 'policy lint', 'policy diff' and 'policy test'
-with policy files, which read files, and 'get-session-token', which an API consumer runs
-against a site.`,
+with policy files, which read files, and 'get-session-token', 'assume-role', 'login', 'token',
+'exec' and 'logout', which an API consumer runs against a site.`,
 		CobraFunc: Build,
 	})
 }
@@ -75,7 +75,7 @@ func Build(cmd *cobra.Command) {
 	pol := &cobra.Command{Use: "policy", Short: "Checks policy documents"}
 	pol.AddCommand(policyLintCommand(), policySimulateCommand(), policyTestCommand(), policyStatsCommand(), policyDiffCommand())
 
-	cmd.AddCommand(user, accessKey, revoke, pol, getSessionTokenCommand())
+	cmd.AddCommand(user, accessKey, revoke, pol, getSessionTokenCommand(), assumeRoleCommand())
 	cmd.AddCommand(loginCommand(), tokenCommand(), execCommand(), logoutCommand())
 	cmd.AddCommand(devicesCommand(), deviceCommand(), hardwareCommand(), resetCommand(), &cobra.Command{
 		Use: "report", Short: "Prints the credential report (CSV)", Args: cobra.NoArgs,
@@ -199,9 +199,13 @@ func userDeleteCommand() *cobra.Command {
 }
 
 func policyLintCommand() *cobra.Command {
-	return &cobra.Command{
-		Use: "lint FILE...", Short: "Validates policy documents and flags known traps", Args: cobra.MinimumNArgs(1),
+	c := &cobra.Command{
+		Use: "lint [--trust] FILE...", Short: "Validates policy documents and flags known traps", Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, files []string) error {
+			lint := policy.Lint
+			if trust, _ := c.Flags().GetBool("trust"); trust {
+				lint = policy.LintTrust
+			}
 			traps := 0
 			for _, file := range files {
 				raw, err := os.ReadFile(file)
@@ -212,7 +216,7 @@ func policyLintCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				for _, f := range policy.Lint(d) {
+				for _, f := range lint(d) {
 					fmt.Fprintln(c.OutOrStdout(), f.String())
 					traps++
 				}
@@ -224,6 +228,8 @@ func policyLintCommand() *cobra.Command {
 			return nil
 		},
 	}
+	c.Flags().Bool("trust", false, "the files are roles' trust policies: also flag any Allow that admits callers without a factor")
+	return c
 }
 
 func policySimulateCommand() *cobra.Command {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,28 +32,16 @@ The access key comes from --access-key-id/--secret-access-key or, better (flags 
 lists), from MFA_ACCESS_KEY_ID and MFA_SECRET_ACCESS_KEY.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			id, secret := flagValue(c, "access-key-id"), flagValue(c, "secret-access-key")
-			if id == "" {
-				id = os.Getenv("MFA_ACCESS_KEY_ID")
+			authz, err := accessKeyAuthorization(c)
+			if err != nil {
+				return err
 			}
-			if secret == "" {
-				secret = os.Getenv("MFA_SECRET_ACCESS_KEY")
-			}
-			if id == "" || secret == "" {
-				return errors.New("no access key: give --access-key-id and --secret-access-key, or set MFA_ACCESS_KEY_ID and MFA_SECRET_ACCESS_KEY")
-			}
-			body := map[string]any{}
-			if s := flagValue(c, "serial"); s != "" {
-				body["serial"] = s
-			}
-			if s := flagValue(c, "code"); s != "" {
-				body["code"] = s
-			}
-			if d, _ := c.Flags().GetInt64("duration"); d > 0 {
-				body["duration_seconds"] = d
+			body, err := tokenRequestBody(c)
+			if err != nil {
+				return err
 			}
 			site := strings.TrimRight(flagValue(c, "url"), "/") + flagValue(c, "prefix") + "/api/session-token"
-			tok, err := requestSessionToken(site, id, secret, body)
+			tok, err := requestSessionToken(site, authz, body)
 			if err != nil {
 				return err
 			}
@@ -68,23 +57,69 @@ lists), from MFA_ACCESS_KEY_ID and MFA_SECRET_ACCESS_KEY.`,
 	c.Flags().String("serial", "", "the MFA device's serial number")
 	c.Flags().String("code", "", "the device's current code")
 	c.Flags().Int64("duration", 0, "lifetime in seconds (default: the site's)")
+	c.Flags().String("policy", "", "a session policy file (JSON) that narrows the token")
 	_ = c.MarkFlagRequired("url")
 	return c
+}
+
+// accessKeyAuthorization is the Authorization header of the access key the flags or the
+// environment give.
+func accessKeyAuthorization(c *cobra.Command) (string, error) {
+	id, secret := flagValue(c, "access-key-id"), flagValue(c, "secret-access-key")
+	if id == "" {
+		id = os.Getenv("MFA_ACCESS_KEY_ID")
+	}
+	if secret == "" {
+		secret = os.Getenv("MFA_SECRET_ACCESS_KEY")
+	}
+	if id == "" || secret == "" {
+		return "", errors.New("no access key: give --access-key-id and --secret-access-key, or set MFA_ACCESS_KEY_ID and MFA_SECRET_ACCESS_KEY")
+	}
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+secret)), nil
+}
+
+// tokenRequestBody is the body both token commands send: serial, code, duration and policy.
+func tokenRequestBody(c *cobra.Command) (map[string]any, error) {
+	body := map[string]any{}
+	if s := flagValue(c, "serial"); s != "" {
+		body["serial"] = s
+	}
+	if s := flagValue(c, "code"); s != "" {
+		body["code"] = s
+	}
+	if d, _ := c.Flags().GetInt64("duration"); d > 0 {
+		body["duration_seconds"] = d
+	}
+	if file := flagValue(c, "policy"); file != "" {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("--policy: %w", err)
+		}
+		if !json.Valid(raw) {
+			return nil, fmt.Errorf("--policy: %s is not JSON", file)
+		}
+		body["policy"] = json.RawMessage(raw)
+	}
+	return body, nil
 }
 
 type sessionToken struct {
 	SessionToken     string    `json:"session_token"`
 	Expiration       time.Time `json:"expiration"`
 	MFAAuthenticated bool      `json:"mfa_authenticated"`
+	Role             string    `json:"role"`
+	RoleSessionName  string    `json:"role_session_name"`
 }
 
-func requestSessionToken(site, id, secret string, body map[string]any) (*sessionToken, error) {
+// requestSessionToken posts body to a token endpoint of the site with the Authorization
+// header authz, and reads the token.
+func requestSessionToken(site, authz string, body map[string]any) (*sessionToken, error) {
 	raw, _ := json.Marshal(body)
 	req, err := http.NewRequest(http.MethodPost, site, bytes.NewReader(raw))
 	if err != nil {
 		return nil, err
 	}
-	req.SetBasicAuth(id, secret)
+	req.Header.Set("Authorization", authz)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
 	if err != nil {

@@ -11,8 +11,12 @@ type Metrics struct {
 	verifications *prometheus.CounterVec
 	decisions     map[string]prometheus.Counter // resolved once: Decision is on every request
 	lockouts      prometheus.Counter
-	tokens        prometheus.Counter
+	tokens        *prometheus.CounterVec
 }
+
+// TokenKinds are the kind label's values of caddy_mfa_tokens_issued_total: a GetSessionToken
+// token and an AssumeRole one. Any other kind counts as "other", so the label stays bounded.
+var TokenKinds = []string{"session", "role"}
 
 // New makes the counters and registers them with reg (nil: unregistered, for tests).
 func New(reg *prometheus.Registry) (*Metrics, error) {
@@ -24,9 +28,10 @@ func New(reg *prometheus.Registry) (*Metrics, error) {
 		lockouts: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "caddy", Subsystem: "mfa", Name: "lockouts_total", Help: "Users locked out after too many failed factor checks.",
 		}),
-		tokens: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: "caddy", Subsystem: "mfa", Name: "tokens_issued_total", Help: "Session tokens issued by GetSessionToken.",
-		}),
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "caddy", Subsystem: "mfa", Name: "tokens_issued_total",
+			Help: "Session tokens issued, by kind (session: GetSessionToken, role: AssumeRole).",
+		}, []string{"kind"}),
 	}
 	decisions := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy", Subsystem: "mfa", Name: "decisions_total",
@@ -58,5 +63,13 @@ func (m *Metrics) Decision(outcome string) { m.decisions[outcome].Inc() }
 // Lockout counts a user locked out.
 func (m *Metrics) Lockout() { m.lockouts.Inc() }
 
-// TokenIssued counts a session token minted.
-func (m *Metrics) TokenIssued() { m.tokens.Inc() }
+// TokenIssued counts a session token minted, by kind.
+func (m *Metrics) TokenIssued(kind string) {
+	for _, k := range TokenKinds {
+		if k == kind {
+			m.tokens.WithLabelValues(kind).Inc()
+			return
+		}
+	}
+	m.tokens.WithLabelValues("other").Inc()
+}

@@ -59,6 +59,9 @@ func NewContext(req Request, keys map[string]json.RawMessage, now time.Time) (po
 	if err != nil {
 		return ctx, err
 	}
+	if err := k.role(&ctx); err != nil {
+		return ctx, err
+	}
 	if err := k.mfa(&ctx, present, hasPresent); err != nil {
 		return ctx, err
 	}
@@ -228,4 +231,21 @@ func (k contextKeys) authenticator(ctx *policy.Context) error {
 	id, _, err := k.str("mfa:Aaguid")
 	ctx.MFAAaguid = id
 	return err
+}
+
+// role sets role:Name and role:SessionName, which only a signed-in caller's token carries.
+func (k contextKeys) role(ctx *policy.Context) error {
+	name, hasName, err := k.str("role:Name")
+	if err != nil {
+		return err
+	}
+	session, hasSession, err := k.str("role:SessionName")
+	if err != nil {
+		return err
+	}
+	if (hasName || hasSession) && (ctx.AuthType == policy.AuthAnonymous || !hasName) {
+		return errors.New("context role:Name: a role token has user:Id and role:Name (and role:SessionName)")
+	}
+	ctx.RoleName, ctx.RoleSessionName = name, session
+	return nil
 }
