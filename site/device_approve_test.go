@@ -158,3 +158,19 @@ func TestParallelPollsGetOneToken(t *testing.T) {
 		t.Fatalf("%d tokens, want 1", tokens)
 	}
 }
+
+// TestADeviceGrantsTokenIsForThePollingSite: the token a command-line sign-in redeems is bound
+// to the site that answered the poll, as GetSessionToken's is: another site refuses it.
+func TestADeviceGrantsTokenIsForThePollingSite(t *testing.T) {
+	e := newEnv(t)
+	tok := e.tokenFor(e.enrolledAlice(), e.authorize(nil))
+	if r := atHost(e, e.Server.URL, "127.0.0.1", "/.mfa/api/whoami", tok); r.StatusCode != http.StatusOK {
+		t.Fatalf("at its own site: %d %s", r.StatusCode, r.Body)
+	}
+	for _, host := range []string{"other.example", "localhost", "127.0.0.2"} {
+		r := atHost(e, e.Server.URL, host, "/.mfa/api/whoami", tok)
+		if r.StatusCode != http.StatusUnauthorized || !strings.Contains(string(r.Body), "the token is for another site") {
+			t.Errorf("at %q: %d %s", host, r.StatusCode, r.Body)
+		}
+	}
+}
