@@ -12,7 +12,7 @@ import (
 )
 
 // openOn opens a store under a fresh prefix on topology.
-func openOn(t *testing.T, topology, prefix string) *redisstore.Store {
+func openOn(t testing.TB, topology, prefix string) *redisstore.Store {
 	t.Helper()
 	s, err := redisstore.Open(context.Background(), storetest.RedisURL(t, topology), prefix)
 	if err != nil {
