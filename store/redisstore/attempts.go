@@ -49,8 +49,11 @@ return {1, 0, locked, current}
 
 // ReserveAttempt implements store.AttemptReserver.
 func (s *Store) ReserveAttempt(ctx context.Context, key string, now time.Time, p store.AttemptPolicy, epoch string) (store.Reservation, error) {
-	out, err := reserveScript.Run(ctx, s.client, []string{s.key(key)},
-		now.UnixMilli(), p.MaxFailures, p.BaseDelay.Milliseconds(), p.MaxDelay.Milliseconds(), epoch).Slice()
+	args := []any{now.UnixMilli(), p.MaxFailures, p.BaseDelay.Milliseconds(), p.MaxDelay.Milliseconds(), epoch}
+	out, err := s.reserve(ctx, key, reserveScript.EvalSha, args)
+	if redis.HasErrorPrefix(err, "NOSCRIPT") { // the first time on this master: send the source
+		out, err = s.reserve(ctx, key, reserveScript.Eval, args)
+	}
 	if err != nil {
 		return store.Reservation{}, fmt.Errorf("reserving attempt %s: %w", key, err)
 	}
@@ -70,6 +73,22 @@ func (s *Store) ReserveAttempt(ctx context.Context, key string, now time.Time, p
 		Locked:  time.Duration(locked) * time.Millisecond,
 		Epoch:   current,
 	}, nil
+}
+
+// reserve runs the script in the index's order (the attempt record is a record like any other:
+// List of "lockout/" finds it).
+func (s *Store) reserve(ctx context.Context, key string, run func(context.Context, redis.Scripter, []string, ...any) *redis.Cmd, args []any) ([]any, error) {
+	var reserved *redis.Cmd
+	_, err := s.indexedWrite(ctx, key, func(p redis.Pipeliner) {
+		reserved = run(ctx, p, []string{s.key(key)}, args...)
+	})
+	if reserved != nil && reserved.Err() != nil {
+		return nil, reserved.Err()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return reserved.Slice()
 }
 
 // Interface guards

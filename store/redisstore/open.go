@@ -18,12 +18,14 @@ import (
 //	redis://host:7000?mode=cluster[&addr=host2:7000]              Cluster
 //
 // A plain URL that names a Cluster node opens the Cluster (the node says so in INFO cluster), as
-// if ?mode=cluster were given; a Sentinel that knows no master of the name says so.
+// if ?mode=cluster were given; a Sentinel that knows no master of the name says so. The first
+// Open of a store written before the folder index builds it (build.go).
 func Open(ctx context.Context, rawURL, prefix string) (*Store, error) {
 	t, err := parseTarget(rawURL)
 	if err != nil {
 		return nil, err
 	}
+	buildCtx := ctx // the index's one-time build may take longer than answering
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if t.failover != nil {
@@ -44,7 +46,13 @@ func Open(ctx context.Context, rawURL, prefix string) (*Store, error) {
 			return nil, err
 		}
 	}
-	return &Store{client: client, prefix: strings.Trim(prefix, "/") + "/"}, nil
+	_, cluster := client.(*redis.ClusterClient)
+	s := &Store{client: client, prefix: strings.Trim(prefix, "/") + "/", cluster: cluster}
+	if err := s.ensureIndex(buildCtx); err != nil {
+		_ = client.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // target is a parsed URL: exactly one of the three is set.

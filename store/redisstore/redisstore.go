@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
-	"sync"
 
 	"github.com/redis/go-redis/v9"
 
@@ -14,8 +12,9 @@ import (
 
 // Store is a store.Store in Redis, with every key under a prefix.
 type Store struct {
-	client redis.UniversalClient
-	prefix string
+	client  redis.UniversalClient
+	prefix  string
+	cluster bool // the client is a Cluster's: keys of different slots are on different masters
 }
 
 // Close ends the connections.
@@ -32,63 +31,29 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	return v, err
 }
 
-// Put implements store.Store.
+// Put implements store.Store, indexing the key first (see index.go).
 func (s *Store) Put(ctx context.Context, key string, value []byte) error {
-	return s.client.Set(ctx, s.key(key), value, 0).Err()
+	_, err := s.indexedWrite(ctx, key, func(p redis.Pipeliner) { p.Set(ctx, s.key(key), value, 0) })
+	return err
 }
 
-// Delete implements store.Store.
+// Delete implements store.Store, unindexing the key after the record is gone.
 func (s *Store) Delete(ctx context.Context, key string) error {
-	return s.client.Del(ctx, s.key(key)).Err()
-}
-
-// List implements store.Store with SCAN ... MATCH <prefix>* (on every master of a Cluster, at
-// once). Each call walks the whole keyspace of every master, COUNT keys a round trip, MATCH only
-// choosing what comes back: its cost grows with all the records, not with the answer (see
-// docs/operations.md). Keys are escaped by store.Key, so a prefix holds no glob character but
-// the ones escaped here.
-func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
-	pattern := globEscape(s.key(prefix)) + "*"
-	scan := func(ctx context.Context, c redis.Cmdable) ([]string, error) {
-		var out []string
-		iter := c.Scan(ctx, 0, pattern, scanCount).Iterator()
-		for iter.Next(ctx) {
-			out = append(out, strings.TrimPrefix(iter.Val(), s.prefix))
-		}
-		return out, iter.Err()
-	}
-	cc, ok := s.client.(*redis.ClusterClient)
-	if !ok {
-		return scan(ctx, s.client)
-	}
-	var mu sync.Mutex
-	var all []string
-	err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
-		keys, err := scan(ctx, c)
-		mu.Lock()
-		defer mu.Unlock()
-		all = append(all, keys...)
-		return err
-	})
-	return all, err
-}
-
-// scanCount is the keys one SCAN round trip walks: enough that a million keys take 2,000 round
-// trips, few enough that one step never holds a busy server for long.
-const scanCount = 500
-
-func globEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`).Replace(s)
+	return s.removeIndexed(ctx, func(p redis.Pipeliner) { p.Del(ctx, s.key(key)) }, key)
 }
 
 // maxRetries bounds optimistic retries of one Update under contention.
 const maxRetries = 100
 
 // Update implements store.Store: WATCH the key, compute, and MULTI/EXEC the change; another
-// node's write in between makes EXEC fail, and the update runs again on the new value.
+// node's write in between makes EXEC fail, and the update runs again on the new value. A record
+// that existed (the counter of a device) is in its folders already: only creating or removing
+// one touches the index, inside the transaction on a single master, around it on a Cluster.
 func (s *Store) Update(ctx context.Context, key string, fn func(old []byte) ([]byte, error)) error {
 	k := s.key(key)
 	for range maxRetries {
+		var change store.Change
+		var created bool
 		err := s.client.Watch(ctx, func(tx *redis.Tx) error {
 			old, err := tx.Get(ctx, k).Bytes()
 			if errors.Is(err, redis.Nil) {
@@ -101,25 +66,53 @@ func (s *Store) Update(ctx context.Context, key string, fn func(old []byte) ([]b
 			if err != nil {
 				return err
 			}
-			change := store.Decide(old, next)
-			if change == store.Unchanged {
+			if change = store.Decide(old, next); change == store.Unchanged {
 				return nil
 			}
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				if change == store.Remove {
-					p.Del(ctx, k)
-				} else {
-					p.Set(ctx, k, next, 0)
-				}
-				return nil
-			})
-			return err
+			created = old == nil && len(folders(key)) > 0
+			return s.commit(ctx, tx, key, change, created, next)
 		}, k)
-		if !errors.Is(err, redis.TxFailedErr) {
+		switch {
+		case errors.Is(err, redis.TxFailedErr):
+			continue
+		case err != nil || !s.cluster:
+			return err
+		case change == store.Remove:
+			return s.removeIndexed(ctx, nil, key)
+		case created:
+			_, err = s.inOrder(ctx, s.addMember(ctx, key))
+		}
+		return err
+	}
+	return fmt.Errorf("updating %s: too much contention", key)
+}
+
+// commit writes an Update's change in the transaction. Creating a record indexes it first: in
+// the transaction itself on a single master, before EXEC on a Cluster (whose sets are in other
+// slots; Update adds the member again after EXEC, as every write there does).
+func (s *Store) commit(ctx context.Context, tx *redis.Tx, key string, change store.Change, created bool, next []byte) error {
+	index := created && change == store.Write
+	if index && s.cluster {
+		if _, err := s.inOrder(ctx, s.addMember(ctx, key)); err != nil {
 			return err
 		}
 	}
-	return fmt.Errorf("updating %s: too much contention", key)
+	_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		switch {
+		case change == store.Remove:
+			p.Del(ctx, s.key(key))
+			if !s.cluster {
+				s.removeMember(ctx, key)(p)
+			}
+		case index && !s.cluster:
+			s.addMember(ctx, key)(p)
+			p.Set(ctx, s.key(key), next, 0)
+		default:
+			p.Set(ctx, s.key(key), next, 0)
+		}
+		return nil
+	})
+	return err
 }
 
 // Interface guards

@@ -18,6 +18,7 @@ import (
 // tests by calling it twice with the same name.
 func Run(t *testing.T, newStore func(t *testing.T, name string) store.Store) {
 	runKeyValue(t, newStore)
+	runList(t, newStore)
 	runUpdate(t, newStore)
 	runAttempts(t, newStore)
 	t.Run("SealedKeyCheck", func(t *testing.T) { sealedKeyCheck(t, newStore(t, "keycheck")) })
