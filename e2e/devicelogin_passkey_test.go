@@ -43,8 +43,9 @@ func TestCommandLineSignInWithAPasskey(t *testing.T) {
 		chromedp.Navigate(n.url+"/.mfa/login?return=/admin/panel"), chromedp.WaitVisible(chromedp.CSS("#username")),
 		signInWithPassword,
 		chromedp.WaitVisible(chromedp.CSS("#webauthn-register")),
-		chromedp.Click(chromedp.CSS("#webauthn-register")),
-		chromedp.WaitVisible(chromedp.CSS("#method")),
+		chromedp.Click(chromedp.CSS("#webauthn-register")))
+	b.passFirstCodes("/admin/panel")
+	b.do("sign out", chromedp.WaitVisible(chromedp.CSS("#method")),
 		chromedp.Navigate(n.url+"/.mfa/logout"), chromedp.WaitVisible(chromedp.CSS("main form button")),
 		chromedp.Click(chromedp.CSS("main form button")), chromedp.WaitVisible(chromedp.CSS("a.button")))
 
