@@ -32,6 +32,7 @@ func New(ops *auth.Service) *Admin {
 	a.mux.HandleFunc("GET /mfa/users/{user}/sessions", a.userSignIns)
 	a.mux.HandleFunc("POST /mfa/policy/simulate", a.simulate)
 	a.mux.HandleFunc("POST /mfa/policy/lint", a.lint)
+	a.mux.HandleFunc("POST /mfa/reseal", a.reseal)
 	a.routeDevices()
 	a.mux.HandleFunc("/mfa/", func(w http.ResponseWriter, r *http.Request) {
 		web.Refuse(w, auth.CodeNoSuchEntity, "No such admin endpoint: "+r.Method+" "+r.URL.Path)

@@ -23,7 +23,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 //	mfa {
 //		issuer <name>
 //		storage caddy|redis <url>
-//		encryption_key <base64 or placeholder>
+//		encryption_key <key> [<older key>...]
 //		signing_keys <key> [<key>...]
 //		max_devices <n>
 //		enrollment required|optional
@@ -76,7 +76,9 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "storage":
 			err = a.unmarshalStorage(d)
 		case "encryption_key":
-			err = oneString(d, &a.EncryptionKey)
+			if a.EncryptionKey = d.RemainingArgs(); len(a.EncryptionKey) == 0 {
+				err = d.ArgErr()
+			}
 		case "signing_keys":
 			if a.SigningKeys = d.RemainingArgs(); len(a.SigningKeys) == 0 {
 				err = d.ArgErr()

@@ -54,7 +54,9 @@ func (rc *RecoveryCodes) Generate(ctx context.Context, user string) ([]string, e
 		codes[i] = c[0:4] + "-" + c[4:8] + "-" + c[8:12] + "-" + c[12:16]
 		rec.Hashes = append(rec.Hashes, hashRecovery(salt, c))
 	}
-	return codes, store.PutJSON(ctx, rc.store, recoveryKey(user), &rec)
+	// Through Update, as every write of a sealed record: a reseal on another node must not put
+	// the old codes back.
+	return codes, store.UpdateJSON(ctx, rc.store, recoveryKey(user), func(*recoveryRecord) (*recoveryRecord, error) { return &rec, nil })
 }
 
 func hashRecovery(salt []byte, normalized string) []byte {
@@ -118,5 +120,5 @@ func (rc *RecoveryCodes) Remaining(ctx context.Context, user string) (int, error
 
 // Void deletes the user's codes (a reset).
 func (rc *RecoveryCodes) Void(ctx context.Context, user string) error {
-	return rc.store.Delete(ctx, recoveryKey(user))
+	return store.RemoveRecord(ctx, rc.store, recoveryKey(user))
 }

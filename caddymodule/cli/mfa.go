@@ -73,7 +73,7 @@ func Build(cmd *cobra.Command) {
 	pol := &cobra.Command{Use: "policy", Short: "Checks policy documents"}
 	pol.AddCommand(policyLintCommand(), policySimulateCommand())
 
-	cmd.AddCommand(user, accessKey, revoke, pol, getSessionTokenCommand())
+	cmd.AddCommand(user, accessKey, revoke, pol, getSessionTokenCommand(), resealCommand())
 	cmd.AddCommand(devicesCommand(), deviceCommand(), hardwareCommand(), resetCommand(), &cobra.Command{
 		Use: "report", Short: "Prints the credential report (CSV)", Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return adminCall(c, "GET", "/mfa/report", nil) },
