@@ -49,8 +49,9 @@ type App struct {
 	// into mfa/signing.key in Caddy's config directory.
 	SigningKeys []string `json:"signing_keys,omitempty"`
 
-	// MaxDevices caps a user's MFA devices, every type together. Default: 8 (AWS's quota).
-	MaxDevices int `json:"max_devices,omitempty"`
+	// MaxDevices caps a user's MFA devices, every type together: 1 to 100. Default: 8 (AWS's
+	// quota). A pointer, so that an explicit 0 is refused rather than read as the default.
+	MaxDevices *int `json:"max_devices,omitempty"`
 
 	// Enrollment is "required" (a signed-in user with no device may do nothing but enrol) or
 	// "optional". Default: "required".
@@ -264,7 +265,7 @@ func (a *App) authConfig(repl *caddy.Replacer, smsKey []byte) auth.Config {
 	cfg := auth.Config{
 		Issuer:             a.Issuer,
 		EnrollmentRequired: a.Enrollment == "required",
-		Devices:            factors.Settings{Issuer: a.Issuer, MaxDevices: a.MaxDevices, Skew: *a.TOTP.Skew, ResyncWindow: a.TOTP.ResyncWindow},
+		Devices:            factors.Settings{Issuer: a.Issuer, MaxDevices: *a.MaxDevices, Skew: *a.TOTP.Skew, ResyncWindow: a.TOTP.ResyncWindow},
 		Lockout: lockout.Policy{
 			MaxFailures: a.Lockout.MaxFailures, BaseDelay: time.Duration(a.Lockout.BaseDelay), MaxDelay: time.Duration(a.Lockout.MaxDelay),
 		},

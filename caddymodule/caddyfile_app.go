@@ -84,7 +84,10 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				err = d.ArgErr()
 			}
 		case "max_devices":
-			err = oneInt(d, &a.MaxDevices)
+			a.MaxDevices = new(int)
+			if err = oneInt(d, a.MaxDevices); err == nil && (*a.MaxDevices < 1 || *a.MaxDevices > 100) {
+				err = d.Errf("max_devices: %d is not between 1 and 100", *a.MaxDevices)
+			}
 		case "enrollment":
 			err = a.unmarshalEnrollment(d)
 		case "totp":
