@@ -124,3 +124,38 @@ func validateAdaptedApp(adapted []byte) error {
 	}
 	return app.Validate()
 }
+
+// TestDocumentedDefaultsAreTheDefaults: the block docs/caddyfile.md shows after
+// "<!-- the defaults -->" must hold only the defaults setDefaults sets.
+func TestDocumentedDefaultsAreTheDefaults(t *testing.T) {
+	raw, err := os.ReadFile("../docs/caddyfile.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(raw), "<!-- the defaults -->\n```caddyfile\n")
+	block, _, closed := strings.Cut(after, "\n```")
+	if !ok || !closed {
+		t.Fatal("docs/caddyfile.md has no caddyfile block after <!-- the defaults -->")
+	}
+	out, err := adapt(t, block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Apps struct {
+			MFA App `json:"mfa"`
+		} `json:"apps"`
+	}
+	if err := json.Unmarshal(out, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	documented := cfg.Apps.MFA
+	documented.setDefaults() // fills what the block leaves out, and nothing else
+	var defaults App
+	defaults.setDefaults()
+	got, _ := json.MarshalIndent(documented, "", " ")
+	want, _ := json.MarshalIndent(defaults, "", " ")
+	if !bytes.Equal(got, want) {
+		t.Fatalf("the documented defaults are not the code's:\n%s\nwant\n%s", got, want)
+	}
+}
