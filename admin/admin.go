@@ -37,6 +37,7 @@ func New(ops *auth.Service) *Admin {
 	a.mux.HandleFunc("POST /mfa/policy/lint", a.lint)
 	a.mux.HandleFunc("GET /mfa/policy/stats", a.policyStats)
 	a.mux.HandleFunc("GET /mfa/roles", a.listRoles)
+	a.mux.HandleFunc("POST /mfa/reseal", a.reseal)
 	a.routeDevices()
 	a.mux.HandleFunc("/mfa/", func(w http.ResponseWriter, r *http.Request) {
 		web.Refuse(w, auth.CodeNoSuchEntity, "No such admin endpoint: "+r.Method+" "+r.URL.Path)

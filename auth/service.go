@@ -53,6 +53,8 @@ type Service struct {
 	accounts     *throttle.PerAccount
 	audit        func(event string, fields ...zap.Field)
 	metrics      Metrics
+	store        store.Store
+	sealer       *store.Sealer
 }
 
 // Config is the gateway's settings, defaults applied.
@@ -141,7 +143,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Service, error) {
 		Roles:       cfg.Roles, Now: d.Now, Log: d.Log,
 		Issuer: cfg.Issuer, EnrollmentRequired: cfg.EnrollmentRequired, Tokens: cfg.Tokens, PasswordCost: cfg.PasswordCost,
 		webAuthnSite: cfg.WebAuthn.Site, passwordless: !cfg.WebAuthn.NoPasswordless, throttle: d.Throttle, accounts: d.Accounts,
-		audit: d.Audit, metrics: d.Metrics,
+		audit: d.Audit, metrics: d.Metrics, store: d.Store, sealer: d.Sealer,
 	}
 	if s.Log == nil {
 		s.Log = zap.NewNop()

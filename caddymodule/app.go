@@ -35,19 +35,22 @@ type App struct {
 	// Caddy's data directory unless the config says otherwise).
 	Storage *StorageConfig `json:"storage,omitempty"`
 
-	// EncryptionKey seals TOTP seeds at rest with AES-256-GCM: 32 bytes, base64; use a
-	// placeholder such as {env.MFA_ENCRYPTION_KEY}. Default: a key generated once into
+	// EncryptionKey seals secrets at rest (TOTP seeds, recovery code salts, access key hashes)
+	// with AES-256-GCM: 32 bytes, base64; use a placeholder such as {env.MFA_ENCRYPTION_KEY}.
+	// A string, or a list while the key rotates: the first seals, every one opens, and
+	// `caddy mfa reseal` moves every record to the first. Default: a key generated once into
 	// mfa/encryption.key in Caddy's config directory (never beside the data, never into shared
 	// storage).
-	EncryptionKey string `json:"encryption_key,omitempty"`
+	EncryptionKey KeyList `json:"encryption_key,omitempty"`
 
 	// SigningKeys sign session tokens and cookies: the first signs, all verify, so keys rotate
 	// without signing anybody out. Each at least 32 bytes, base64. Default: a key generated once
 	// into mfa/signing.key in Caddy's config directory.
 	SigningKeys []string `json:"signing_keys,omitempty"`
 
-	// MaxDevices caps a user's MFA devices, every type together. Default: 8 (AWS's quota).
-	MaxDevices int `json:"max_devices,omitempty"`
+	// MaxDevices caps a user's MFA devices, every type together: 1 to 100. Default: 8 (AWS's
+	// quota). A pointer, so that an explicit 0 is refused rather than read as the default.
+	MaxDevices *int `json:"max_devices,omitempty"`
 
 	// Enrollment is "required" (a signed-in user with no device may do nothing but enrol) or
 	// "optional". Default: "required".
@@ -227,15 +230,18 @@ func (a *App) Provision(ctx caddy.Context) error {
 // dependencies are the keys, the long-lived state and the reporting the operations layer is
 // built on, and the key of the SMS code hashes.
 func (a *App) dependencies(ctx caddy.Context, repl *caddy.Replacer) (d auth.Deps, smsKey []byte, err error) {
-	encKey, err := a.encryptionKey(repl)
+	encKeys, err := a.encryptionKeys(repl)
 	if err != nil {
 		return d, nil, err
 	}
-	sealer, err := store.NewSealer(encKey)
-	smsKey, kerr := derivedKey(encKey, "sms code hashes", factors.SMSKeySize)
-	clear(encKey)
+	sealer, err := store.NewSealer(encKeys...)
+	// From the first key: rotating the encryption key voids the SMS codes in flight (minutes).
+	smsKey, kerr := derivedKey(encKeys[0], "sms code hashes", factors.SMSKeySize)
+	for _, k := range encKeys {
+		clear(k)
+	}
 	if err = cmp.Or(err, kerr); err != nil {
-		return d, nil, err
+		return d, nil, fmt.Errorf("mfa: %w", err)
 	}
 	// Read-only here; Start records the proof on a fresh store.
 	if err := store.VerifyKey(ctx, a.store, sealer); err != nil {
@@ -272,7 +278,7 @@ func (a *App) authConfig(repl *caddy.Replacer, smsKey []byte) auth.Config {
 	cfg := auth.Config{
 		Issuer:             a.Issuer,
 		EnrollmentRequired: a.Enrollment == "required",
-		Devices:            factors.Settings{Issuer: a.Issuer, MaxDevices: a.MaxDevices, Skew: *a.TOTP.Skew, ResyncWindow: a.TOTP.ResyncWindow},
+		Devices:            factors.Settings{Issuer: a.Issuer, MaxDevices: *a.MaxDevices, Skew: *a.TOTP.Skew, ResyncWindow: a.TOTP.ResyncWindow},
 		Lockout: lockout.Policy{
 			MaxFailures: a.Lockout.MaxFailures, BaseDelay: time.Duration(a.Lockout.BaseDelay), MaxDelay: time.Duration(a.Lockout.MaxDelay),
 		},
@@ -301,7 +307,7 @@ func (a *App) openStore(ctx caddy.Context, repl *caddy.Replacer) error {
 		return nil
 	}
 	// Keys never live beside the data they protect: every node must be given them.
-	if a.EncryptionKey == "" || len(a.SigningKeys) == 0 {
+	if len(a.EncryptionKey) == 0 || len(a.SigningKeys) == 0 {
 		return fmt.Errorf("mfa: storage redis needs encryption_key and signing_keys in the config (the same on every node); generated keys would differ per node")
 	}
 	rs, err := a.useRedis(ctx, repl.ReplaceAll(a.Storage.URL, ""))
@@ -329,13 +335,6 @@ func (a *App) auditor(ctx caddy.Context) (func(string, ...zap.Field), error) {
 		}
 		events.Emit(a.ctx, "mfa."+event, enc.Fields)
 	}, nil
-}
-
-func (a *App) encryptionKey(repl *caddy.Replacer) ([]byte, error) {
-	if a.EncryptionKey == "" {
-		return a.generatedKey("encryption.key", store.KeySize)
-	}
-	return decodeKey("encryption_key", repl.ReplaceAll(a.EncryptionKey, ""), store.KeySize, true)
 }
 
 func (a *App) signingKeys(repl *caddy.Replacer) ([][]byte, error) {

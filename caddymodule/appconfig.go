@@ -44,8 +44,9 @@ func (a *App) setDefaults() {
 	if a.Storage.Backend == "" {
 		a.Storage.Backend = "caddy"
 	}
-	if a.MaxDevices == 0 {
-		a.MaxDevices = 8
+	if a.MaxDevices == nil {
+		eight := 8
+		a.MaxDevices = &eight
 	}
 	if a.Enrollment == "" {
 		a.Enrollment = "required"
@@ -137,8 +138,8 @@ func (a *App) Validate() error {
 
 // validateTopLevel checks the app's own scalar fields.
 func (a *App) validateTopLevel() error {
-	if a.MaxDevices < 0 || a.MaxDevices > 100 {
-		return fmt.Errorf("mfa: max_devices: %d is not between 1 and 100", a.MaxDevices)
+	if a.MaxDevices != nil && (*a.MaxDevices < 1 || *a.MaxDevices > 100) {
+		return fmt.Errorf("mfa: max_devices: %d is not between 1 and 100", *a.MaxDevices)
 	}
 	if a.Enrollment != "" {
 		if err := checkEnrollment(a.Enrollment); err != nil {

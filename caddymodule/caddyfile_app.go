@@ -23,7 +23,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 //	mfa {
 //		issuer <name>
 //		storage caddy|redis <url>
-//		encryption_key <base64 or placeholder>
+//		encryption_key <key> [<older key>...]
 //		signing_keys <key> [<key>...]
 //		max_devices <n>
 //		enrollment required|optional
@@ -76,13 +76,18 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "storage":
 			err = a.unmarshalStorage(d)
 		case "encryption_key":
-			err = oneString(d, &a.EncryptionKey)
+			if a.EncryptionKey = d.RemainingArgs(); len(a.EncryptionKey) == 0 {
+				err = d.ArgErr()
+			}
 		case "signing_keys":
 			if a.SigningKeys = d.RemainingArgs(); len(a.SigningKeys) == 0 {
 				err = d.ArgErr()
 			}
 		case "max_devices":
-			err = oneInt(d, &a.MaxDevices)
+			a.MaxDevices = new(int)
+			if err = oneInt(d, a.MaxDevices); err == nil && (*a.MaxDevices < 1 || *a.MaxDevices > 100) {
+				err = d.Errf("max_devices: %d is not between 1 and 100", *a.MaxDevices)
+			}
 		case "enrollment":
 			err = a.unmarshalEnrollment(d)
 		case "totp":

@@ -66,6 +66,9 @@ func TestCaddyfileErrorsNameTheKey(t *testing.T) {
 	cases := []struct{ global, directive, want string }{
 		{global: "bogus 1", want: `unknown mfa option "bogus"`},
 		{global: "max_devices many", want: "max_devices"},
+		{global: "max_devices 0", want: "max_devices: 0 is not between 1 and 100"},
+		{global: "max_devices -3", want: "max_devices: -3 is not between 1 and 100"},
+		{global: "max_devices 101", want: "max_devices: 101 is not between 1 and 100"},
 		{global: "enrollment maybe", want: "enrollment"},
 		{global: "storage s3", want: "storage"},
 		{global: "storage redis", want: "storage: want caddy, or redis <url>"},
@@ -107,12 +110,14 @@ func TestCaddyfileErrorsNameTheKey(t *testing.T) {
 // TestValidateNamesTheKey covers values that adapt but make no sense (JSON configs skip the
 // Caddyfile's checks): caddy validate reports them with the key's name.
 func TestValidateNamesTheKey(t *testing.T) {
-	neg := -1
+	neg, zero, many := -1, 0, 1000
 	cases := []struct {
 		app  App
 		want string
 	}{
-		{App{MaxDevices: 1000}, "max_devices"},
+		{App{MaxDevices: &many}, "max_devices: 1000"},
+		{App{MaxDevices: &zero}, "max_devices: 0 is not between 1 and 100"},
+		{App{MaxDevices: &neg}, "max_devices: -1"},
 		{App{Enrollment: "sometimes"}, "enrollment"},
 		{App{Storage: &StorageConfig{Backend: "s3"}}, "storage"},
 		{App{Storage: &StorageConfig{Backend: "redis"}}, "a URL is needed"},

@@ -35,7 +35,8 @@ func provisioned(t *testing.T, a *App) {
 // TestProvisionLeavesCheckingToValidate: Caddy validates after provisioning, so Provision does
 // not: a value Provision does not build on reaches Validate, which refuses it.
 func TestProvisionLeavesCheckingToValidate(t *testing.T) {
-	a := &App{MaxDevices: 500}
+	many := 500
+	a := &App{MaxDevices: &many}
 	provisioned(t, a)
 	defer a.Cleanup()
 	if err := a.Validate(); err == nil || !strings.Contains(err.Error(), "max_devices") {

@@ -6,20 +6,72 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 )
 
-// TestSampleScript runs examples/mfa-session.sh, AWS's MFA sample scenario, against the demo.
+// TestSampleScript runs examples/mfa-session.sh, AWS's MFA sample scenario, against a fresh
+// demo twice (the second run reuses the first's setup, with codes of later steps), then
+// examples/getsessiontoken with the exports the script printed, then the script against
+// another fresh demo with the first demo's saved setup, which it must notice and redo.
 func TestSampleScript(t *testing.T) {
-	n := startDemo(t)
-	cmd := exec.Command("bash", "../examples/mfa-session.sh")
-	cmd.Env = append(os.Environ(), "SITE="+n.url)
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "SAMPLE OK") {
-		t.Fatalf("the sample script failed: %v\n%s", err, out)
+	state := filepath.Join(t.TempDir(), "mfa-session.env")
+	runScript := func(n *node) string {
+		cmd := exec.Command("bash", "../examples/mfa-session.sh")
+		cmd.Env = append(os.Environ(), "SITE="+n.url, "STATE="+state)
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "SAMPLE OK") {
+			t.Fatalf("the sample script failed: %v\n%s", err, out)
+		}
+		return string(out)
 	}
+	n := startDemo(t)
+	if out := runScript(n); !strings.Contains(out, "== setup") {
+		t.Fatalf("the first run set nothing up:\n%s", out)
+	}
+	out := runScript(n)
+	if !strings.Contains(out, "reusing the setup") {
+		t.Fatalf("the second run did not reuse the setup:\n%s", out)
+	}
+	exports := regexp.MustCompile(`export MFA_ACCESS_KEY_ID=(\S+) MFA_SECRET_ACCESS_KEY=(\S+)`).FindStringSubmatch(out)
+	sample := regexp.MustCompile(`-serial (\S+) -code .*oathtool --totp -b (\S+)\)`).FindStringSubmatch(out)
+	if exports == nil || sample == nil {
+		t.Fatalf("the script printed no exports for getsessiontoken:\n%s", out)
+	}
+	sampleBin := filepath.Join(t.TempDir(), "getsessiontoken")
+	if out, err := exec.Command("go", "build", "-o", sampleBin, "../examples/getsessiontoken").CombinedOutput(); err != nil {
+		t.Fatalf("building getsessiontoken: %v\n%s", err, out)
+	}
+	sampleOut := runSample(t, sampleBin, n.url, sample[1], sample[2], exports[1], exports[2])
+	if !strings.Contains(sampleOut, "with MFA: 200 OK") {
+		t.Fatalf("getsessiontoken with the script's exports:\n%s", sampleOut)
+	}
+	n.stop()
+	if out := runScript(startDemo(t)); !strings.Contains(out, "setting up again") {
+		t.Fatalf("a fresh demo with an old state file:\n%s", out)
+	}
+}
+
+// runSample runs getsessiontoken with a code of the device seed. The script's two runs may have
+// spent every code the server accepts now (this step's and its neighbours'): each code works once,
+// and the server's clock is the real one, so the sample then waits for the next step's code.
+func runSample(t *testing.T, bin, url, serial, seed, keyID, keySecret string) string {
+	var out []byte
+	for range 4 {
+		now := time.Now()
+		for _, ahead := range []time.Duration{0, 30 * time.Second} {
+			run := exec.Command(bin, "-url", url, "-serial", serial, "-code", oathtool(t, seed, now.Add(ahead)))
+			run.Env = append(os.Environ(), "MFA_ACCESS_KEY_ID="+keyID, "MFA_SECRET_ACCESS_KEY="+keySecret)
+			if out, _ = run.CombinedOutput(); strings.Contains(string(out), "with MFA: 200 OK") {
+				return string(out)
+			}
+		}
+		time.Sleep(time.Until(now.Truncate(30 * time.Second).Add(30 * time.Second))) // the next step
+	}
+	return string(out)
 }
 
 // enrolDevices signs demo in and enrols virtual devices with the given names in that session

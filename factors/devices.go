@@ -363,7 +363,8 @@ func (r *Devices) PendingSeed(ctx context.Context, user, serial string) (*Device
 
 // Remove deletes a device: the record first, so it stops working at once, then its index entry.
 func (r *Devices) Remove(ctx context.Context, d *Device) error {
-	if err := r.store.Delete(ctx, deviceKey(d.Serial)); err != nil {
+	// Through Update, so that a reseal running on another node cannot bring the device back.
+	if err := store.RemoveRecord(ctx, r.store, deviceKey(d.Serial)); err != nil {
 		return err
 	}
 	if d.User == "" {
@@ -371,3 +372,7 @@ func (r *Devices) Remove(ctx context.Context, d *Device) error {
 	}
 	return r.store.Delete(ctx, userIndexKey(d.User, d.Serial))
 }
+
+// SealedRecords are the records of this package that hold sealed secrets (TOTP seeds and the
+// recovery codes' salt), for store.Reseal.
+var SealedRecords = []store.SealedField{{Prefix: "devices/", Field: "sealed_seed"}, {Prefix: "recovery/", Field: "sealed_salt"}}

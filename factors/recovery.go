@@ -43,7 +43,9 @@ func (rc *RecoveryCodes) Generate(ctx context.Context, user string) ([]string, e
 	if err != nil {
 		return nil, err
 	}
-	return codes, store.PutJSON(ctx, rc.store, recoveryKey(user), rec)
+	// Through Update, as every write of a sealed record: a reseal on another node must not put
+	// the old codes back.
+	return codes, store.UpdateJSON(ctx, rc.store, recoveryKey(user), func(*recoveryRecord) (*recoveryRecord, error) { return rec, nil })
 }
 
 // GenerateFirst issues codes as Generate does, but only to a user with no unspent code: in one
@@ -151,5 +153,5 @@ func (rec *recoveryRecord) unspent() int {
 
 // Void deletes the user's codes (a reset).
 func (rc *RecoveryCodes) Void(ctx context.Context, user string) error {
-	return rc.store.Delete(ctx, recoveryKey(user))
+	return store.RemoveRecord(ctx, rc.store, recoveryKey(user))
 }

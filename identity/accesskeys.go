@@ -106,7 +106,7 @@ func (a *AccessKeys) Create(ctx context.Context, user string) (*NewAccessKey, er
 	if err := a.store.Put(ctx, userKeyIndex(user, id), []byte{}); err != nil {
 		return nil, err
 	}
-	if err := store.PutJSON(ctx, a.store, accessKeyKey(id), k); err != nil {
+	if err := store.UpdateJSON(ctx, a.store, accessKeyKey(id), func(*AccessKey) (*AccessKey, error) { return k, nil }); err != nil {
 		return nil, err
 	}
 	if err := changed(ctx, a.store); err != nil {
@@ -159,7 +159,8 @@ func (a *AccessKeys) ForUser(ctx context.Context, user string) ([]*AccessKey, er
 
 // Delete removes a key: the record first, so it stops working before its index entry goes.
 func (a *AccessKeys) Delete(ctx context.Context, k *AccessKey) error {
-	if err := a.store.Delete(ctx, accessKeyKey(k.ID)); err != nil {
+	// Through Update, so that a reseal running on another node cannot bring the key back.
+	if err := store.RemoveRecord(ctx, a.store, accessKeyKey(k.ID)); err != nil {
 		return err
 	}
 	if err := changed(ctx, a.store); err != nil {
@@ -167,3 +168,7 @@ func (a *AccessKeys) Delete(ctx context.Context, k *AccessKey) error {
 	}
 	return a.store.Delete(ctx, userKeyIndex(k.User, k.ID))
 }
+
+// SealedRecords are the records of this package that hold sealed secrets (the hashes of access
+// key secrets), for store.Reseal.
+var SealedRecords = []store.SealedField{{Prefix: "accesskeys/", Field: "sealed_hash"}}

@@ -1,10 +1,12 @@
 package store
 
 import (
-	"context"
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 )
@@ -15,86 +17,131 @@ const KeySize = 32
 // ErrWrongKey means sealed data was made with another key, or was altered.
 var ErrWrongKey = errors.New("sealed data does not open with this encryption key (wrong key, or the data was altered)")
 
+// keyIDSize is how many bytes name a key in what it sealed.
+const keyIDSize = 4
+
+// sealMagic starts a value that names its key: magic || key id || nonce || ciphertext || tag.
+// Values sealed before keys were named are nonce || ciphertext || tag; they still open (every
+// key is tried), so stores written by earlier versions need no migration.
+var sealMagic = []byte("MFK1")
+
 // Sealer encrypts secrets at rest with AES-256-GCM. The additional data binds a sealed value to
-// the record it belongs to, so a ciphertext copied into another record does not open.
+// the record it belongs to, so a ciphertext copied into another record does not open. It seals
+// with its first key and opens with any of them, so the encryption key can rotate: the new key
+// goes first, Reseal moves every record to it, then the old key can go.
 type Sealer struct {
+	keys []sealKey
+}
+
+type sealKey struct {
+	id   [keyIDSize]byte
 	aead cipher.AEAD
 }
 
-// NewSealer makes a Sealer from a 32-byte key.
-func NewSealer(key []byte) (*Sealer, error) {
+// NewSealer makes a Sealer from one or more 32-byte keys: the first seals, every one opens.
+func NewSealer(keys ...[]byte) (*Sealer, error) {
+	if len(keys) == 0 {
+		return nil, errors.New("encryption key: none given")
+	}
+	s := &Sealer{keys: make([]sealKey, len(keys))}
+	for i, key := range keys {
+		k, err := newSealKey(key)
+		if err != nil {
+			return nil, fmt.Errorf("encryption key %d: %w", i+1, err)
+		}
+		for j := range i {
+			if s.keys[j].id == k.id {
+				return nil, fmt.Errorf("encryption key %d: the same key as key %d", i+1, j+1)
+			}
+		}
+		s.keys[i] = k
+	}
+	return s, nil
+}
+
+func newSealKey(key []byte) (sealKey, error) {
 	if len(key) != KeySize {
-		return nil, fmt.Errorf("encryption key: want %d bytes, got %d", KeySize, len(key))
+		return sealKey{}, fmt.Errorf("want %d bytes, got %d", KeySize, len(key))
 	}
 	block, err := aes.NewCipher(key)
 	if err != nil {
-		return nil, fmt.Errorf("encryption key: %w", err)
+		return sealKey{}, err
 	}
 	aead, err := cipher.NewGCM(block)
 	if err != nil {
-		return nil, fmt.Errorf("encryption key: %w", err)
+		return sealKey{}, err
 	}
-	return &Sealer{aead: aead}, nil
+	k := sealKey{aead: aead}
+	copy(k.id[:], keyID(key))
+	return k, nil
 }
 
-// Seal encrypts plaintext; the result is nonce || ciphertext || tag.
+// keyID names a key without revealing it: a MAC keyed by the key itself, cut short.
+func keyID(key []byte) []byte {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("caddy-mfa encryption key id"))
+	return mac.Sum(nil)[:keyIDSize]
+}
+
+// Seal encrypts plaintext under the first key; the result names that key.
 func (s *Sealer) Seal(plaintext, additional []byte) []byte {
-	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plaintext)+s.aead.Overhead())
-	if _, err := rand.Read(nonce); err != nil {
+	k := s.keys[0]
+	n := k.aead.NonceSize()
+	head := len(sealMagic) + keyIDSize
+	out := make([]byte, head+n, head+n+len(plaintext)+k.aead.Overhead())
+	copy(out, sealMagic)
+	copy(out[len(sealMagic):], k.id[:])
+	if _, err := rand.Read(out[head:]); err != nil {
 		panic("crypto/rand failed: " + err.Error()) // never returns an error on supported platforms
 	}
-	return s.aead.Seal(nonce, nonce, plaintext, additional)
+	return k.aead.Seal(out, out[head:], plaintext, additional)
 }
 
-// Open decrypts what Seal made with the same additional data.
+// Open decrypts what Seal made with the same additional data, under whichever key sealed it:
+// the key the value names first, then (for values from before keys were named) every key.
 func (s *Sealer) Open(sealed, additional []byte) ([]byte, error) {
-	n := s.aead.NonceSize()
-	if len(sealed) < n+s.aead.Overhead() {
+	if id, body, ok := namedKey(sealed); ok {
+		for _, k := range s.keys {
+			if k.id == id {
+				if plain, err := open(k.aead, body, additional); err == nil {
+					return plain, nil
+				}
+			}
+		}
+	}
+	// An unnamed value, or one whose first bytes only look like a name.
+	for _, k := range s.keys {
+		if plain, err := open(k.aead, sealed, additional); err == nil {
+			return plain, nil
+		}
+	}
+	return nil, ErrWrongKey
+}
+
+// SealedWithFirst reports whether sealed names the first key: what Reseal leaves alone. It
+// reads the name only, so an altered value may pass; Open still refuses it.
+func (s *Sealer) SealedWithFirst(sealed []byte) bool {
+	id, _, ok := namedKey(sealed)
+	return ok && id == s.keys[0].id
+}
+
+func namedKey(sealed []byte) (id [keyIDSize]byte, body []byte, ok bool) {
+	head := len(sealMagic) + keyIDSize
+	if len(sealed) < head || !bytes.Equal(sealed[:len(sealMagic)], sealMagic) {
+		return id, nil, false
+	}
+	copy(id[:], sealed[len(sealMagic):head])
+	return id, sealed[head:], true
+}
+
+func open(aead cipher.AEAD, sealed, additional []byte) ([]byte, error) {
+	n := aead.NonceSize()
+	if len(sealed) < n+aead.Overhead() {
 		return nil, ErrWrongKey
 	}
-	plain, err := s.aead.Open(nil, sealed[:n], sealed[n:], additional)
+	plain, err := aead.Open(nil, sealed[:n], sealed[n:], additional)
 	if err != nil {
 		return nil, ErrWrongKey
 	}
 	return plain, nil
-}
-
-// keyCheckRecord holds a known value sealed under the store's key, so that starting with another
-// key fails loudly instead of silently treating every secret as unreadable.
-const keyCheckRecord = "keycheck"
-
-var keyCheckPlain = []byte("caddy-mfa encryption key check v1")
-
-// CheckKey proves that sealer holds the key the store's secrets were sealed with. On a store with
-// no secrets yet it records the proof for the next start.
-func CheckKey(ctx context.Context, st Store, sealer *Sealer) error {
-	return st.Update(ctx, keyCheckRecord, func(old []byte) ([]byte, error) {
-		if old == nil {
-			return sealer.Seal(keyCheckPlain, []byte(keyCheckRecord)), nil
-		}
-		if err := openKeyCheck(sealer, old); err != nil {
-			return nil, err
-		}
-		return old, nil
-	})
-}
-
-// VerifyKey is CheckKey without the write, for checking a config without changing anything: a
-// store with no proof yet passes.
-func VerifyKey(ctx context.Context, st Store, sealer *Sealer) error {
-	old, err := st.Get(ctx, keyCheckRecord)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("reading the key check: %w", err)
-	}
-	return openKeyCheck(sealer, old)
-}
-
-func openKeyCheck(sealer *Sealer, sealed []byte) error {
-	if _, err := sealer.Open(sealed, []byte(keyCheckRecord)); err != nil {
-		return fmt.Errorf("encryption_key is not the key this store's secrets were sealed with: %w", err)
-	}
-	return nil
 }

@@ -54,3 +54,16 @@ func Decide(old, next []byte) Change {
 	}
 	return Write
 }
+
+// ReplaceRecord writes value at key through Update rather than Put, so that an Update running
+// meanwhile on another node (a reseal, say) cannot write its older value back over this one:
+// on backends that serialise Updates by a lock, only writers that take the lock are safe.
+func ReplaceRecord(ctx context.Context, st Store, key string, value []byte) error {
+	return st.Update(ctx, key, func([]byte) ([]byte, error) { return value, nil })
+}
+
+// RemoveRecord deletes key through Update rather than Delete, for the same reason as ReplaceRecord: a
+// concurrent Update must not bring a deleted record back.
+func RemoveRecord(ctx context.Context, st Store, key string) error {
+	return st.Update(ctx, key, func([]byte) ([]byte, error) { return nil, nil })
+}

@@ -75,7 +75,7 @@ func Build(cmd *cobra.Command) {
 	pol := &cobra.Command{Use: "policy", Short: "Checks policy documents"}
 	pol.AddCommand(policyLintCommand(), policySimulateCommand(), policyTestCommand(), policyStatsCommand(), policyDiffCommand())
 
-	cmd.AddCommand(user, accessKey, revoke, pol, getSessionTokenCommand(), assumeRoleCommand())
+	cmd.AddCommand(user, accessKey, revoke, pol, getSessionTokenCommand(), assumeRoleCommand(), resealCommand())
 	cmd.AddCommand(loginCommand(), tokenCommand(), execCommand(), logoutCommand())
 	cmd.AddCommand(devicesCommand(), deviceCommand(), hardwareCommand(), resetCommand(), &cobra.Command{
 		Use: "report", Short: "Prints the credential report (CSV)", Args: cobra.NoArgs,

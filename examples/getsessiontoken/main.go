@@ -2,8 +2,12 @@
 // long-term access key calls a protected route, is challenged for MFA, trades the key and a code
 // from its MFA device for a session token (GetSessionToken), and calls again with the token.
 //
+// It needs an access key and an enabled virtual device of the demo user: run
+// examples/mfa-session.sh against the demo first (go run ./cmd/caddy run --config
+// Caddyfile.example); it sets both up (or reuses them) and prints the lines to run, such as
+//
 //	export MFA_ACCESS_KEY_ID=MKIA... MFA_SECRET_ACCESS_KEY=...
-//	go run ./examples/getsessiontoken -url http://localhost:8080 -serial caddy-mfa:demo:sample
+//	go run ./examples/getsessiontoken -url http://localhost:8080 -serial caddy-mfa:demo:sample -code $(oathtool --totp -b SEED)
 //
 // It asks for the code on standard input unless -code gives it.
 package main
