@@ -170,6 +170,6 @@ func walkDevicePage(b pageChecker, n *node) {
 	}
 	b.do("the command-line sign-in page", chromedp.Navigate(n.url+"/.mfa/device?code="+codes.UserCode), chromedp.WaitVisible(chromedp.CSS("dl.facts")))
 	b.check("device")
-	b.do("a wrong code", chromedp.Navigate(n.url+"/.mfa/device?code=ZZZZ-ZZZZ"), chromedp.WaitVisible(chromedp.CSS(".error")))
-	b.check("device-wrong-code")
+	b.do("a wrong code", chromedp.Navigate(n.url+"/.mfa/device?code=ZZZZ-ZZZZ"), chromedp.WaitVisible(chromedp.CSS("#field-error")))
+	b.checkFailed("device-wrong-code", "code", "No such code")
 }

@@ -74,8 +74,8 @@ func TestDevicePageStepsUpThroughVerify(t *testing.T) {
 		t.Fatalf("approve with a stale factor: %d %s", r.StatusCode, r.Body)
 	}
 	r = alice.Do("GET", "/.mfa/device?code=BCDF-GHJX", nil)
-	if r.StatusCode != http.StatusNotFound || !strings.Contains(string(r.Body), `role="alert"`) ||
-		!strings.Contains(string(r.Body), `aria-invalid="true"`) || !strings.Contains(string(r.Body), `value="BCDF-GHJX"`) {
+	if r.StatusCode != http.StatusNotFound || !strings.Contains(string(r.Body), `<p class="field-error" id="field-error">`) ||
+		!strings.Contains(string(r.Body), `aria-invalid="true" aria-describedby="field-error" autofocus`) || !strings.Contains(string(r.Body), `value="BCDF-GHJX"`) {
 		t.Fatalf("a wrong code: %d %s", r.StatusCode, r.Body)
 	}
 	r = alice.Do("POST", "/.mfa/device", url.Values{"code": {dc.UserCode}, "decision": {"deny"}, "csrf_token": {alice.CSRF}})

@@ -51,7 +51,12 @@ func (s *Site) showDevice(w http.ResponseWriter, r *http.Request, c *auth.Caller
 	if problem != nil {
 		e := s.explain(problem)
 		web.SetRetryAfter(w, e)
-		p.Error, status = e.Message, web.Status(e.Code)
+		status = web.Status(e.Code)
+		if g == nil {
+			p.failAt(e.Message, "code") // beside the code that was not one
+		} else {
+			p.Error = e.Message
+		}
 	}
 	p.UserCode = web.FormValue(r, "code")
 	if g != nil {
