@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os/exec"
@@ -121,24 +120,7 @@ func seedSealedRecords(t *testing.T, st store.Store, sealer *store.Sealer, users
 type withoutLocks struct{ store.Store }
 
 func (s withoutLocks) Update(ctx context.Context, key string, fn func(old []byte) ([]byte, error)) error {
-	old, err := s.Get(ctx, key)
-	if errors.Is(err, store.ErrNotFound) {
-		old, err = nil, nil
-	}
-	if err != nil {
-		return err
-	}
-	next, err := fn(old)
-	if err != nil {
-		return err
-	}
-	switch store.Decide(old, next) {
-	case store.Remove:
-		return s.Delete(ctx, key)
-	case store.Write:
-		return s.Put(ctx, key, next)
-	}
-	return nil
+	return store.Apply(ctx, s.Store, key, fn)
 }
 
 // waitForSomeResealed watches a sample of records until one is under the new key.

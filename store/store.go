@@ -55,6 +55,29 @@ func Decide(old, next []byte) Change {
 	return Write
 }
 
+// Apply is an Update's work once the caller holds key (a backend's lock, or a store nobody else
+// uses yet): read the value, ask fn, write or delete what it decided.
+func Apply(ctx context.Context, s Store, key string, fn func(old []byte) ([]byte, error)) error {
+	old, err := s.Get(ctx, key)
+	if errors.Is(err, ErrNotFound) {
+		old, err = nil, nil
+	}
+	if err != nil {
+		return err
+	}
+	next, err := fn(old)
+	if err != nil {
+		return err
+	}
+	switch Decide(old, next) {
+	case Remove:
+		return s.Delete(ctx, key)
+	case Write:
+		return s.Put(ctx, key, next)
+	}
+	return nil
+}
+
 // ReplaceRecord writes value at key through Update rather than Put, so that an Update running
 // meanwhile on another node (a reseal, say) cannot write its older value back over this one:
 // on backends that serialise Updates by a lock, only writers that take the lock are safe.

@@ -93,25 +93,7 @@ func (s *Store) Update(ctx context.Context, key string, fn func(old []byte) ([]b
 		return fmt.Errorf("locking %s: %w", key, err)
 	}
 	defer func() { _ = s.storage.Unlock(context.WithoutCancel(ctx), lockName) }()
-
-	old, err := s.Get(ctx, key)
-	if errors.Is(err, store.ErrNotFound) {
-		old, err = nil, nil
-	}
-	if err != nil {
-		return err
-	}
-	next, err := fn(old)
-	if err != nil {
-		return err
-	}
-	switch store.Decide(old, next) {
-	case store.Remove:
-		return s.Delete(ctx, key)
-	case store.Write:
-		return s.Put(ctx, key, next)
-	}
-	return nil
+	return store.Apply(ctx, s, key, fn)
 }
 
 // keyedMutex serialises work per key within this process, holding entries only while in use.
