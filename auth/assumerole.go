@@ -16,6 +16,7 @@ const (
 	msgRoleChaining   = "Cannot call AssumeRole with role session credentials"
 	msgDurationOver   = "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
 	msgAssumeRoleAnon = "Call AssumeRole with an access key, a session token or a browser session."
+	msgNarrowedToken  = "Cannot call AssumeRole with a session token narrowed by a session policy"
 )
 
 // AssumeRoleRequest is what an AssumeRole caller asks for.
@@ -78,6 +79,10 @@ func assumeRoleCaller(c *Caller) error {
 		return NewError(CodeAuthRequired, msgAssumeRoleAnon)
 	case c.Claims.Role != "":
 		return NewError(CodeAccessDenied, msgRoleChaining)
+	case c.Claims.SessionPolicy != "":
+		// The role token would not carry the narrowing: whoever holds a narrowed token could
+		// shed it by assuming a role.
+		return NewError(CodeAccessDenied, msgNarrowedToken)
 	case c.Claims.Enrolling:
 		return NewError(CodeAccessDenied, "Enable an MFA device first.")
 	}

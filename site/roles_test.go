@@ -1,6 +1,7 @@
 package site_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -160,4 +161,26 @@ func TestAssumeRoleFromABrowser(t *testing.T) {
 		t.Fatalf("browser AssumeRole without CSRF: %d %s", r.StatusCode, r.Body)
 	}
 	c.CSRF = csrf
+}
+
+// TestANarrowedTokenCannotAssumeARole: a token narrowed by a session policy would shed the
+// narrowing by assuming a role (the role token does not carry it), with a code or without,
+// whatever the session policy says.
+func TestANarrowedTokenCannotAssumeARole(t *testing.T) {
+	e := roleEnv(t)
+	id, key, serial, secret := apiConsumer(t, e)
+	for _, p := range []string{
+		`{"Version": "2026-11-01", "Statement": [{"Effect": "Allow", "Action": "GET", "Resource": "/reports/*"}]}`,
+		`{"Version": "2026-11-01", "Statement": [{"Effect": "Allow", "Resource": "*"}]}`,
+		`{"Version": "2026-11-01", "Statement": [{"Effect": "Allow", "Action": "POST", "Resource": "/.mfa/api/assume-role"}]}`,
+	} {
+		narrowed := mintToken(t, e, id, key, serial, secret, map[string]any{"policy": json.RawMessage(p)})
+		e.Clock.Advance(30 * time.Second)
+		for _, body := range []map[string]any{{"role": "deployer"}, {"role": "deployer", "serial": serial, "code": e.Code(secret, 0)}} {
+			r, _ := assumeRole(e, body, bearer(narrowed)...)
+			if r.StatusCode != http.StatusForbidden || !strings.Contains(string(r.Body), "narrowed by a session policy") {
+				t.Errorf("%s, %d fields: %d %s", p, len(body), r.StatusCode, r.Body)
+			}
+		}
+	}
 }
