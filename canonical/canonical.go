@@ -6,6 +6,7 @@ package canonical
 import (
 	"errors"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 )
@@ -268,6 +269,11 @@ func validHost(host string) bool {
 	if strings.HasPrefix(host, "[") {
 		end := strings.IndexByte(host, ']')
 		if end < 0 {
+			return false
+		}
+		// Only an IPv6 address goes in brackets: "[aud:api]" would otherwise be the host
+		// "aud:api", the spelling of a configured token audience.
+		if a, err := netip.ParseAddr(host[1:end]); err != nil || !a.Is6() {
 			return false
 		}
 		rest = host[end+1:]

@@ -181,6 +181,11 @@ func TestTheGateCannotBeWalkedAround(t *testing.T) {
 		{"GET", "/public/a", "[::1]:80:80", refused, ""},
 		{"GET", "/public/a", "[::1]x", refused, ""},
 		{"GET", "/public/a", "[::1]:8080", pass, "/public/a"},
+		{"GET", "/public/a", "[aud:api]", refused, ""}, // a configured audience's spelling
+		{"GET", "/public/a", "[AUD:API]:80", refused, ""},
+		{"GET", "/public/a", "[app.example.com]", refused, ""},
+		{"GET", "/public/a", "[127.0.0.1]", refused, ""},
+		{"GET", "/public/a", "[]", refused, ""},
 		{"GET", "/public/a", "app.example.com:", pass, "/public/a"},
 		{"GET", "/public/a", "admin.example.com,", refused, ""},
 		{"GET", "/public/a", "admin.example.com%2e", refused, ""},
