@@ -29,6 +29,7 @@ type DeviceRequest struct {
 	ClientName      string
 	DurationSeconds *int64 // nil: the default lifetime
 	Address         netip.Addr
+	Audience        string // the site asked: the token is for it, and only it may redeem the grant
 }
 
 // AuthorizeDevice starts a device authorization: anyone may (the site throttles per address).
@@ -40,7 +41,8 @@ func (s *Service) AuthorizeDevice(ctx context.Context, req DeviceRequest) (*devi
 	if err != nil {
 		return nil, err
 	}
-	st, err := s.DeviceGrants.Start(ctx, deviceauth.Request{ClientName: req.ClientName, Address: req.Address.String(), Duration: duration})
+	st, err := s.DeviceGrants.Start(ctx, deviceauth.Request{ClientName: req.ClientName, Address: req.Address.String(),
+		Audience: req.Audience, Duration: duration})
 	if err != nil {
 		return nil, err
 	}
@@ -63,11 +65,15 @@ func checkClientName(name string) error {
 }
 
 // PollDevice answers a client's poll: a *deviceauth.Error until the grant was approved, then
-// once the session token, for audience (the site that answers the poll).
+// once the session token. audience is the site that answers the poll: only the site the grant
+// was asked at (the one its approver saw) redeems it, for a token of that site.
 func (s *Service) PollDevice(ctx context.Context, deviceCode, audience string) (*SessionToken, error) {
 	g, err := s.DeviceGrants.Poll(ctx, deviceCode)
 	if err != nil {
 		return nil, err
+	}
+	if g.Audience != audience {
+		return nil, deviceauth.ErrUnknown // redeemed at another site: spent, and no token
 	}
 	a := g.Approver
 	if s.Revocations.Revoked(a) {

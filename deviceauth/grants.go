@@ -39,7 +39,8 @@ type Grant struct {
 	UserCode   string        `json:"-"`
 	SecretHash []byte        `json:"secret_hash"` // SHA-256 of the device code's secret
 	ClientName string        `json:"client_name,omitempty"`
-	Address    string        `json:"address,omitempty"` // the requesting client's
+	Address    string        `json:"address,omitempty"`  // the requesting client's
+	Audience   string        `json:"audience,omitempty"` // the site the token will be for
 	Requested  time.Time     `json:"requested"`
 	Expires    time.Time     `json:"expires"`
 	Duration   time.Duration `json:"duration"` // the token's lifetime, as asked for and bounded
@@ -55,6 +56,7 @@ type Grant struct {
 type Request struct {
 	ClientName string
 	Address    string
+	Audience   string // the site asked, which alone may redeem the grant
 	Duration   time.Duration
 }
 
@@ -88,7 +90,7 @@ func (g *Grants) Start(ctx context.Context, req Request) (*Started, error) {
 	for range startTries {
 		userCode := newUserCode()
 		deviceCode, hash := newDeviceCode(userCode)
-		rec := &Grant{SecretHash: hash, ClientName: req.ClientName, Address: req.Address, Requested: now,
+		rec := &Grant{SecretHash: hash, ClientName: req.ClientName, Address: req.Address, Audience: req.Audience, Requested: now,
 			Expires: now.Add(Lifetime), Duration: req.Duration, Interval: Interval, State: Pending}
 		err := store.UpdateJSON(ctx, g.store, grantKey(userCode), func(old *Grant) (*Grant, error) {
 			if old != nil && now.Before(old.Expires) {

@@ -35,7 +35,8 @@ func (s *Site) apiDeviceAuthorize(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, e)
 		return
 	}
-	st, err := s.ops.AuthorizeDevice(r.Context(), auth.DeviceRequest{ClientName: req.ClientName, DurationSeconds: req.DurationSeconds, Address: s.clientIP(r)})
+	st, err := s.ops.AuthorizeDevice(r.Context(), auth.DeviceRequest{ClientName: req.ClientName, DurationSeconds: req.DurationSeconds,
+		Address: s.clientIP(r), Audience: s.credentials.Audience(r)})
 	if err != nil {
 		s.fail(w, err)
 		return

@@ -174,3 +174,26 @@ func TestADeviceGrantsTokenIsForThePollingSite(t *testing.T) {
 		}
 	}
 }
+
+// TestADeviceGrantIsRedeemedOnlyWhereItWasAsked: the approver saw the site the grant was asked
+// at; a poll at another site of the gateway (another Host) gets no token, and spends the grant.
+func TestADeviceGrantIsRedeemedOnlyWhereItWasAsked(t *testing.T) {
+	for _, host := range []string{"other.example", "localhost", "127.0.0.2", "OTHER.example:8080"} {
+		e := newEnv(t)
+		dc := e.authorize(nil)
+		approve(e.enrolledAlice(), dc.UserCode, true)
+		c := e.Client()
+		req := c.Request("POST", "/.mfa/api/device/token", map[string]string{"device_code": dc.DeviceCode})
+		req.Host = host
+		r, err := c.Send(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tok deviceToken
+		r.JSON(&tok)
+		if r.StatusCode != http.StatusBadRequest || tok.Error != "invalid_grant" || tok.SessionToken != "" {
+			t.Errorf("polled at %q: %d %+v", host, r.StatusCode, tok)
+		}
+		e.expectPoll(dc.DeviceCode, http.StatusBadRequest, "invalid_grant")
+	}
+}

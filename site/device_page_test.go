@@ -32,7 +32,7 @@ func TestDevicePageShowsAndApproves(t *testing.T) {
 	}
 	r = alice.Do("GET", "/.mfa/device?code="+url.QueryEscape(strings.ToLower(dc.UserCode)), nil)
 	page := string(r.Body)
-	for _, want := range []string{dc.UserCode, "&lt;b&gt;laptop&lt;/b&gt;", "127.0.0.1", "90 minutes", "2026-11-29", `value="approve"`, `value="deny"`} {
+	for _, want := range []string{dc.UserCode, "&lt;b&gt;laptop&lt;/b&gt;", "<dt>For site</dt><dd class=\"wrap\"><code>127.0.0.1</code>", "<dt>From address</dt><dd><code>127.0.0.1</code>", "90 minutes", "2026-11-29", `value="approve"`, `value="deny"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page lacks %q", want)
 		}

@@ -3,6 +3,7 @@ package site
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/auth"
@@ -16,6 +17,7 @@ import (
 // deviceGrantView is what the page shows of a request.
 type deviceGrantView struct {
 	Code, ClientName, Address string
+	Site                      string // the site the token will be for (its host, or its audience name)
 	Requested                 time.Time
 	Lifetime                  string
 	Return                    string // this page again, for the verify page to come back to
@@ -62,6 +64,7 @@ func (s *Site) showDevice(w http.ResponseWriter, r *http.Request, c *auth.Caller
 	if g != nil {
 		code := deviceauth.FormatUserCode(g.UserCode)
 		p.Grant = &deviceGrantView{Code: code, ClientName: g.ClientName, Address: g.Address, Requested: g.Requested,
+			Site:     strings.TrimPrefix(g.Audience, "aud:"),
 			Lifetime: lifetimeText(g.Duration), Return: s.prefix + "/device?code=" + code}
 		p.NeedsFactor = s.ops.CanApproveDevice(c) != nil
 	}
