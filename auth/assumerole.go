@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/caddy-mfa/caddy-mfa/policy"
 	"github.com/caddy-mfa/caddy-mfa/roles"
 	"github.com/caddy-mfa/caddy-mfa/session"
@@ -38,7 +40,7 @@ func (s *Service) AssumeRole(ctx context.Context, c *Caller, req AssumeRoleReque
 	}
 	role := s.Roles.Get(req.Role)
 	if role == nil {
-		return nil, notAuthorized(c, req.Role) // as STS: no word on whether the role exists
+		return nil, s.roleDenied(c, req.Role) // as STS: no word on whether the role exists
 	}
 	lifetime, err := roleLifetime(role, s.Tokens.Min, req.DurationSeconds)
 	if err != nil {
@@ -65,7 +67,7 @@ func (s *Service) AssumeRole(ctx context.Context, c *Caller, req AssumeRoleReque
 		claims.UserVerified, claims.BackupEligible, claims.AAGUID = false, false, ""
 	}
 	if !s.trusts(role, c, &claims, req.Request) {
-		return nil, notAuthorized(c, role.Name)
+		return nil, s.roleDenied(c, role.Name)
 	}
 	claims.Role, claims.RoleSessionName = role.Name, name
 	return s.mintToken(&claims, req.Grant, TokenKindRole, lifetime)
@@ -87,6 +89,13 @@ func assumeRoleCaller(c *Caller) error {
 		return NewError(CodeAccessDenied, "Enable an MFA device first.")
 	}
 	return nil
+}
+
+// roleDenied audits a refused AssumeRole (no such role, or its trust policy said no: probing
+// and failed escalations leave a trace) and answers with STS's refusal.
+func (s *Service) roleDenied(c *Caller, role string) error {
+	s.audit("role_denied", zap.String("user", c.User()), zap.String("role", role))
+	return notAuthorized(c, role)
 }
 
 // notAuthorized is STS's refusal, word for word.

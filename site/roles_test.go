@@ -105,6 +105,9 @@ func TestAssumeRoleRefusals(t *testing.T) {
 			t.Errorf("%s: %d %s; want %d %s %q", c.name, r.StatusCode, r.Body, c.status, c.code, c.text)
 		}
 	}
+	if n := e.Events("role_denied"); n != 4 { // the trust policy's and the unknown roles' refusals
+		t.Errorf("%d role_denied events, want 4", n)
+	}
 	if r, _ := assumeRole(e, map[string]any{"role": "deployer"}); r.StatusCode != http.StatusUnauthorized || r.ErrorCode() != auth.CodeAuthRequired {
 		t.Fatalf("anonymous: %d %s", r.StatusCode, r.Body)
 	}
