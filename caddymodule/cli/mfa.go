@@ -297,17 +297,25 @@ func contextValue(key, v string) any {
 
 // adminCall sends one JSON request to the admin API and prints the answer; a refusal is an error.
 func adminCall(c *cobra.Command, method, uri string, body any) error {
-	var rd io.Reader
-	headers := http.Header{}
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(raw)
-		headers.Set("Content-Type", "application/json")
+	headers, rd, err := jsonBody(body)
+	if err != nil {
+		return err
 	}
 	return adminSend(c, method, uri, headers, rd)
+}
+
+// jsonBody is body as a JSON request body and its headers; nil: no body.
+func jsonBody(body any) (http.Header, io.Reader, error) {
+	headers := http.Header{}
+	if body == nil {
+		return headers, nil, nil
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return nil, nil, err
+	}
+	headers.Set("Content-Type", "application/json")
+	return headers, bytes.NewReader(raw), nil
 }
 
 func adminSend(c *cobra.Command, method, uri string, headers http.Header, body io.Reader) error {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"time"
 
@@ -152,15 +151,9 @@ func writeJUnit(file, suite string, verdicts []sim.Verdict) error {
 
 // adminDecode sends one JSON request to the admin API and decodes the answer into out.
 func adminDecode(c *cobra.Command, method, uri string, body, out any) error {
-	var rd io.Reader
-	headers := http.Header{}
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(raw)
-		headers.Set("Content-Type", "application/json")
+	headers, rd, err := jsonBody(body)
+	if err != nil {
+		return err
 	}
 	resp, err := adminRequest(c, method, uri, headers, rd)
 	if err != nil {
