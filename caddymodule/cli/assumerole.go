@@ -2,10 +2,7 @@ package cli
 
 import (
 	"errors"
-	"fmt"
 	"os"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -38,28 +35,19 @@ and MFA_SECRET_ACCESS_KEY). A role token cannot assume another role.`,
 			if s := flagValue(c, "session-name"); s != "" {
 				body["session_name"] = s
 			}
-			site := strings.TrimRight(flagValue(c, "url"), "/") + flagValue(c, "prefix") + "/api/assume-role"
-			tok, err := requestSessionToken(site, authz, body)
+			tok, err := requestSessionToken(siteAPI(c, "/api/assume-role"), authz, body)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.OutOrStdout(), "export MFA_SESSION_TOKEN=%s\nexport MFA_SESSION_EXPIRATION=%s\nexport MFA_AUTHENTICATED=%t\nexport MFA_ROLE=%s\nexport MFA_ROLE_SESSION_NAME=%s\n",
-				tok.SessionToken, tok.Expiration.Format(time.RFC3339), tok.MFAAuthenticated, tok.Role, tok.RoleSessionName)
+			printExports(c, tok)
 			return nil
 		},
 	}
-	c.Flags().String("url", "", "the site, e.g. https://app.example.com (required)")
-	c.Flags().String("prefix", "/.mfa", "the gateway's prefix on that site")
+	tokenFlags(c, "lifetime in seconds (default: an hour, or the role's max_duration when shorter)",
+		"a session policy file (JSON) that narrows the token further")
 	c.Flags().String("role", "", "the role to assume (required)")
 	c.Flags().String("session-name", "", "a name for this role session, for the audit log (default: your user name)")
 	c.Flags().String("session-token", "", "a session token to call with (default $MFA_SESSION_TOKEN)")
-	c.Flags().String("access-key-id", "", "access key id (default $MFA_ACCESS_KEY_ID)")
-	c.Flags().String("secret-access-key", "", "secret access key (default $MFA_SECRET_ACCESS_KEY)")
-	c.Flags().String("serial", "", "the MFA device's serial number")
-	c.Flags().String("code", "", "the device's current code")
-	c.Flags().Int64("duration", 0, "lifetime in seconds (default: an hour, or the role's max_duration when shorter)")
-	c.Flags().String("policy", "", "a session policy file (JSON) that narrows the token further")
-	_ = c.MarkFlagRequired("url")
 	_ = c.MarkFlagRequired("role")
 	return c
 }

@@ -40,26 +40,45 @@ lists), from MFA_ACCESS_KEY_ID and MFA_SECRET_ACCESS_KEY.`,
 			if err != nil {
 				return err
 			}
-			site := strings.TrimRight(flagValue(c, "url"), "/") + flagValue(c, "prefix") + "/api/session-token"
-			tok, err := requestSessionToken(site, authz, body)
+			tok, err := requestSessionToken(siteAPI(c, "/api/session-token"), authz, body)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.OutOrStdout(), "export MFA_SESSION_TOKEN=%s\nexport MFA_SESSION_EXPIRATION=%s\nexport MFA_AUTHENTICATED=%t\n",
-				tok.SessionToken, tok.Expiration.Format(time.RFC3339), tok.MFAAuthenticated)
+			printExports(c, tok)
 			return nil
 		},
 	}
+	tokenFlags(c, "lifetime in seconds (default: the site's)", "a session policy file (JSON) that narrows the token")
+	return c
+}
+
+// tokenFlags are the flags of the commands that ask a site for a token: the site, the caller's
+// access key, a code, the lifetime and a session policy.
+func tokenFlags(c *cobra.Command, duration, policy string) {
 	c.Flags().String("url", "", "the site, e.g. https://app.example.com (required)")
 	c.Flags().String("prefix", "/.mfa", "the gateway's prefix on that site")
 	c.Flags().String("access-key-id", "", "access key id (default $MFA_ACCESS_KEY_ID)")
 	c.Flags().String("secret-access-key", "", "secret access key (default $MFA_SECRET_ACCESS_KEY)")
 	c.Flags().String("serial", "", "the MFA device's serial number")
 	c.Flags().String("code", "", "the device's current code")
-	c.Flags().Int64("duration", 0, "lifetime in seconds (default: the site's)")
-	c.Flags().String("policy", "", "a session policy file (JSON) that narrows the token")
+	c.Flags().Int64("duration", 0, duration)
+	c.Flags().String("policy", "", policy)
 	_ = c.MarkFlagRequired("url")
-	return c
+}
+
+// siteAPI is the URL of the site's API call path (under its prefix).
+func siteAPI(c *cobra.Command, path string) string {
+	return strings.TrimRight(flagValue(c, "url"), "/") + flagValue(c, "prefix") + path
+}
+
+// printExports prints a token as the shell export lines eval takes; a role's token also names
+// its role and role session.
+func printExports(c *cobra.Command, tok *sessionToken) {
+	fmt.Fprintf(c.OutOrStdout(), "export MFA_SESSION_TOKEN=%s\nexport MFA_SESSION_EXPIRATION=%s\nexport MFA_AUTHENTICATED=%t\n",
+		tok.SessionToken, tok.Expiration.Format(time.RFC3339), tok.MFAAuthenticated)
+	if tok.Role != "" {
+		fmt.Fprintf(c.OutOrStdout(), "export MFA_ROLE=%s\nexport MFA_ROLE_SESSION_NAME=%s\n", tok.Role, tok.RoleSessionName)
+	}
 }
 
 // accessKeyAuthorization is the Authorization header of the access key the flags or the
