@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -103,28 +102,12 @@ func withFreshCode(t *testing.T, seed string, pass func(code string) bool) {
 // generated keys in machine's config directory (XDG_CONFIG_HOME, as startNode sets it).
 func startBackupNode(t *testing.T, machine string) *node {
 	site, admin := freePort(t), freePort(t)
-	return startNode(t, backupCaddyfile(machine, site, admin), machine, site, admin)
-}
-
-func backupCaddyfile(machine string, site, admin int) string {
-	return fmt.Sprintf(`{
-	admin localhost:%d
-	storage file_system %s
-	mfa {
-		user demo $2a$04$yDkr1gRCtNQojfOxyVfbx.uKfwuhdsC.MfBohx1nJLI5Gn91mCrgS
-	}
-}
-http://localhost:%d {
-	bind 127.0.0.1
-	mfa
-	respond "app"
-}
-`, admin, filepath.Join(machine, "storage"), site)
+	return startNode(t, fileStorageCaddyfile(machine, site, admin), machine, site, admin)
 }
 
 // restore writes the backup and a Caddyfile on machine and runs the documented import there.
 func restore(t *testing.T, machine string, backup []byte) {
-	cfg := backupCaddyfile(machine, freePort(t), freePort(t))
+	cfg := fileStorageCaddyfile(machine, freePort(t), freePort(t))
 	if err := os.WriteFile(filepath.Join(machine, "Caddyfile"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

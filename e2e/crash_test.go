@@ -22,19 +22,7 @@ import (
 func TestKilledMidWork(t *testing.T) {
 	dataDir := t.TempDir()
 	site, admin := freePort(t), freePort(t)
-	cfg := fmt.Sprintf(`{
-	admin localhost:%d
-	storage file_system %s
-	mfa {
-		user demo $2a$04$yDkr1gRCtNQojfOxyVfbx.uKfwuhdsC.MfBohx1nJLI5Gn91mCrgS
-	}
-}
-http://localhost:%d {
-	bind 127.0.0.1
-	mfa
-	respond "app"
-}
-`, admin, filepath.Join(dataDir, "storage"), site)
+	cfg := fileStorageCaddyfile(dataDir, site, admin)
 	addr := fmt.Sprintf("--address=localhost:%d", admin)
 	seed := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString([]byte("crash-test-seed-of-20b"))
 

@@ -243,3 +243,21 @@ func (c *apiClient) enrol(t *testing.T, name string, at time.Time) (serial, secr
 	c.csrf = enabled.CSRFToken
 	return created.Serial, created.Secret
 }
+
+// fileStorageCaddyfile is a node's config: Caddy's file storage under dataDir, demo as the one
+// user, the gated site answering "app".
+func fileStorageCaddyfile(dataDir string, site, admin int) string {
+	return fmt.Sprintf(`{
+	admin localhost:%d
+	storage file_system %s
+	mfa {
+		user demo $2a$04$yDkr1gRCtNQojfOxyVfbx.uKfwuhdsC.MfBohx1nJLI5Gn91mCrgS
+	}
+}
+http://localhost:%d {
+	bind 127.0.0.1
+	mfa
+	respond "app"
+}
+`, admin, filepath.Join(dataDir, "storage"), site)
+}
