@@ -12,6 +12,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/caddyserver/certmagic"
 
@@ -21,13 +22,18 @@ import (
 // Store is a store.Store over a certmagic.Storage, with every key under a prefix.
 type Store struct {
 	storage certmagic.Storage
+	files   *fileTree // set when storage is the file system: it writes and lists there itself
 	prefix  string
 	locks   keyedMutex
 }
 
 // New wraps storage; keys live under prefix (for example "mfa").
 func New(storage certmagic.Storage, prefix string) *Store {
-	return &Store{storage: storage, prefix: strings.Trim(prefix, "/")}
+	s := &Store{storage: storage, prefix: strings.Trim(prefix, "/")}
+	if files, ok := storage.(*certmagic.FileStorage); ok {
+		s.files = &fileTree{storage: files, now: time.Now}
+	}
+	return s
 }
 
 func (s *Store) key(k string) string { return path.Join(s.prefix, k) }
@@ -41,9 +47,12 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	return v, err
 }
 
-// Put implements store.Store. certmagic's storages write whole values (the file system writes a
-// temporary file and renames it).
+// Put implements store.Store. certmagic's storages write whole values; on the file system a
+// temporary file is renamed over the record (fileTree).
 func (s *Store) Put(ctx context.Context, key string, value []byte) error {
+	if s.files != nil {
+		return s.files.write(s.key(key), value)
+	}
 	return s.storage.Store(ctx, s.key(key), value)
 }
 
@@ -59,22 +68,30 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // List implements store.Store.
 func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
 	dir, _ := path.Split(prefix)
-	root := s.key(strings.TrimSuffix(dir, "/"))
-	keys, err := s.storage.List(ctx, root, true)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+	keys, err := s.listUnder(ctx, s.key(strings.TrimSuffix(dir, "/")))
 	if err != nil {
 		return nil, err
 	}
 	out := keys[:0]
 	for _, k := range keys {
 		rel := strings.TrimPrefix(k, s.prefix+"/")
-		if strings.HasPrefix(rel, prefix) && !s.isDir(ctx, k) {
+		if strings.HasPrefix(rel, prefix) && (s.files != nil || !s.isDir(ctx, k)) {
 			out = append(out, rel)
 		}
 	}
 	return out, nil
+}
+
+// listUnder lists the storage keys under root, recursively; a missing root holds none.
+func (s *Store) listUnder(ctx context.Context, root string) ([]string, error) {
+	if s.files != nil {
+		return s.files.list(root)
+	}
+	keys, err := s.storage.List(ctx, root, true)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return keys, err
 }
 
 // isDir filters the directory entries that recursive listings of some storages include.

@@ -1,0 +1,109 @@
+package caddystore
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/caddyserver/certmagic"
+)
+
+// fileTree writes and lists records of a certmagic.FileStorage directly. The storage's own
+// writes go through a temporary file with a bare numeric name beside the record, which a
+// process killed mid-write leaves for good, and which a listing cannot tell from a record whose
+// name is digits (a user "1234", a serial). Its listing also fails outright when a temporary file
+// vanishes under it. Our temporary files start with a dot, which store.Key never writes, so a
+// listing skips them, and one left by a crash is swept once it is stale.
+type fileTree struct {
+	storage *certmagic.FileStorage
+	now     func() time.Time
+}
+
+// tempPrefix starts every temporary file fileTree writes; store.Key never writes a dot.
+const tempPrefix = ".mfa-tmp-"
+
+// staleTemp is the age after which a temporary file is a crashed writer's leftover: a write
+// takes milliseconds, and nothing ever renames a file this old.
+const staleTemp = time.Hour
+
+var errNotDir = syscall.ENOTDIR
+
+// write stores value under key in full or not at all: a synced temporary file renamed over the
+// record, as certmagic's own atomic file does.
+func (t fileTree) write(key string, value []byte) error {
+	name := t.storage.Filename(key)
+	dir := filepath.Dir(name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, tempPrefix+"*")
+	if err != nil {
+		return err
+	}
+	err = writeSynced(f, value)
+	if err == nil {
+		err = os.Rename(f.Name(), name)
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+	}
+	return err
+}
+
+func writeSynced(f *os.File, value []byte) error {
+	_, err := f.Write(value)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// list returns every record key under root (a storage key), walking folders itself so that an
+// entry removed or renamed during the walk is passed over rather than failing the listing.
+func (t fileTree) list(root string) ([]string, error) {
+	var keys []string
+	err := t.walk(root, &keys)
+	return keys, err
+}
+
+func (t fileTree) walk(dirKey string, keys *[]string) error {
+	entries, err := os.ReadDir(t.storage.Filename(dirKey))
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotDir) {
+		return nil // removed since its parent was read, or a record where a folder was asked for
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		key := path.Join(dirKey, e.Name())
+		switch {
+		case strings.HasPrefix(e.Name(), "."):
+			t.sweep(key, e)
+		case e.IsDir():
+			if err := t.walk(key, keys); err != nil {
+				return err
+			}
+		default:
+			*keys = append(*keys, key)
+		}
+	}
+	return nil
+}
+
+// sweep removes a temporary file that a crashed writer left, once it is stale.
+func (t fileTree) sweep(key string, e fs.DirEntry) {
+	if !strings.HasPrefix(e.Name(), tempPrefix) || e.IsDir() {
+		return
+	}
+	if info, err := e.Info(); err == nil && t.now().Sub(info.ModTime()) > staleTemp {
+		_ = os.Remove(t.storage.Filename(key))
+	}
+}
