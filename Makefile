@@ -3,7 +3,6 @@ GO       ?= go
 # Tools the end-to-end tests run. Missing ones are installed from Debian's packages when this
 # runs as root (CI does); otherwise the target says what to install and stops.
 TOOLS    := oathtool chromium curl jq redis-server redis-cli openssl npm
-PACKAGES := oathtool chromium curl jq redis-server openssl npm
 # axe-core, which the page tests run in Chromium: from the npm registry into e2e/node (ignored by git).
 AXE      := e2e/node/node_modules/axe-core/axe.min.js
 
@@ -20,12 +19,13 @@ vet:
 
 deps:
 	@missing=""; for t in $(TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	packages=$$(echo "$$missing" | sed 's/redis-cli/redis-tools/'); \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "installing$$missing"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PACKAGES) >/dev/null || exit 1; \
+			echo "installing$$packages"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$packages >/dev/null || exit 1; \
 		else \
-			echo "missing:$$missing; install them (Debian: sudo apt-get install $(PACKAGES)) and run make test again"; exit 1; \
+			echo "missing:$$missing; install them (Debian: sudo apt-get install$$packages) and run make test again"; exit 1; \
 		fi; \
 	fi
 	@test -f $(AXE) || npm install --prefix e2e/node --no-audit --no-fund axe-core@4 >/dev/null
