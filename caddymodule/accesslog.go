@@ -30,7 +30,7 @@ func logDecision(r *http.Request, ctx policy.Context, res policy.Result) {
 		d.ctx, d.res = ctx, res
 		return
 	}
-	d := &decisionLog{ctx: ctx, res: res}
+	d := &decisionLog{ctx: ctx, res: res, tls: r.TLS != nil}
 	if vars != nil {
 		vars[decisionVar] = d
 	}
@@ -39,10 +39,12 @@ func logDecision(r *http.Request, ctx policy.Context, res policy.Result) {
 
 // decisionLog writes the mfa_* fields: the caller's kind, user and groups, the factor's
 // presence, age and method, the decision and the statement that made it. A key the request does
-// not have is left out, as the policy sees it absent.
+// not have is left out, as the policy sees it absent. req:Secure is written only where it is not
+// the connection's TLS (Caddy's own "tls" field): when a trusted proxy ended TLS.
 type decisionLog struct {
 	ctx policy.Context
 	res policy.Result
+	tls bool
 }
 
 // MarshalLogObject implements zapcore.ObjectMarshaler.
@@ -53,6 +55,9 @@ func (d *decisionLog) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 		authType = policy.AuthAnonymous
 	}
 	enc.AddString("mfa_auth_type", authType)
+	if c.Secure != d.tls {
+		enc.AddBool("mfa_secure", c.Secure)
+	}
 	if authType != policy.AuthAnonymous {
 		enc.AddString("mfa_user", c.UserID)
 		if len(c.Groups) > 0 {

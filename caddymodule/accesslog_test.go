@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/caddy-mfa/caddy-mfa/policy"
 )
@@ -40,6 +41,24 @@ func TestLogDecisionCost(t *testing.T) {
 		t.Logf("%s: %v allocations a request", tc.name, n)
 		if n > tc.maxAllocs {
 			t.Errorf("%s: %v allocations, want at most %v", tc.name, n, tc.maxAllocs)
+		}
+	}
+}
+
+// TestLogDecisionSecure: req:Secure is logged only where Caddy's own "tls" field would mislead,
+// that is where a trusted proxy's X-Forwarded-Proto decided it.
+func TestLogDecisionSecure(t *testing.T) {
+	for _, tc := range []struct {
+		secure, tls bool
+		want        any // nil: absent
+	}{{true, false, true}, {false, true, false}, {true, true, nil}, {false, false, nil}} {
+		enc := zapcore.NewMapObjectEncoder()
+		d := &decisionLog{ctx: policy.Context{Secure: tc.secure}, tls: tc.tls}
+		if err := d.MarshalLogObject(enc); err != nil {
+			t.Fatal(err)
+		}
+		if got := enc.Fields["mfa_secure"]; got != tc.want {
+			t.Errorf("req:Secure %v over tls=%v: mfa_secure = %v, want %v", tc.secure, tc.tls, got, tc.want)
 		}
 	}
 }

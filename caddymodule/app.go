@@ -282,8 +282,9 @@ func (a *App) authConfig(repl *caddy.Replacer, smsKey []byte) auth.Config {
 		Lockout: lockout.Policy{
 			MaxFailures: a.Lockout.MaxFailures, BaseDelay: time.Duration(a.Lockout.BaseDelay), MaxDelay: time.Duration(a.Lockout.MaxDelay),
 		},
-		Session: session.CookieOptions{Name: a.Session.CookieName, Idle: time.Duration(a.Session.Idle), Absolute: time.Duration(a.Session.Absolute)},
-		Tokens:  auth.TokenLifetimes{Default: time.Duration(t.Default), Min: time.Duration(t.Min), Max: time.Duration(t.Max)},
+		Session: session.CookieOptions{Name: a.Session.CookieName, Idle: time.Duration(a.Session.Idle), Absolute: time.Duration(a.Session.Absolute),
+			Secure: clientSecure},
+		Tokens: auth.TokenLifetimes{Default: time.Duration(t.Default), Min: time.Duration(t.Min), Max: time.Duration(t.Max)},
 		WebAuthn: auth.WebAuthnConfig{RPName: wa.RPName, UserVerification: wa.UserVerification,
 			Site: auth.WebAuthnSite{ID: wa.RPID, Origins: wa.Origins}, NoPasswordless: wa.Passwordless == "off",
 			Rules: factors.KeyRules{AllowedAAGUIDs: wa.AllowedAAGUIDs, DenyBackupEligible: wa.BackupEligible == "deny"}},

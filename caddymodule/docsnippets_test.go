@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -158,4 +159,66 @@ func TestDocumentedDefaultsAreTheDefaults(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("the documented defaults are not the code's:\n%s\nwant\n%s", got, want)
 	}
+}
+
+// TestReferenceNamesEveryKey: docs/caddyfile.md gives every subdirective the Caddyfile parser
+// takes a bullet (**name**), and its JSON blocks show every key of the app and the handler, so a
+// key added without its documentation fails here.
+func TestReferenceNamesEveryKey(t *testing.T) {
+	raw, err := os.ReadFile("../docs/caddyfile.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(raw)
+	parsers, _ := filepath.Glob("caddyfile*.go")
+	subdirectives := regexp.MustCompile(`case "([a-z_]+)":`)
+	found := 0
+	for _, file := range parsers {
+		if strings.HasSuffix(file, "_test.go") {
+			continue
+		}
+		src, _ := os.ReadFile(file)
+		for _, m := range subdirectives.FindAllStringSubmatch(string(src), -1) {
+			found++
+			if !strings.Contains(page, "**"+m[1]+"**") {
+				t.Errorf("subdirective %s (%s) has no bullet in docs/caddyfile.md", m[1], file)
+			}
+		}
+	}
+	if found < 40 {
+		t.Fatalf("found %d subdirectives in the parser: the search is broken", found)
+	}
+	var jsonBlocks strings.Builder
+	for _, block := range regexp.MustCompile("(?s)```json\n(.*?)```").FindAllStringSubmatch(page, -1) {
+		jsonBlocks.WriteString(block[1])
+	}
+	for _, key := range jsonKeys(reflect.TypeOf(App{}), reflect.TypeOf(Handler{})) {
+		if !strings.Contains(jsonBlocks.String(), `"`+key+`":`) {
+			t.Errorf("JSON key %q is in no JSON block of docs/caddyfile.md", key)
+		}
+	}
+}
+
+// jsonKeys are the JSON names of the types' fields, and of the structs they hold, recursively.
+func jsonKeys(types ...reflect.Type) []string {
+	var keys []string
+	for len(types) > 0 {
+		typ := types[0]
+		types = types[1:]
+		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice {
+			typ = typ.Elem()
+		}
+		if typ.Kind() != reflect.Struct || typ.PkgPath() != reflect.TypeOf(App{}).PkgPath() {
+			continue
+		}
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if f.IsExported() && name != "" && name != "-" {
+				keys = append(keys, name)
+				types = append(types, f.Type)
+			}
+		}
+	}
+	return keys
 }

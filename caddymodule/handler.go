@@ -3,7 +3,6 @@ package caddymodule
 import (
 	"fmt"
 	"net/http"
-	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -197,16 +196,6 @@ func isMethod(m string) bool {
 		}
 	}
 	return false
-}
-
-// clientIP is Caddy's idea of the client address, which honours trusted proxies.
-func clientIP(r *http.Request) netip.Addr {
-	s, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return a.Unmap()
 }
 
 // requestVars is Caddy's per-request variable map, which the gates of one request share.

@@ -102,7 +102,7 @@ func TestAccessLogCarriesTheGatesView(t *testing.T) {
 	entries := accessLogEntries(t, logFile, 4)
 	anon, read, write := entryFor(t, entries, "GET", "/api/orders/7"), entryFor(t, entries, "GET", "/api/orders/42"), entryFor(t, entries, "POST", "/api/orders")
 	wantFields(t, "anonymous read", anon, map[string]any{"mfa_auth_type": "anonymous", "mfa_decision": "implicitDeny"},
-		"mfa_user", "mfa_present", "mfa_age", "mfa_method", "mfa_policy", "mfa_sid")
+		"mfa_user", "mfa_present", "mfa_age", "mfa_method", "mfa_policy", "mfa_sid", "mfa_secure")
 	wantFields(t, "read", read, map[string]any{"mfa_auth_type": "session", "mfa_user": "alice", "mfa_present": false,
 		"mfa_decision": "allowed", "mfa_policy": policyFile, "mfa_sid": "Reads"}, "mfa_age", "mfa_method")
 	wantFields(t, "write", write, map[string]any{"mfa_auth_type": "session", "mfa_present": false, "mfa_decision": "implicitDeny"},

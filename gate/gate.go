@@ -1,7 +1,6 @@
 package gate
 
 import (
-	"crypto/tls"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -60,8 +59,8 @@ func New(ops *auth.Service, o Options) (*Gate, error) {
 	m := o.Mount.WithDefaults()
 	g := &Gate{ops: ops, prefix: o.Prefix, external: o.Identity != nil, credentials: web.NewCredentials(ops, m, o.Policy),
 		pages: web.Pages{Issuer: ops.Issuer, Prefix: o.Prefix, Log: ops.Log}, policy: o.Policy, clientIP: m.ClientIP,
-		vars: o.Vars, site: o.Site, observe: o.Observe, groups: newUserGroups(), refreshes: newRefreshes(),
-		cookieName: ops.Cookies.CookieName(&http.Request{}), hostCookieName: ops.Cookies.CookieName(&http.Request{TLS: &tls.ConnectionState{}})}
+		vars: o.Vars, site: o.Site, observe: o.Observe, groups: newUserGroups(), refreshes: newRefreshes()}
+	g.cookieName, g.hostCookieName = ops.Cookies.CookieNames()
 	if g.vars == nil {
 		g.vars = func(*http.Request) map[string]any { return nil }
 	}
@@ -169,7 +168,7 @@ func (g *Gate) requestContext(r *http.Request, c *auth.Caller) policy.Context {
 		Host:     canonical.Host(r.Host),
 		Path:     r.URL.Path,
 		SourceIP: g.clientIP(r),
-		Secure:   r.TLS != nil,
+		Secure:   g.ops.Cookies.Secure(r),
 		Time:     g.ops.Now(),
 	}
 	if c.AuthType != policy.AuthAnonymous {

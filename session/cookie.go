@@ -17,6 +17,9 @@ type CookieOptions struct {
 	Name     string        // cookie name; "__Host-" is put before it on HTTPS
 	Idle     time.Duration // a session unused this long ends
 	Absolute time.Duration // a session ends this long after sign-in, used or not
+	// Secure reports whether the client reached the site over HTTPS, which may have ended at a
+	// trusted proxy in front; nil: whether this connection is TLS.
+	Secure func(*http.Request) bool
 }
 
 // Cookies keeps browser sessions in signed cookies (gorilla/sessions over securecookie). The
@@ -38,16 +41,33 @@ func NewCookies(ring *KeyRing, opts CookieOptions, now func() time.Time) *Cookie
 	st := sessions.NewCookieStore(ring.cookieKeyPairs()...)
 	st.MaxAge(int(opts.Absolute / time.Second))
 	cache, _ := lru.New[string, Claims](decodedCacheSize)
+	if opts.Secure == nil {
+		opts.Secure = TLSConnection
+	}
 	return &Cookies{ring: ring, store: st, opts: opts, now: now, decoded: cache}
 }
 
+// TLSConnection reports whether r came over TLS to this server.
+func TLSConnection(r *http.Request) bool { return r.TLS != nil }
+
+// Secure reports whether r's client speaks HTTPS to the site. The house asks here, so that the
+// cookies' names and flags and the policy's req:Secure never disagree.
+func (s *Cookies) Secure(r *http.Request) bool { return s.opts.Secure(r) }
+
 // CookieName is the name the session cookie has on this request's scheme.
 func (s *Cookies) CookieName(r *http.Request) string {
-	if r.TLS != nil {
-		return "__Host-" + s.opts.Name // __Host-: Secure, Path=/, no Domain: no subdomain can plant it
+	if s.Secure(r) {
+		return s.hostName()
 	}
 	return s.opts.Name
 }
+
+// hostName is the session cookie's name on HTTPS. __Host-: Secure, Path=/, no Domain, so no
+// subdomain can plant it.
+func (s *Cookies) hostName() string { return "__Host-" + s.opts.Name }
+
+// CookieNames are the session cookie's names on plain HTTP and on HTTPS.
+func (s *Cookies) CookieNames() (plain, https string) { return s.opts.Name, s.hostName() }
 
 const tokenValue = "t"
 
@@ -139,7 +159,7 @@ func (s *Cookies) Clear(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Cookies) options(r *http.Request, maxAge int) *sessions.Options {
-	return &sessions.Options{Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode}
+	return &sessions.Options{Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: s.Secure(r), SameSite: http.SameSiteLaxMode}
 }
 
 // RefreshAfter is how stale the idle deadline may get before a request moves it: often enough

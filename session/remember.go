@@ -23,11 +23,11 @@ func (s *Cookies) ReadRemember(r *http.Request) string {
 // sign-in form, posted from its own page, ever sends it; HttpOnly: no script reads it.
 func (s *Cookies) WriteRemember(w http.ResponseWriter, r *http.Request, value string, d time.Duration) {
 	http.SetCookie(w, &http.Cookie{Name: s.RememberName(r), Value: value, Path: "/", MaxAge: int(d / time.Second),
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: s.Secure(r), SameSite: http.SameSiteStrictMode})
 }
 
 // ClearRemember deletes the remember cookie.
 func (s *Cookies) ClearRemember(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: s.RememberName(r), Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: s.Secure(r), SameSite: http.SameSiteStrictMode})
 }

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -32,5 +33,39 @@ func TestRememberCookieOnHTTPS(t *testing.T) {
 	plain.Header.Set("Cookie", "__Host-caddy_mfa_remember=id.secret")
 	if got := c.ReadRemember(plain); got != "" {
 		t.Fatalf("an HTTPS cookie read on HTTP: %q", got)
+	}
+}
+
+// TestSecureDecidesEveryCookie: where CookieOptions.Secure says HTTPS (TLS ended at a trusted
+// proxy), a plain-HTTP request gets the HTTPS cookies, both session and remember, and reads
+// them back; where it says plain HTTP, a TLS request gets the plain ones.
+func TestSecureDecidesEveryCookie(t *testing.T) {
+	ring, _ := NewKeyRing(key(1))
+	for _, tc := range []struct {
+		url    string
+		secure bool
+		prefix string
+	}{{"http://example.com/", true, "__Host-"}, {"https://example.com/", false, ""}} {
+		opts := CookieOptions{Name: "caddy_mfa", Idle: time.Hour, Absolute: time.Hour, Secure: func(*http.Request) bool { return tc.secure }}
+		c := NewCookies(ring, opts, newClock().now)
+		r := httptest.NewRequest("POST", tc.url, nil)
+		w := httptest.NewRecorder()
+		if err := c.Write(w, r, c.Start("alice")); err != nil {
+			t.Fatal(err)
+		}
+		c.WriteRemember(w, r, "id.secret", time.Hour)
+		res := w.Result()
+		if len(res.Cookies()) != 2 {
+			t.Fatalf("%s: %d cookies", tc.url, len(res.Cookies()))
+		}
+		for _, ck := range res.Cookies() {
+			if !strings.HasPrefix(ck.Name, tc.prefix+"caddy_mfa") || ck.Secure != tc.secure {
+				t.Errorf("%s with Secure=%v: cookie %s, Secure=%v", tc.url, tc.secure, ck.Name, ck.Secure)
+			}
+			r.AddCookie(ck)
+		}
+		if claims, ok := c.Read(r); !ok || claims.User != "alice" || c.ReadRemember(r) != "id.secret" {
+			t.Errorf("%s: the cookies do not read back under the same scheme", tc.url)
+		}
 	}
 }

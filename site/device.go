@@ -50,7 +50,7 @@ func (s *Site) apiDeviceAuthorize(w http.ResponseWriter, r *http.Request) {
 
 // siteOrigin is the scheme and host the client reached this site at.
 func (s *Site) siteOrigin(r *http.Request) string {
-	if r.TLS != nil {
+	if s.ops.Cookies.Secure(r) {
 		return "https://" + r.Host
 	}
 	return "http://" + r.Host

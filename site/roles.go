@@ -44,7 +44,7 @@ func (s *Site) apiAssumeRole(w http.ResponseWriter, r *http.Request) {
 	tok, err := s.ops.AssumeRole(r.Context(), c, auth.AssumeRoleRequest{
 		Role: req.Role, SessionName: req.SessionName, Serial: req.Serial, Code: req.Code, DurationSeconds: req.DurationSeconds,
 		Grant:   auth.Grant{Audience: s.credentials.Audience(r), Policy: req.Policy},
-		Request: web.RequestContext(r, s.clientIP, s.ops.Now()),
+		Request: s.credentials.RequestContext(r),
 	})
 	if err != nil {
 		s.fail(w, err)

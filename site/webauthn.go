@@ -14,7 +14,7 @@ import (
 // relyingParty is the relying party of one ceremony: the configured one, or the request's site.
 func (s *Site) relyingParty(r *http.Request) factors.RelyingParty {
 	scheme := "http"
-	if r.TLS != nil {
+	if s.ops.Cookies.Secure(r) {
 		scheme = "https"
 	}
 	return s.ops.RelyingParty(scheme, r.Host)

@@ -87,6 +87,7 @@ func (e *CredentialError) Error() string { return e.reason }
 type Credentials struct {
 	ops      *auth.Service
 	identity func(*http.Request) string
+	clientIP func(*http.Request) netip.Addr
 	audience string // the mount's configured audience; "": each request's host
 	// routeMaxAge is the route's tightest mfa:Age limit (auth.Caller.RouteMaxAge).
 	routeMaxAge time.Duration
@@ -94,7 +95,8 @@ type Credentials struct {
 
 // NewCredentials reads callers for a mount whose route's policy is p.
 func NewCredentials(ops *auth.Service, m Mount, p *policy.Set) *Credentials {
-	return &Credentials{ops: ops, identity: m.Identity, audience: m.Audience, routeMaxAge: auth.RouteMaxAge(p)}
+	m = m.WithDefaults()
+	return &Credentials{ops: ops, identity: m.Identity, clientIP: m.ClientIP, audience: m.Audience, routeMaxAge: auth.RouteMaxAge(p)}
 }
 
 // Identify is the caller of a site call, which the route's max_age binds.
@@ -186,7 +188,7 @@ func (cr *Credentials) External() bool { return cr.identity != nil }
 // RequestContext is the policy's view of a request before its caller is known: the req:* keys.
 // The gate builds its own, on the request path; this one serves the site's calls that evaluate
 // a policy (AssumeRole's trust policy).
-func RequestContext(r *http.Request, clientIP func(*http.Request) netip.Addr, now time.Time) policy.Context {
+func (cr *Credentials) RequestContext(r *http.Request) policy.Context {
 	return policy.Context{AuthType: policy.AuthAnonymous, Method: r.Method, Host: canonical.Host(r.Host), Path: r.URL.Path,
-		SourceIP: clientIP(r), Secure: r.TLS != nil, Time: now}
+		SourceIP: cr.clientIP(r), Secure: cr.ops.Cookies.Secure(r), Time: cr.ops.Now()}
 }

@@ -87,6 +87,18 @@ func TestReplayCountsUnexplained(t *testing.T) {
 	}
 }
 
+// TestReplayReadsSecureBehindAProxy: a line without Caddy's "tls" field was HTTPS when the gate
+// logged mfa_secure (a trusted proxy ended TLS), and the replay decides it so.
+func TestReplayReadsSecureBehindAProxy(t *testing.T) {
+	const httpsOnly = `{"Statement": [{"Sid": "HTTPS", "Effect": "Allow", "Action": "GET", "Condition": {"Bool": {"req:Secure": "true"}}}]}`
+	const anon = `,"mfa_auth_type":"anonymous","mfa_decision":`
+	log := logOf("GET /a 10.0.0.1"+`,"mfa_secure":true`+anon+`"allowed"`, "GET /b 10.0.0.1"+anon+`"implicitDeny"`)
+	d, err := Replay(strings.NewReader(log), mustSet(t, httpsOnly), mustSet(t, httpsOnly))
+	if err != nil || d.Replayed != 2 || d.Unexplained != 0 || len(d.Changes) != 0 {
+		t.Fatalf("%+v %v", d, err)
+	}
+}
+
 // TestReplayRefusesBadLogs: a log without the gate's fields, not JSON, or with a field that
 // cannot be read is refused, naming the line.
 func TestReplayRefusesBadLogs(t *testing.T) {

@@ -23,6 +23,7 @@ type logLine struct {
 		URI      string    `json:"uri"`
 		TLS      *struct{} `json:"tls"`
 	} `json:"request"`
+	Secure         *bool    `json:"mfa_secure"` // where a trusted proxy ended TLS
 	AuthType       string   `json:"mfa_auth_type"`
 	User           string   `json:"mfa_user"`
 	Groups         []string `json:"mfa_groups"`
@@ -46,6 +47,9 @@ func (l *logLine) context() (policy.Context, error) {
 		return policy.Context{}, err
 	}
 	ctx := policy.Context{Host: canonical.Host(l.Request.Host), Time: at, Secure: l.Request.TLS != nil, AuthType: l.AuthType}
+	if l.Secure != nil {
+		ctx.Secure = *l.Secure
+	}
 	if ctx.Method, ctx.Path, err = requestLine(Request{Method: l.Request.Method, Path: l.Request.URI}); err != nil {
 		return ctx, err
 	}
