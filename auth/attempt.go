@@ -115,11 +115,7 @@ func (s *Service) refuseIfLocked(ctx context.Context, user, kind string) error {
 // totpKinds are the kinds a code for user's TOTP devices is tried as: the type of the device
 // named, or of every enabled TOTP device when none is named. A user with no such device tried
 // a virtual one, as far as anybody can tell.
-func (s *Service) totpKinds(ctx context.Context, user, serial string) ([]string, error) {
-	ds, err := s.Devices.ForUser(ctx, user)
-	if err != nil {
-		return nil, err
-	}
+func totpKinds(ds []*factors.Device, serial string) []string {
 	var kinds []string
 	for _, d := range ds {
 		if d.Enabled && d.IsTOTP() && (serial == "" || d.Serial == serial) && !slices.Contains(kinds, d.Type) {
@@ -127,7 +123,7 @@ func (s *Service) totpKinds(ctx context.Context, user, serial string) ([]string,
 		}
 	}
 	if len(kinds) == 0 {
-		return []string{factors.TypeVirtual}, nil
+		return []string{factors.TypeVirtual}
 	}
-	return kinds, nil
+	return kinds
 }

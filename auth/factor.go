@@ -43,12 +43,12 @@ func (s *Service) PassCode(ctx context.Context, c *Caller, serial, code string) 
 
 // verifyTOTP passes a factor with a code from one of the user's TOTP devices.
 func (s *Service) verifyTOTP(ctx context.Context, user, serial, code string) (*factors.Device, error) {
-	kinds, err := s.totpKinds(ctx, user, serial)
+	ds, err := s.Devices.ForUser(ctx, user)
 	if err != nil {
 		return nil, err
 	}
-	return s.attempt(ctx, user, kinds, "factor_passed", func() (*factors.Device, error) {
-		return s.Devices.Verify(ctx, user, serial, code)
+	return s.attempt(ctx, user, totpKinds(ds, serial), "factor_passed", func() (*factors.Device, error) {
+		return s.Devices.VerifyAmong(ctx, user, ds, serial, code)
 	})
 }
 

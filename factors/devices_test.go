@@ -182,3 +182,38 @@ func TestValidateSerial(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyAmongReadsEachDeviceAgain: a sign-in lists the devices once and checks the code
+// later; a device deactivated in between (a virtual one is deleted with it), or another user's
+// slipped into the list, refuses a right code.
+func TestVerifyAmongReadsEachDeviceAgain(t *testing.T) {
+	ctx := context.Background()
+	for name, change := range map[string]func(r *Devices, serial string) error{
+		"deactivated": func(r *Devices, serial string) error { _, err := r.Deactivate(ctx, "alice", serial); return err },
+	} {
+		t.Run(name, func(t *testing.T) {
+			r, c, _ := newRegistry(t)
+			nv := enrol(t, r, c, "alice", "phone")
+			ds, err := r.ForUser(ctx, "alice")
+			if err != nil || len(ds) != 1 {
+				t.Fatalf("%d devices, %v", len(ds), err)
+			}
+			if err := change(r, nv.Device.Serial); err != nil {
+				t.Fatal(err)
+			}
+			c.advance(30 * time.Second)
+			if _, err := r.VerifyAmong(ctx, "alice", ds, "", codeAt(t, nv.Seed, c.t, 0)); !errors.Is(err, ErrInvalidCode) {
+				t.Fatalf("a device %s after the listing verified: %v", name, err)
+			}
+		})
+	}
+	t.Run("another user's", func(t *testing.T) {
+		r, c, _ := newRegistry(t)
+		nv := enrol(t, r, c, "bob", "phone")
+		ds, _ := r.ForUser(ctx, "bob")
+		c.advance(30 * time.Second)
+		if _, err := r.VerifyAmong(ctx, "alice", ds, "", codeAt(t, nv.Seed, c.t, 0)); !errors.Is(err, ErrInvalidCode) {
+			t.Fatalf("bob's device verified for alice: %v", err)
+		}
+	})
+}

@@ -28,6 +28,13 @@ func (r *Devices) Verify(ctx context.Context, user, serial, code string) (*Devic
 	if err != nil {
 		return nil, err
 	}
+	return r.VerifyAmong(ctx, user, ds, serial, code)
+}
+
+// VerifyAmong is Verify over the user's devices as the caller has just read them (ForUser),
+// which spares a sign-in reading them twice. Each one tried is read again, atomically with
+// spending its step, so a device disabled or deleted since the listing refuses the code.
+func (r *Devices) VerifyAmong(ctx context.Context, user string, ds []*Device, serial, code string) (*Device, error) {
 	result := ErrInvalidCode
 	for _, d := range ds {
 		if !d.Enabled || !d.IsTOTP() || (serial != "" && d.Serial != serial) {

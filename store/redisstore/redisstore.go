@@ -45,11 +45,61 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // maxRetries bounds optimistic retries of one Update under contention.
 const maxRetries = 100
 
-// Update implements store.Store: WATCH the key, compute, and MULTI/EXEC the change; another
-// node's write in between makes EXEC fail, and the update runs again on the new value. A record
-// that existed (the counter of a device) is in its folders already: only creating or removing
-// one touches the index, inside the transaction on a single master, around it on a Cluster.
+// Update implements store.Store. Rewriting a record that exists, the common case (a device's
+// counter), is a GET and a compare-and-set script: two round trips. Creating or removing one
+// touches the folder index too, and goes through WATCH, compute and MULTI/EXEC: inside the
+// transaction on a single master, around it on a Cluster. Either way another node's write in
+// between makes the change fail, and the update runs again on the new value.
 func (s *Store) Update(ctx context.Context, key string, fn func(old []byte) ([]byte, error)) error {
+	for range maxRetries {
+		old, err := s.client.Get(ctx, s.key(key)).Bytes()
+		if errors.Is(err, redis.Nil) {
+			return s.watchedUpdate(ctx, key, fn)
+		}
+		if err != nil {
+			return err
+		}
+		next, err := fn(old)
+		if err != nil {
+			return err
+		}
+		switch store.Decide(old, next) {
+		case store.Unchanged:
+			return nil
+		case store.Remove:
+			return s.watchedUpdate(ctx, key, fn)
+		}
+		swapped, err := s.compareAndSet(ctx, key, old, next)
+		if err != nil || swapped {
+			return err
+		}
+	}
+	return fmt.Errorf("updating %s: too much contention", key)
+}
+
+// casScript sets KEYS[1] to ARGV[2] if it still holds ARGV[1]: a record another node rewrote
+// or removed since it was read is left alone. Comparing the whole value (a few hundred bytes)
+// is sound for an update, which depends on the value only.
+var casScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+`)
+
+func (s *Store) compareAndSet(ctx context.Context, key string, old, next []byte) (bool, error) {
+	keys, args := []string{s.key(key)}, []any{old, next}
+	n, err := casScript.EvalSha(ctx, s.client, keys, args...).Int()
+	if redis.HasErrorPrefix(err, "NOSCRIPT") { // the first time on this master: send the source
+		n, err = casScript.Eval(ctx, s.client, keys, args...).Int()
+	}
+	return n == 1, err
+}
+
+// watchedUpdate is Update of a record being created or removed: WATCH the key, compute, and
+// MULTI/EXEC the change with the index's.
+func (s *Store) watchedUpdate(ctx context.Context, key string, fn func(old []byte) ([]byte, error)) error {
 	k := s.key(key)
 	for range maxRetries {
 		var change store.Change

@@ -2,8 +2,11 @@ package storetest
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/caddy-mfa/caddy-mfa/store"
@@ -20,6 +23,9 @@ func runList(t *testing.T, newStore func(t *testing.T, name string) store.Store)
 	})
 	t.Run("ListMatchesRecordsAfterRaces", func(t *testing.T) {
 		listMatchesRecordsAfterRaces(t, newStore(t, "list-races"), newStore(t, "list-races"))
+	})
+	t.Run("UpdatesThatCreateAndRemoveRace", func(t *testing.T) {
+		updatesThatCreateAndRemoveRace(t, newStore(t, "update-races"), newStore(t, "update-races"))
 	})
 }
 
@@ -146,4 +152,48 @@ func listMatchesRecordsAfterRaces(t *testing.T, a, b store.Store) {
 		}
 	}
 	WantList(t, b, "remembered/alice/", want...)
+}
+
+// updatesThatCreateAndRemoveRace: Updates on two nodes at once create, rewrite and remove
+// records of one folder (a counter that starts at 1 and is removed after 3, as a lockout
+// record lives); no step is lost, and the folder lists exactly the records that exist.
+func updatesThatCreateAndRemoveRace(t *testing.T, a, b store.Store) {
+	ctx := context.Background()
+	keys := []string{store.Key("lockout", "alice"), store.Key("lockout", "bob")}
+	var steps [2]atomic.Int64
+	cycle := func(old []byte) ([]byte, error) {
+		if string(old) == "3" {
+			return nil, nil
+		}
+		return increment(old)
+	}
+	var wg sync.WaitGroup
+	for w, node := range []store.Store{a, b, a, b} {
+		wg.Go(func() {
+			for i := range 30 {
+				k := (i + w) % len(keys)
+				if err := node.Update(ctx, keys[k], cycle); err != nil {
+					t.Error(err)
+					return
+				}
+				steps[k].Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	var want []string
+	for k, key := range keys {
+		got, err := a.Get(ctx, key)
+		wantValue := steps[k].Load() % 4 // 1, 2, 3, removed, 1, ...
+		switch {
+		case wantValue == 0 && !errors.Is(err, store.ErrNotFound):
+			t.Errorf("%s after %d steps: %q, %v; want it removed", key, steps[k].Load(), got, err)
+		case wantValue != 0 && string(got) != fmt.Sprint(wantValue):
+			t.Errorf("%s after %d steps: %q, %v; want %d (a step was lost)", key, steps[k].Load(), got, err, wantValue)
+		}
+		if err == nil {
+			want = append(want, key)
+		}
+	}
+	WantList(t, b, "lockout/", want...)
 }
