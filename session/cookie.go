@@ -42,13 +42,13 @@ func NewCookies(ring *KeyRing, opts CookieOptions, now func() time.Time) *Cookie
 	st.MaxAge(int(opts.Absolute / time.Second))
 	cache, _ := lru.New[string, Claims](decodedCacheSize)
 	if opts.Secure == nil {
-		opts.Secure = TLSConnection
+		opts.Secure = tlsConnection
 	}
 	return &Cookies{ring: ring, store: st, opts: opts, now: now, decoded: cache}
 }
 
-// TLSConnection reports whether r came over TLS to this server.
-func TLSConnection(r *http.Request) bool { return r.TLS != nil }
+// tlsConnection reports whether r came over TLS to this server.
+func tlsConnection(r *http.Request) bool { return r.TLS != nil }
 
 // Secure reports whether r's client speaks HTTPS to the site. The house asks here, so that the
 // cookies' names and flags and the policy's req:Secure never disagree.
