@@ -20,8 +20,10 @@ func clientIP(r *http.Request) netip.Addr {
 
 // clientSecure reports whether the client reached the site over HTTPS. Behind a proxy that
 // Caddy trusts (the server's trusted_proxies), that proxy's X-Forwarded-Proto says so, as
-// Caddy's reverse_proxy reads it: TLS often ends there. From anyone else the header is the
+// Caddy's reverse_proxy trusts it: TLS often ends there. From anyone else the header is the
 // client's own word and counts for nothing, and so does a value that is neither http nor https.
+// Where reverse_proxy passes a list on whole ("https, http"), the gate takes its last entry, the
+// nearest proxy's: "http" there is the stricter reading.
 func clientSecure(r *http.Request) bool {
 	if trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool); trusted {
 		switch forwardedProto(r.Header) {

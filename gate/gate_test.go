@@ -138,6 +138,10 @@ func TestUnknownUserAndWrongPasswordLookAlike(t *testing.T) {
 	if len(unknown.Cookies()) != 0 || len(wrong.Cookies()) != 0 {
 		t.Fatal("a failed sign-in set a cookie")
 	}
+	// A name no file system could store (1,200 bytes once escaped) is just another unknown user.
+	if long := c.Login(strings.Repeat("é", 100), testPassword); long.StatusCode != wrong.StatusCode || string(long.Body) != string(wrong.Body) {
+		t.Fatalf("an over-long user name: %d %s", long.StatusCode, long.Body)
+	}
 }
 
 func TestCSRFAndCrossOrigin(t *testing.T) {

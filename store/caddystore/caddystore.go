@@ -41,8 +41,8 @@ func (s *Store) key(k string) string { return path.Join(s.prefix, k) }
 // Get implements store.Store.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	v, err := s.storage.Load(ctx, s.key(key))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, store.ErrNotFound
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNameTooLong) {
+		return nil, store.ErrNotFound // a name longer than the file system allows: no such record
 	}
 	return v, err
 }
@@ -59,7 +59,7 @@ func (s *Store) Put(ctx context.Context, key string, value []byte) error {
 // Delete implements store.Store.
 func (s *Store) Delete(ctx context.Context, key string) error {
 	err := s.storage.Delete(ctx, s.key(key))
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNameTooLong) {
 		return nil
 	}
 	return err

@@ -31,7 +31,7 @@ const tempPrefix = ".mfa-tmp-"
 // takes milliseconds, and nothing ever renames a file this old.
 const staleTemp = time.Hour
 
-var errNotDir = syscall.ENOTDIR
+var errNotDir, errNameTooLong = syscall.ENOTDIR, syscall.ENAMETOOLONG
 
 // write stores value under key in full or not at all: a synced temporary file renamed over the
 // record, as certmagic's own atomic file does.
@@ -76,8 +76,10 @@ func (t fileTree) list(root string) ([]string, error) {
 
 func (t fileTree) walk(dirKey string, keys *[]string) error {
 	entries, err := os.ReadDir(t.storage.Filename(dirKey))
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotDir) {
-		return nil // removed since its parent was read, or a record where a folder was asked for
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotDir) || errors.Is(err, errNameTooLong) {
+		// Removed since its parent was read, a record where a folder was asked for, or a name
+		// longer than the file system allows, which no record can have.
+		return nil
 	}
 	if err != nil {
 		return err
@@ -91,11 +93,18 @@ func (t fileTree) walk(dirKey string, keys *[]string) error {
 			if err := t.walk(key, keys); err != nil {
 				return err
 			}
+		case e.Type()&fs.ModeSymlink != 0 && t.linksToFolder(key):
+			// An operator's link to a folder is not a record; it is not followed, as before.
 		default:
 			*keys = append(*keys, key)
 		}
 	}
 	return nil
+}
+
+func (t fileTree) linksToFolder(key string) bool {
+	info, err := os.Stat(t.storage.Filename(key))
+	return err == nil && info.IsDir()
 }
 
 // sweep removes a temporary file that a crashed writer left, once it is stale.

@@ -2,10 +2,12 @@ package caddystore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -122,5 +124,41 @@ func TestListRecordWhereFolderAsked(t *testing.T) {
 	got, err := st.List(ctx, store.Key("users", "alice")+"/")
 	if err != nil || len(got) != 0 {
 		t.Fatalf("List under a record = %q, %v; want none", got, err)
+	}
+}
+
+// TestLinksAndLongNames: an operator's link to a folder is not a record (as before the store
+// walked folders itself), a link to a file is; and a key longer than the file system allows names
+// no record: Get finds none, Delete and List have nothing to do, and only Put fails.
+func TestLinksAndLongNames(t *testing.T) {
+	ctx := context.Background()
+	st, dir := fileStore(t)
+	if err := st.Put(ctx, store.Key("remembered", "alice", "r1"), []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "remembered", "alice"), filepath.Join(dir, "remembered", "bob")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "remembered", "alice", "r1"), filepath.Join(dir, "remembered", "carol")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.List(ctx, "remembered/")
+	slices.Sort(got)
+	if want := []string{"remembered/alice/r1", "remembered/carol"}; err != nil || !slices.Equal(got, want) {
+		t.Fatalf("List = %q, %v; want %q", got, err, want)
+	}
+
+	long := store.Key("users", strings.Repeat("é", 100)) // 1,200 bytes escaped: over NAME_MAX
+	if _, err := st.Get(ctx, long); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Get of an over-long name: %v, want ErrNotFound", err)
+	}
+	if err := st.Delete(ctx, long); err != nil {
+		t.Errorf("Delete of an over-long name: %v", err)
+	}
+	if keys, err := st.List(ctx, long+"/"); err != nil || len(keys) != 0 {
+		t.Errorf("List under an over-long name: %q, %v", keys, err)
+	}
+	if err := st.Put(ctx, long, []byte("{}")); err == nil {
+		t.Error("Put of an over-long name succeeded")
 	}
 }

@@ -78,6 +78,9 @@ func parseTarget(rawURL string) (target, error) {
 		return target{}, fmt.Errorf("redis url %s: want redis:// or rediss://", redacted(rawURL))
 	}
 	q := u.Query()
+	if err := refuseReplicaReads(q); err != nil {
+		return target{}, fmt.Errorf("redis url %s: %w", redacted(rawURL), err)
+	}
 	mode := q.Get("mode")
 	q.Del("mode")
 	u.RawQuery = q.Encode()
@@ -99,6 +102,21 @@ func parseTarget(rawURL string) (target, error) {
 		}
 	}
 	return t, nil
+}
+
+// replicaReads are go-redis's URL options that send reads to replicas. A replica lags its
+// master, and caddy-mfa decides on what it reads (an update's old value, whether a record still
+// exists), so a stale answer could drop a write or a record from a listing; and go-redis panics
+// on some of them with Sentinel.
+var replicaReads = []string{"read_only", "route_by_latency", "route_randomly", "replica_only"}
+
+func refuseReplicaReads(q url.Values) error {
+	for _, name := range replicaReads {
+		if q.Has(name) {
+			return fmt.Errorf("%s is not supported: caddy-mfa reads and writes on the master only, since a replica's answer may be stale", name)
+		}
+	}
+	return nil
 }
 
 // isClusterNode asks a node whether it is part of a Redis Cluster. A server that refuses INFO

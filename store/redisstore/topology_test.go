@@ -109,6 +109,15 @@ func TestOpenNamesWhatIsWrong(t *testing.T) {
 		{"redis://" + sentinel + "?master_name=MFA-MASTER", `knows no master named "MFA-MASTER"`},
 		{"redis://127.0.0.1:1?master_name=mfa-master&addr=127.0.0.1:2", "no sentinel answers (127.0.0.1:1, 127.0.0.1:2)"},
 		{"redis://127.0.0.1:1?master_name=nope&addr=" + sentinel, `knows no master named "nope"`},
+		// Options that read from replicas: a stale read could drop a write (and go-redis panicked
+		// on the Sentinel ones).
+		{"redis://" + cluster + "?mode=cluster&read_only=true", "read_only is not supported: caddy-mfa reads and writes on the master only"},
+		{"redis://" + cluster + "?mode=cluster&route_by_latency=1", "route_by_latency is not supported"},
+		{"redis://" + cluster + "?mode=cluster&route_randomly=true", "route_randomly is not supported"},
+		{"redis://" + sentinel + "?master_name=mfa-master&route_randomly=true", "route_randomly is not supported"},
+		{"redis://" + sentinel + "?master_name=mfa-master&route_by_latency=true", "route_by_latency is not supported"},
+		{"redis://" + sentinel + "?master_name=mfa-master&replica_only=true", "replica_only is not supported"},
+		{"redis://" + cluster + "?read_only=false", "read_only is not supported"},
 	} {
 		s, err := redisstore.Open(context.Background(), c.url, "p")
 		if err == nil {
