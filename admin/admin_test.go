@@ -14,41 +14,8 @@ import (
 func TestAdminUsersKeysAndSessions(t *testing.T) {
 	e := newEnv(t)
 	a := admin.New(e.Ops)
-
-	code, m, _ := housetest.AdminCall(t, a, "POST", "/mfa/users", map[string]any{"name": "carol", "password": "pw-carol", "groups": []string{"ops"}})
-	if code != http.StatusCreated || m["name"] != "carol" || m["password_enabled"] != true {
-		t.Fatalf("create: %d %v", code, m)
-	}
-	if code, m, _ := housetest.AdminCall(t, a, "POST", "/mfa/users", map[string]any{"name": "carol"}); code != http.StatusConflict || housetest.ErrCode(m) != auth.CodeEntityAlreadyExists {
-		t.Fatalf("duplicate: %d %v", code, m)
-	}
-	if code, m, _ := housetest.AdminCall(t, a, "POST", "/mfa/users", map[string]any{"name": "bad name"}); code != http.StatusBadRequest || housetest.ErrCode(m) != auth.CodeInvalidInput {
-		t.Fatalf("bad name: %d %v", code, m)
-	}
-	if r := e.Client().Login("carol", "pw-carol"); r.StatusCode != http.StatusOK {
-		t.Fatalf("the new user cannot sign in: %d", r.StatusCode)
-	}
-	_, _, raw := housetest.AdminCall(t, a, "GET", "/mfa/users", nil)
-	var users []housetest.UserView
-	_ = json.Unmarshal(raw, &users)
-	if len(users) != 3 || users[2].Name != "carol" {
-		t.Fatalf("list: %s", raw)
-	}
-
-	// An access key from the operator works at once.
-	code, m, _ = housetest.AdminCall(t, a, "POST", "/mfa/users/carol/access-keys", nil)
-	if code != http.StatusCreated {
-		t.Fatalf("access key: %d %v", code, m)
-	}
-	id, secret := m["access_key_id"].(string), m["secret_access_key"].(string)
-	var who housetest.WhoAmI
-	e.Client().Do("GET", "/.mfa/api/whoami", nil, housetest.Basic(id, secret)...).JSON(&who)
-	if who.User != "carol" || who.AuthType != "access_key" {
-		t.Fatalf("whoami with the operator's key: %+v", who)
-	}
-	if code, m, _ := housetest.AdminCall(t, a, "POST", "/mfa/users/nobody/access-keys", nil); code != http.StatusNotFound || housetest.ErrCode(m) != auth.CodeNoSuchEntity {
-		t.Fatalf("key for nobody: %d %v", code, m)
-	}
+	createCarolThroughTheAdminAPI(t, e, a)
+	id, secret := operatorKeyWorksAtOnce(t, e, a)
 
 	// Deleting a user who holds keys or devices needs force, and then takes them along.
 	c := e.Client()
@@ -57,7 +24,7 @@ func TestAdminUsersKeysAndSessions(t *testing.T) {
 	if code, m, _ := housetest.AdminCall(t, a, "DELETE", "/mfa/users/alice", nil); code != http.StatusConflict || housetest.ErrCode(m) != auth.CodeDeleteConflict {
 		t.Fatalf("delete with devices: %d %v", code, m)
 	}
-	code, m, _ = housetest.AdminCall(t, a, "POST", "/mfa/users/alice/revoke-sessions", nil)
+	code, m, _ := housetest.AdminCall(t, a, "POST", "/mfa/users/alice/revoke-sessions", nil)
 	if code != http.StatusOK {
 		t.Fatalf("revoke: %d %v", code, m)
 	}
@@ -79,6 +46,51 @@ func TestAdminUsersKeysAndSessions(t *testing.T) {
 	if code, m, _ := housetest.AdminCall(t, a, "GET", "/mfa/nothing", nil); code != http.StatusNotFound || housetest.ErrCode(m) != auth.CodeNoSuchEntity {
 		t.Fatalf("unknown endpoint: %d %v", code, m)
 	}
+}
+
+// createCarolThroughTheAdminAPI makes the user carol (refusing a duplicate and a bad name) and checks
+// that she can sign in at once and is listed after the two users every env starts with.
+func createCarolThroughTheAdminAPI(t *testing.T, e *env, a *admin.Admin) {
+	t.Helper()
+	code, m, _ := housetest.AdminCall(t, a, "POST", "/mfa/users", map[string]any{"name": "carol", "password": "pw-carol", "groups": []string{"ops"}})
+	if code != http.StatusCreated || m["name"] != "carol" || m["password_enabled"] != true {
+		t.Fatalf("create: %d %v", code, m)
+	}
+	if code, m, _ := housetest.AdminCall(t, a, "POST", "/mfa/users", map[string]any{"name": "carol"}); code != http.StatusConflict || housetest.ErrCode(m) != auth.CodeEntityAlreadyExists {
+		t.Fatalf("duplicate: %d %v", code, m)
+	}
+	if code, m, _ := housetest.AdminCall(t, a, "POST", "/mfa/users", map[string]any{"name": "bad name"}); code != http.StatusBadRequest || housetest.ErrCode(m) != auth.CodeInvalidInput {
+		t.Fatalf("bad name: %d %v", code, m)
+	}
+	if r := e.Client().Login("carol", "pw-carol"); r.StatusCode != http.StatusOK {
+		t.Fatalf("the new user cannot sign in: %d", r.StatusCode)
+	}
+	_, _, raw := housetest.AdminCall(t, a, "GET", "/mfa/users", nil)
+	var users []housetest.UserView
+	_ = json.Unmarshal(raw, &users)
+	if len(users) != 3 || users[2].Name != "carol" {
+		t.Fatalf("list: %s", raw)
+	}
+}
+
+// operatorKeyWorksAtOnce has the operator give carol an access key, checks that it signs her in
+// straight away, and returns it so the test can see it die with her.
+func operatorKeyWorksAtOnce(t *testing.T, e *env, a *admin.Admin) (id, secret string) {
+	t.Helper()
+	code, m, _ := housetest.AdminCall(t, a, "POST", "/mfa/users/carol/access-keys", nil)
+	if code != http.StatusCreated {
+		t.Fatalf("access key: %d %v", code, m)
+	}
+	id, secret = m["access_key_id"].(string), m["secret_access_key"].(string)
+	var who housetest.WhoAmI
+	e.Client().Do("GET", "/.mfa/api/whoami", nil, housetest.Basic(id, secret)...).JSON(&who)
+	if who.User != "carol" || who.AuthType != "access_key" {
+		t.Fatalf("whoami with the operator's key: %+v", who)
+	}
+	if code, m, _ := housetest.AdminCall(t, a, "POST", "/mfa/users/nobody/access-keys", nil); code != http.StatusNotFound || housetest.ErrCode(m) != auth.CodeNoSuchEntity {
+		t.Fatalf("key for nobody: %d %v", code, m)
+	}
+	return id, secret
 }
 
 func TestAdminSimulateAndLint(t *testing.T) {

@@ -86,34 +86,8 @@ func (b tab) h1() string { return b.read(chromedp.Text(chromedp.CSS("h1"))) }
 func TestDemoPagesInChromium(t *testing.T) {
 	n := startDemo(t)
 	b := tab{t, newBrowser(t)}
-	do, read, h1 := b.do, b.read, b.h1
-
-	do("open the site",
-		chromedp.Navigate(n.url+"/"),
-		chromedp.WaitVisible(chromedp.CSS("#username")),
-		screenshot("1-login"))
-	if loc := read(chromedp.Location()); !strings.Contains(loc, "/.mfa/login?return=%2F") {
-		t.Fatalf("the site did not send the browser to sign in: %s", loc)
-	}
-	do("sign in",
-		chromedp.SendKeys(chromedp.CSS("#username"), "demo"),
-		chromedp.SendKeys(chromedp.CSS("#password"), "demo"),
-		chromedp.Click(chromedp.CSS("main button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS("#name")),
-		screenshot("2-enrolment-required"))
-	if got := h1(); got != "Set up multi-factor authentication" {
-		t.Fatalf("after sign-in the page says %q", got)
-	}
-	do("add a virtual device",
-		chromedp.Click(chromedp.CSS(`form[action$="/devices/virtual"] button`)),
-		chromedp.WaitVisible(chromedp.CSS("img.qr")),
-		screenshot("3-qr-code"))
-	secret := read(chromedp.Text(chromedp.CSS("#secret")))
-	now := time.Now()
-	do("type two consecutive codes",
-		chromedp.SendKeys(chromedp.CSS("#code1"), oathtool(t, secret, now.Add(-30*time.Second))),
-		chromedp.SendKeys(chromedp.CSS("#code2"), oathtool(t, secret, now)),
-		chromedp.Click(chromedp.CSS(`form[action$="/enable"] button`)))
+	do, h1 := b.do, b.h1
+	secret, now := b.signInAndEnrolDemo(n)
 	codes := b.passFirstCodes("/")
 	do("on to the app", chromedp.WaitVisible(chromedp.CSS("dl")), screenshot("4-app"))
 	if got := h1(); got != "Hello, demo!" {
@@ -145,4 +119,40 @@ func TestDemoPagesInChromium(t *testing.T) {
 		t.Fatalf("after the factor the app says %q", got)
 	}
 	n.codesWorkOnce("demo", codes)
+}
+
+// signInAndEnrolDemo signs the demo user in from the site's front door and enrols a virtual
+// device with two codes from oathtool; it returns the device's secret and the time the codes were for.
+func (b tab) signInAndEnrolDemo(n *node) (secret string, now time.Time) {
+	t := b.t
+	t.Helper()
+	do, read, h1 := b.do, b.read, b.h1
+
+	do("open the site",
+		chromedp.Navigate(n.url+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#username")),
+		screenshot("1-login"))
+	if loc := read(chromedp.Location()); !strings.Contains(loc, "/.mfa/login?return=%2F") {
+		t.Fatalf("the site did not send the browser to sign in: %s", loc)
+	}
+	do("sign in",
+		chromedp.SendKeys(chromedp.CSS("#username"), "demo"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "demo"),
+		chromedp.Click(chromedp.CSS("main button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#name")),
+		screenshot("2-enrolment-required"))
+	if got := h1(); got != "Set up multi-factor authentication" {
+		t.Fatalf("after sign-in the page says %q", got)
+	}
+	do("add a virtual device",
+		chromedp.Click(chromedp.CSS(`form[action$="/devices/virtual"] button`)),
+		chromedp.WaitVisible(chromedp.CSS("img.qr")),
+		screenshot("3-qr-code"))
+	secret = read(chromedp.Text(chromedp.CSS("#secret")))
+	now = time.Now()
+	do("type two consecutive codes",
+		chromedp.SendKeys(chromedp.CSS("#code1"), oathtool(t, secret, now.Add(-30*time.Second))),
+		chromedp.SendKeys(chromedp.CSS("#code2"), oathtool(t, secret, now)),
+		chromedp.Click(chromedp.CSS(`form[action$="/enable"] button`)))
+	return secret, now
 }

@@ -95,31 +95,8 @@ func TestTwoNodesOneRedis(t *testing.T) {
 		t.Fatalf("the code B accepted, replayed on A: %d", code)
 	}
 
-	// A token minted on A works on B.
-	serial2, secret2 := a.signIn(t, "demo2").enrol(t, "phone", now)
-	out := a.caddyCLI(t, nil, "access-key", "create", "--user", "demo2", "--address="+strings.TrimPrefix(a.admin, "http://"))
-	keyEnv := []string{"MFA_ACCESS_KEY_ID=" + jsonField(t, out, "access_key_id"), "MFA_SECRET_ACCESS_KEY=" + jsonField(t, out, "secret_access_key")}
-	out = a.caddyCLI(t, keyEnv, "get-session-token", "--url", a.url, "--serial", serial2, "--code", oathtool(t, secret2, now.Add(30*time.Second)))
-	token := strings.TrimPrefix(strings.Split(out, "\n")[0], "export MFA_SESSION_TOKEN=")
-	var page string
-	bc := newAPIClient(t, b.url)
-	if code := bc.call("GET", "/", nil, &page, "Authorization", "Bearer "+token); code != http.StatusOK || page != "app for demo2" {
-		t.Fatalf("A's token on B: %d %q", code, page)
-	}
-
-	// Revoke on A: B refuses demo's session within 5 s.
-	if code := onB.call("GET", "/", nil, nil); code != http.StatusOK {
-		t.Fatalf("demo on B before the revocation: %d", code)
-	}
-	a.caddyCLI(t, nil, "revoke-sessions", "--user", "demo", "--address="+strings.TrimPrefix(a.admin, "http://"))
-	revokedAt := time.Now()
-	for onB.call("GET", "/", nil, nil) == http.StatusOK {
-		if time.Since(revokedAt) > 5*time.Second {
-			t.Fatal("B still accepts the revoked session after 5 s")
-		}
-		time.Sleep(100 * time.Millisecond) // another node's poll: real time passes there
-	}
-	t.Logf("B refused the revoked session %v after the revocation", time.Since(revokedAt).Round(10*time.Millisecond))
+	bc, token := tokenFromAWorksOnB(t, a, b, now)
+	revocationOnAReachesB(t, a, onB)
 
 	// Failures on A and B add up to max_failures (4): the code replayed on A was the first.
 	fa, fb := a.signIn(t, "demo"), b.signIn(t, "demo")
@@ -141,9 +118,47 @@ func TestTwoNodesOneRedis(t *testing.T) {
 	if code := waiting.call("POST", "/.mfa/api/verify", map[string]string{"code": "123456"}, &failure); code != http.StatusServiceUnavailable || failure.Error.Code != "ServiceFailure" {
 		t.Fatalf("a factor check during the outage: %d %+v", code, failure)
 	}
+	var page string
 	if code := bc.call("GET", "/", nil, &page, "Authorization", "Bearer "+token); code != http.StatusOK {
 		t.Fatalf("an issued token during the outage: %d", code)
 	}
+}
+
+// tokenFromAWorksOnB enrols demo2 on A, mints an MFA session token there with the caddy CLI, and
+// checks that B accepts it; it returns a client of B and the token, for the outage to come.
+func tokenFromAWorksOnB(t *testing.T, a, b *node, now time.Time) (bc *apiClient, token string) {
+	t.Helper()
+	// A token minted on A works on B.
+	serial2, secret2 := a.signIn(t, "demo2").enrol(t, "phone", now)
+	out := a.caddyCLI(t, nil, "access-key", "create", "--user", "demo2", "--address="+strings.TrimPrefix(a.admin, "http://"))
+	keyEnv := []string{"MFA_ACCESS_KEY_ID=" + jsonField(t, out, "access_key_id"), "MFA_SECRET_ACCESS_KEY=" + jsonField(t, out, "secret_access_key")}
+	out = a.caddyCLI(t, keyEnv, "get-session-token", "--url", a.url, "--serial", serial2, "--code", oathtool(t, secret2, now.Add(30*time.Second)))
+	token = strings.TrimPrefix(strings.Split(out, "\n")[0], "export MFA_SESSION_TOKEN=")
+	var page string
+	bc = newAPIClient(t, b.url)
+	if code := bc.call("GET", "/", nil, &page, "Authorization", "Bearer "+token); code != http.StatusOK || page != "app for demo2" {
+		t.Fatalf("A's token on B: %d %q", code, page)
+	}
+	return bc, token
+}
+
+// revocationOnAReachesB revokes demo's sessions on A and checks that B, where onB is signed in,
+// refuses the session within 5 s.
+func revocationOnAReachesB(t *testing.T, a *node, onB *apiClient) {
+	t.Helper()
+	// Revoke on A: B refuses demo's session within 5 s.
+	if code := onB.call("GET", "/", nil, nil); code != http.StatusOK {
+		t.Fatalf("demo on B before the revocation: %d", code)
+	}
+	a.caddyCLI(t, nil, "revoke-sessions", "--user", "demo", "--address="+strings.TrimPrefix(a.admin, "http://"))
+	revokedAt := time.Now()
+	for onB.call("GET", "/", nil, nil) == http.StatusOK {
+		if time.Since(revokedAt) > 5*time.Second {
+			t.Fatal("B still accepts the revoked session after 5 s")
+		}
+		time.Sleep(100 * time.Millisecond) // another node's poll: real time passes there
+	}
+	t.Logf("B refused the revoked session %v after the revocation", time.Since(revokedAt).Round(10*time.Millisecond))
 }
 
 // TestRedisNeedsSharedKeys: with storage redis, a node without configured keys refuses to start

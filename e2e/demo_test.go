@@ -14,51 +14,23 @@ import (
 // oathtool: sign in, enrol, reach the app, sign in again, pass the factor, replay refused.
 func TestDemoFlowWithOathtool(t *testing.T) {
 	n := startDemo(t)
-	c := newAPIClient(t, n.url)
-	var login struct {
-		CSRFToken          string `json:"csrf_token"`
-		EnrollmentRequired bool   `json:"enrollment_required"`
-	}
-	if code := c.call("POST", "/.mfa/api/login", map[string]string{"username": "demo", "password": "demo"}, &login); code != http.StatusOK || !login.EnrollmentRequired {
-		t.Fatalf("login: %d %+v", code, login)
-	}
-	c.csrf = login.CSRFToken
-	var created struct{ Serial, Secret string }
-	if code := c.call("POST", "/.mfa/api/devices/virtual", map[string]string{"name": "phone"}, &created); code != http.StatusOK {
-		t.Fatalf("create: %d", code)
-	}
-	now := time.Now()
-	var enabled struct {
-		CSRFToken string `json:"csrf_token"`
-	}
-	code := c.call("POST", "/.mfa/api/devices/"+created.Serial+"/enable",
-		map[string]string{"code1": oathtool(t, created.Secret, now.Add(-30*time.Second)), "code2": oathtool(t, created.Secret, now)}, &enabled)
-	if code != http.StatusOK {
-		t.Fatalf("enable with oathtool codes: %d", code)
-	}
-	var page string
-	if code := c.call("GET", "/", nil, &page); code != http.StatusOK || !strings.Contains(page, "Hello, demo!") || !strings.Contains(page, "<dd>virtual</dd>") {
-		t.Fatalf("the demo app: %d %s", code, page)
-	}
+	secret, enabledCSRF, now := enrolTheDemoUser(t, n)
 
 	// Another sign-in: the gate asks for a factor; the next step's code passes (within skew),
 	// and only once.
-	c2 := newAPIClient(t, n.url)
-	c2.call("POST", "/.mfa/api/login", map[string]string{"username": "demo", "password": "demo"}, &login)
-	c2.csrf = login.CSRFToken
+	c2 := n.signIn(t, "demo")
 	if code := c2.call("GET", "/", nil, nil); code != http.StatusUnauthorized {
 		t.Fatalf("without a factor: %d", code)
 	}
-	next := oathtool(t, created.Secret, now.Add(30*time.Second))
+	next := oathtool(t, secret, now.Add(30*time.Second))
 	if code := c2.call("POST", "/.mfa/api/verify", map[string]string{"code": next}, nil); code != http.StatusOK {
 		t.Fatalf("verify: %d", code)
 	}
+	var page string
 	if code := c2.call("GET", "/", nil, &page); code != http.StatusOK || !strings.Contains(page, "Hello, demo!") {
 		t.Fatalf("after verify: %d", code)
 	}
-	c3 := newAPIClient(t, n.url)
-	c3.call("POST", "/.mfa/api/login", map[string]string{"username": "demo", "password": "demo"}, &login)
-	c3.csrf = login.CSRFToken
+	c3 := n.signIn(t, "demo")
 	var refused struct {
 		Error struct{ Code string } `json:"error"`
 	}
@@ -69,11 +41,34 @@ func TestDemoFlowWithOathtool(t *testing.T) {
 	// Nothing secret reached the log or the storage in clear.
 	n.stop()
 	u, _ := url.Parse(n.url)
-	secrets := []string{created.Secret, next, login.CSRFToken, enabled.CSRFToken}
+	secrets := []string{secret, next, c3.csrf, enabledCSRF}
 	for _, ck := range c2.http.Jar.Cookies(u) {
 		secrets = append(secrets, ck.Value)
 	}
 	assertNoSecrets(t, n, secrets...)
+}
+
+// enrolTheDemoUser signs demo in, who must enrol, enrols a virtual device with oathtool's codes for
+// now and the step before, and checks the demo app; it returns the device's secret, the CSRF
+// token the enabled session got, and now.
+func enrolTheDemoUser(t *testing.T, n *node) (secret, enabledCSRF string, now time.Time) {
+	t.Helper()
+	c := newAPIClient(t, n.url)
+	var login struct {
+		CSRFToken          string `json:"csrf_token"`
+		EnrollmentRequired bool   `json:"enrollment_required"`
+	}
+	if code := c.call("POST", "/.mfa/api/login", map[string]string{"username": "demo", "password": "demo"}, &login); code != http.StatusOK || !login.EnrollmentRequired {
+		t.Fatalf("login: %d %+v", code, login)
+	}
+	c.csrf = login.CSRFToken
+	now = time.Now()
+	_, secret = c.enrol(t, "phone", now)
+	var page string
+	if code := c.call("GET", "/", nil, &page); code != http.StatusOK || !strings.Contains(page, "Hello, demo!") || !strings.Contains(page, "<dd>virtual</dd>") {
+		t.Fatalf("the demo app: %d %s", code, page)
+	}
+	return secret, c.csrf, now
 }
 
 // assertNoSecrets scans the node's log and every file it wrote for the secrets of the run.

@@ -17,21 +17,10 @@ import (
 func TestCommandLineSignInWithAPasskey(t *testing.T) {
 	n := startKeysSite(t)
 	b := tab{t, newBrowserFor(t, 2*time.Minute)}
-	b.do("open a tab", chromedp.Navigate("about:blank"))
-	if _, err := chromedp.Call(b.ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
-		t.Fatal(err)
-	}
-	yes := true
-	added, err := chromedp.Call(b.ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
-		Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: webauthn.AuthenticatorTransportInternal,
-		HasResidentKey: yes, HasUserVerification: yes, IsUserVerified: yes, AutomaticPresenceSimulation: yes,
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := b.addVirtualAuthenticator(webauthn.AuthenticatorTransportInternal)
 	presence := func(on bool) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
-			_, err := cdp.Call(ctx, target, webauthn.SetAutomaticPresenceSimulation, webauthn.SetAutomaticPresenceSimulationParams{AuthenticatorID: added.AuthenticatorID, Enabled: on})
+			_, err := cdp.Call(ctx, target, webauthn.SetAutomaticPresenceSimulation, webauthn.SetAutomaticPresenceSimulationParams{AuthenticatorID: id, Enabled: on})
 			return err
 		})
 	}

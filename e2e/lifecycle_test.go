@@ -17,19 +17,7 @@ import (
 func TestDeviceLifecycle(t *testing.T) {
 	n := startDemo(t)
 	admin := "--address=" + strings.TrimPrefix(n.admin, "http://")
-	secretA := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString([]byte("e2e-hardware-seed-A-32-bytes-long"))
-	secretB := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString([]byte("e2e-hardware-seed-B-20b"))
-	file := filepath.Join(t.TempDir(), "tokens.csv")
-	csv := fmt.Sprintf("serial,secret,algorithm,digits,period\nGAHT10000001,%s,SHA256,8,60\nGAHT10000002,%s,SHA1,6,30\n", secretA, secretB)
-	if err := os.WriteFile(file, []byte(csv), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if out := n.caddyCLI(t, nil, "hardware", "import", file, admin); !strings.Contains(out, `"imported": 2`) {
-		t.Fatalf("import: %s", out)
-	}
-	if out := n.caddyCLI(t, nil, "devices", "--assignment", "Unassigned", admin); !strings.Contains(out, "GAHT10000001") {
-		t.Fatalf("unassigned devices: %s", out)
-	}
+	secretA, secretB := importTwoTokensWithTheCLI(t, n, admin)
 	now := time.Now()
 	eight := []string{"--totp=SHA256", "--digits=8", "--time-step-size=60s"}
 
@@ -57,12 +45,45 @@ func TestDeviceLifecycle(t *testing.T) {
 		t.Fatalf("verify with the 8-digit token: %d", code)
 	}
 
+	recoveryCodes, lost := signInWithARecoveryCode(t, n, c)
+
+	resetThenReport(t, n, admin, lost)
+	n.stop()
+	assertNoSecrets(t, n, append([]string{secretA, secretB, nextA, codesA[0], codesA[1], codesB[0], codesB[1], signedInCSRF, c2.csrf, lost.csrf}, recoveryCodes...)...)
+}
+
+// importTwoTokensWithTheCLI imports GAHT10000001 (SHA256, 8 digits, 60 s) and GAHT10000002
+// (SHA1, 6 digits, 30 s) with `caddy mfa hardware import`, checks they are listed unassigned,
+// and returns their base32 secrets.
+func importTwoTokensWithTheCLI(t *testing.T, n *node, admin string) (secretA, secretB string) {
+	t.Helper()
+	secretA = base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString([]byte("e2e-hardware-seed-A-32-bytes-long"))
+	secretB = base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString([]byte("e2e-hardware-seed-B-20b"))
+	file := filepath.Join(t.TempDir(), "tokens.csv")
+	csv := fmt.Sprintf("serial,secret,algorithm,digits,period\nGAHT10000001,%s,SHA256,8,60\nGAHT10000002,%s,SHA1,6,30\n", secretA, secretB)
+	if err := os.WriteFile(file, []byte(csv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := n.caddyCLI(t, nil, "hardware", "import", file, admin); !strings.Contains(out, `"imported": 2`) {
+		t.Fatalf("import: %s", out)
+	}
+	if out := n.caddyCLI(t, nil, "devices", "--assignment", "Unassigned", admin); !strings.Contains(out, "GAHT10000001") {
+		t.Fatalf("unassigned devices: %s", out)
+	}
+	return secretA, secretB
+}
+
+// signInWithARecoveryCode has c (signed in with a factor) get recovery codes, then signs in on a
+// new client as if the phone were gone and passes with the first code; it returns the codes and
+// that client.
+func signInWithARecoveryCode(t *testing.T, n *node, c *apiClient) (codes []string, lost *apiClient) {
+	t.Helper()
 	// Recovery codes, then the phone-is-gone path.
 	var rc struct{ Codes []string }
 	if code := c.call("POST", "/.mfa/api/recovery-codes", nil, &rc); code != http.StatusOK || len(rc.Codes) != 10 {
 		t.Fatalf("recovery codes: %d", code)
 	}
-	lost := n.signIn(t, "demo")
+	lost = n.signIn(t, "demo")
 	var who struct {
 		MFA struct{ Method string } `json:"mfa"`
 	}
@@ -73,7 +94,13 @@ func TestDeviceLifecycle(t *testing.T) {
 	if who.MFA.Method != "recovery" {
 		t.Fatalf("mfa method %q", who.MFA.Method)
 	}
+	return rc.Codes, lost
+}
 
+// resetThenReport has the operator reset demo, checks that lost's session ends and the next
+// sign-in must enrol, then checks the credential report and the audit events in the log.
+func resetThenReport(t *testing.T, n *node, admin string, lost *apiClient) {
+	t.Helper()
 	// The operator resets the user: every session ends, the next sign-in enrols again.
 	n.caddyCLI(t, nil, "reset", "--user", "demo", admin)
 	if code := lost.call("GET", "/", nil, nil); code != http.StatusUnauthorized {
@@ -94,6 +121,4 @@ func TestDeviceLifecycle(t *testing.T) {
 			t.Errorf("no %s event in the log", event)
 		}
 	}
-	n.stop()
-	assertNoSecrets(t, n, append([]string{secretA, secretB, nextA, codesA[0], codesA[1], codesB[0], codesB[1], signedInCSRF, c2.csrf, lost.csrf}, rc.Codes...)...)
 }

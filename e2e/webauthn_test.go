@@ -45,7 +45,7 @@ http://localhost:%d {
 func TestSecurityKeysInChromium(t *testing.T) {
 	n := startKeysSite(t)
 	b := tab{t, newBrowser(t)}
-	ctx, do, read, h1 := b.ctx, b.do, b.read, b.h1
+	do, read, h1 := b.do, b.read, b.h1
 	signIn := chromedp.Steps(
 		chromedp.Navigate(n.url+"/.mfa/login?return=/admin/panel"),
 		chromedp.WaitVisible(chromedp.CSS("#username")),
@@ -53,17 +53,7 @@ func TestSecurityKeysInChromium(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#password"), "integration"),
 		chromedp.Click(chromedp.CSS("main button[type=submit]")))
 
-	do("open a tab", chromedp.Navigate("about:blank"))
-	if _, err := chromedp.Call(ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
-		t.Fatal(err)
-	}
-	yes := true
-	if _, err := chromedp.Call(ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
-		Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: webauthn.AuthenticatorTransportUsb,
-		HasResidentKey: yes, HasUserVerification: yes, IsUserVerified: yes, AutomaticPresenceSimulation: yes,
-	}}); err != nil {
-		t.Fatal(err)
-	}
+	b.addVirtualAuthenticator(webauthn.AuthenticatorTransportUsb)
 
 	do("sign in and reach the enrolment page", signIn, chromedp.WaitVisible(chromedp.CSS("#webauthn-register")), screenshot("keys-1-enrol"))
 	do("register a security key", chromedp.Click(chromedp.CSS("#webauthn-register")))
@@ -73,6 +63,51 @@ func TestSecurityKeysInChromium(t *testing.T) {
 		t.Fatalf("after registering a key: %q, method %q", got, read(chromedp.Text(chromedp.CSS("#method"))))
 	}
 
+	b.stepUpFromAnAppToTheKey(n)
+
+	do("sign out",
+		chromedp.Navigate(n.url+"/.mfa/logout"),
+		chromedp.WaitVisible(chromedp.CSS("main form button")),
+		chromedp.Click(chromedp.CSS("main form button")),
+		chromedp.WaitVisible(chromedp.CSS("a.button")))
+	do("sign in with the key",
+		signIn,
+		chromedp.WaitVisible(chromedp.CSS("#webauthn-login")),
+		chromedp.Click(chromedp.CSS("#webauthn-login")),
+		chromedp.WaitVisible(chromedp.CSS("#method")),
+		screenshot("keys-3-admin"))
+	if h1() != "/admin/panel" || read(chromedp.Text(chromedp.CSS("#method"))) != "webauthn" {
+		t.Fatalf("after signing in with the key: %q", h1())
+	}
+	n.codesWorkOnce("demo", codes)
+}
+
+// addVirtualAuthenticator opens the tab, enables WebAuthn in it and adds Chromium's virtual
+// authenticator on transport, with resident keys and user verification, touched automatically.
+func (b tab) addVirtualAuthenticator(transport webauthn.AuthenticatorTransport) webauthn.AuthenticatorID {
+	t := b.t
+	t.Helper()
+	b.do("open a tab", chromedp.Navigate("about:blank"))
+	if _, err := chromedp.Call(b.ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	added, err := chromedp.Call(b.ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
+		Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: transport,
+		HasResidentKey: yes, HasUserVerification: yes, IsUserVerified: yes, AutomaticPresenceSimulation: yes,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return added.AuthenticatorID
+}
+
+// stepUpFromAnAppToTheKey adds an authenticator app beside the key (a second device passes no
+// factor), passes a factor with it, and checks that the admin route then steps up to the key only.
+func (b tab) stepUpFromAnAppToTheKey(n *node) {
+	t := b.t
+	t.Helper()
+	do, read, h1 := b.do, b.read, b.h1
 	// Add an authenticator app too (a second device passes no factor), then pass one with it:
 	// /admin then steps up to the key.
 	do("add a virtual device",
@@ -112,20 +147,4 @@ func TestSecurityKeysInChromium(t *testing.T) {
 	if h1() != "/admin/panel" {
 		t.Fatalf("after the key: %q", h1())
 	}
-
-	do("sign out",
-		chromedp.Navigate(n.url+"/.mfa/logout"),
-		chromedp.WaitVisible(chromedp.CSS("main form button")),
-		chromedp.Click(chromedp.CSS("main form button")),
-		chromedp.WaitVisible(chromedp.CSS("a.button")))
-	do("sign in with the key",
-		signIn,
-		chromedp.WaitVisible(chromedp.CSS("#webauthn-login")),
-		chromedp.Click(chromedp.CSS("#webauthn-login")),
-		chromedp.WaitVisible(chromedp.CSS("#method")),
-		screenshot("keys-3-admin"))
-	if h1() != "/admin/panel" || read(chromedp.Text(chromedp.CSS("#method"))) != "webauthn" {
-		t.Fatalf("after signing in with the key: %q", h1())
-	}
-	n.codesWorkOnce("demo", codes)
 }

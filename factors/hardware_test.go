@@ -46,44 +46,18 @@ func TestParseSeedsCSV(t *testing.T) {
 	}
 }
 
+// TestHardwareTokenLifecycle takes a hardware token from import through enable, drift and resync
+// to deactivation and deletion, and checks that a virtual device goes away on deactivation.
 func TestHardwareTokenLifecycle(t *testing.T) {
 	ctx := context.Background()
 	r, c, _ := newRegistry(t)
 	tok := TOTP{"SHA512", 8, 60}
-	seeds := []HardwareSeed{{Serial: "GAHT00000001", Name: "t1", Seed: rfcSeed, TOTP: tok}, {Serial: "GAHT00000002", Name: "t2", Seed: rfcSeed, TOTP: VirtualTOTP}}
-	if _, err := r.ImportHardware(ctx, seeds); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.ImportHardware(ctx, seeds[1:]); !errors.Is(err, ErrDeviceExists) {
-		t.Fatalf("importing a serial twice: %v", err)
-	}
+	importTwoHardwareTokens(t, r, tok)
 	code := func(offset int64) string {
 		s, _ := tok.Code(rfcSeed, tok.Step(c.t)+offset)
 		return s
 	}
-	// The token's clock runs 3 steps (3 minutes) slow: enable records the drift.
-	if _, err := r.Enable(ctx, "alice", "GAHT00000001", code(-4), code(-3)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.Enable(ctx, "bob", "GAHT00000001", code(-2), code(-1)); !errors.Is(err, ErrInUse) {
-		t.Fatalf("a token serves one user: %v", err)
-	}
-	c.advance(10 * time.Minute)
-	if d, err := r.Verify(ctx, "alice", "GAHT00000001", code(-3)); err != nil || d.Type != TypeHardware {
-		t.Fatalf("a sign-in at the token's time: %v", err)
-	}
-	// The clock drifts further; sign-in fails; resync finds it.
-	c.advance(10 * time.Minute)
-	if _, err := r.Verify(ctx, "alice", "", code(-8)); !errors.Is(err, ErrInvalidCode) {
-		t.Fatalf("a code far off the drift: %v", err)
-	}
-	if _, err := r.Resync(ctx, "alice", "GAHT00000001", code(-9), code(-8)); err != nil {
-		t.Fatal(err)
-	}
-	c.advance(2 * time.Minute)
-	if _, err := r.Verify(ctx, "alice", "", code(-8)); err != nil {
-		t.Fatalf("after resync: %v", err)
-	}
+	followTheTokensDrift(t, r, c, code)
 	if err := r.Delete(ctx, "GAHT00000001"); !errors.Is(err, ErrAssigned) {
 		t.Fatalf("deleting an assigned token: %v", err)
 	}
@@ -111,5 +85,50 @@ func TestHardwareTokenLifecycle(t *testing.T) {
 	}
 	if _, err := r.Get(ctx, nv.Device.Serial); !errors.Is(err, ErrNoSuchDevice) {
 		t.Fatalf("a deactivated virtual device: %v", err)
+	}
+}
+
+// importTwoHardwareTokens imports GAHT00000001 (with tok's settings) and GAHT00000002, and checks
+// that a serial cannot be imported twice.
+func importTwoHardwareTokens(t *testing.T, r *Devices, tok TOTP) {
+	t.Helper()
+	ctx := context.Background()
+	seeds := []HardwareSeed{{Serial: "GAHT00000001", Name: "t1", Seed: rfcSeed, TOTP: tok}, {Serial: "GAHT00000002", Name: "t2", Seed: rfcSeed, TOTP: VirtualTOTP}}
+	if _, err := r.ImportHardware(ctx, seeds); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.ImportHardware(ctx, seeds[1:]); !errors.Is(err, ErrDeviceExists) {
+		t.Fatalf("importing a serial twice: %v", err)
+	}
+}
+
+// followTheTokensDrift enables GAHT00000001 for alice with a token clock 3 steps slow, then lets
+// it drift further until only a resync brings it back; code(offset) is the token's code that many
+// steps from the registry's clock.
+func followTheTokensDrift(t *testing.T, r *Devices, c *clock, code func(offset int64) string) {
+	t.Helper()
+	ctx := context.Background()
+	// The token's clock runs 3 steps (3 minutes) slow: enable records the drift.
+	if _, err := r.Enable(ctx, "alice", "GAHT00000001", code(-4), code(-3)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Enable(ctx, "bob", "GAHT00000001", code(-2), code(-1)); !errors.Is(err, ErrInUse) {
+		t.Fatalf("a token serves one user: %v", err)
+	}
+	c.advance(10 * time.Minute)
+	if d, err := r.Verify(ctx, "alice", "GAHT00000001", code(-3)); err != nil || d.Type != TypeHardware {
+		t.Fatalf("a sign-in at the token's time: %v", err)
+	}
+	// The clock drifts further; sign-in fails; resync finds it.
+	c.advance(10 * time.Minute)
+	if _, err := r.Verify(ctx, "alice", "", code(-8)); !errors.Is(err, ErrInvalidCode) {
+		t.Fatalf("a code far off the drift: %v", err)
+	}
+	if _, err := r.Resync(ctx, "alice", "GAHT00000001", code(-9), code(-8)); err != nil {
+		t.Fatal(err)
+	}
+	c.advance(2 * time.Minute)
+	if _, err := r.Verify(ctx, "alice", "", code(-8)); err != nil {
+		t.Fatalf("after resync: %v", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-mfa/caddy-mfa/store"
 	"github.com/fxamacker/cbor/v2"
 )
 
@@ -105,6 +106,9 @@ func challengeOf(t *testing.T, v any) string {
 	return opts.PublicKey.Challenge
 }
 
+// TestWebAuthnCeremonies runs registration and sign-in with a software key and checks every way
+// an answer must be refused: replayed, for another challenge, from a clone, too late, from another
+// origin, and past the device limit.
 func TestWebAuthnCeremonies(t *testing.T) {
 	ctx := context.Background()
 	r, c, st := newRegistry(t)
@@ -116,6 +120,39 @@ func TestWebAuthnCeremonies(t *testing.T) {
 	handle := []byte("0123456789abcdef0123456789abcdef")
 	key := newSoftKey(t)
 
+	dev := registerAlicesKey(t, w, st, key, rp, handle)
+	signInKeepsTheCounter(t, w, key, rp, handle, dev.Serial)
+
+	// A clone: the counter goes backwards.
+	key.counter = 1
+	a, _ := w.BeginLogin(ctx, "alice", handle, rp)
+	if _, err := w.FinishLogin(ctx, "alice", handle, key.assert(challengeOf(t, a), rp, handle)); !errors.Is(err, ErrClonedKey) {
+		t.Fatalf("a counter that went backwards: %v", err)
+	}
+
+	// Ceremonies time out.
+	key.counter = 100
+	a, _ = w.BeginLogin(ctx, "alice", handle, rp)
+	c.advance(CeremonyTimeout + time.Second)
+	if _, err := w.FinishLogin(ctx, "alice", handle, key.assert(challengeOf(t, a), rp, handle)); !errors.Is(err, ErrNoCeremony) {
+		t.Fatalf("an expired ceremony: %v", err)
+	}
+	// Another origin's answer is refused.
+	a, _ = w.BeginLogin(ctx, "alice", handle, rp)
+	if _, err := w.FinishLogin(ctx, "alice", handle, key.assert(challengeOf(t, a), RelyingParty{ID: "localhost", Origin: "http://evil.localhost"}, handle)); !errors.Is(err, ErrKeyRefused) {
+		t.Fatalf("an answer from another origin: %v", err)
+	}
+	if _, err := w.BeginLogin(ctx, "bob", handle, rp); !errors.Is(err, ErrNoSecurityKey) {
+		t.Fatalf("a user without keys: %v", err)
+	}
+	keysCountTowardTheDeviceLimit(t, w, rp, handle)
+}
+
+// registerAlicesKey registers key as alice's "yubikey", checking the creation options and that
+// the ceremony is single use and leaves no state behind.
+func registerAlicesKey(t *testing.T, w *WebAuthn, st store.Store, key *softKey, rp RelyingParty, handle []byte) *Device {
+	t.Helper()
+	ctx := context.Background()
 	creation, err := w.BeginRegistration(ctx, "alice", handle, "yubikey", rp)
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +184,14 @@ func TestWebAuthnCeremonies(t *testing.T) {
 	if _, err := st.Get(ctx, ceremonyKey("alice", "register")); err == nil {
 		t.Fatal("the ceremony state outlived its use")
 	}
+	return dev
+}
 
+// signInKeepsTheCounter signs alice in with key and checks that an assertion is single use and
+// bound to its own challenge.
+func signInKeepsTheCounter(t *testing.T, w *WebAuthn, key *softKey, rp RelyingParty, handle []byte, serial string) {
+	t.Helper()
+	ctx := context.Background()
 	// Sign in; the counter is kept.
 	login := func() []byte {
 		a, err := w.BeginLogin(ctx, "alice", handle, rp)
@@ -158,7 +202,7 @@ func TestWebAuthnCeremonies(t *testing.T) {
 		return key.assert(challengeOf(t, a), rp, handle)
 	}
 	body := login()
-	if d, err := w.FinishLogin(ctx, "alice", handle, body); err != nil || d.Serial != dev.Serial {
+	if d, err := w.FinishLogin(ctx, "alice", handle, body); err != nil || d.Serial != serial {
 		t.Fatalf("sign-in: %v", err)
 	}
 	if _, err := w.FinishLogin(ctx, "alice", handle, body); !errors.Is(err, ErrNoCeremony) {
@@ -171,29 +215,13 @@ func TestWebAuthnCeremonies(t *testing.T) {
 	if _, err := w.FinishLogin(ctx, "alice", handle, body); !errors.Is(err, ErrKeyRefused) {
 		t.Fatalf("an assertion for another challenge: %v", err)
 	}
+}
 
-	// A clone: the counter goes backwards.
-	key.counter = 1
-	a, _ := w.BeginLogin(ctx, "alice", handle, rp)
-	if _, err := w.FinishLogin(ctx, "alice", handle, key.assert(challengeOf(t, a), rp, handle)); !errors.Is(err, ErrClonedKey) {
-		t.Fatalf("a counter that went backwards: %v", err)
-	}
-
-	// Ceremonies time out.
-	key.counter = 100
-	a, _ = w.BeginLogin(ctx, "alice", handle, rp)
-	c.advance(CeremonyTimeout + time.Second)
-	if _, err := w.FinishLogin(ctx, "alice", handle, key.assert(challengeOf(t, a), rp, handle)); !errors.Is(err, ErrNoCeremony) {
-		t.Fatalf("an expired ceremony: %v", err)
-	}
-	// Another origin's answer is refused.
-	a, _ = w.BeginLogin(ctx, "alice", handle, rp)
-	if _, err := w.FinishLogin(ctx, "alice", handle, key.assert(challengeOf(t, a), RelyingParty{ID: "localhost", Origin: "http://evil.localhost"}, handle)); !errors.Is(err, ErrKeyRefused) {
-		t.Fatalf("an answer from another origin: %v", err)
-	}
-	if _, err := w.BeginLogin(ctx, "bob", handle, rp); !errors.Is(err, ErrNoSecurityKey) {
-		t.Fatalf("a user without keys: %v", err)
-	}
+// keysCountTowardTheDeviceLimit registers two more keys for alice and checks that a fourth device
+// is refused.
+func keysCountTowardTheDeviceLimit(t *testing.T, w *WebAuthn, rp RelyingParty, handle []byte) {
+	t.Helper()
+	ctx := context.Background()
 	// Keys count toward max_devices (3 in these tests).
 	for _, name := range []string{"k2", "k3"} {
 		k := newSoftKey(t)

@@ -30,56 +30,18 @@ func TestAnonymousIsChallengedToSignIn(t *testing.T) {
 	}
 }
 
+// TestWholeFlowEnrolThenVerify follows alice from her first sign-in through enrolment to a second
+// sign-in that must pass a factor, with the one-time use of codes and the audit along the way.
 func TestWholeFlowEnrolThenVerify(t *testing.T) {
 	e := newEnv(t)
-	c := e.Client()
-	r := c.Login("alice", testPassword)
-	var lr housetest.LoginResponse
-	r.JSON(&lr)
-	if r.StatusCode != http.StatusOK || !lr.EnrollmentRequired || lr.MFARequired || lr.CSRFToken == "" {
-		t.Fatalf("login: %d %s", r.StatusCode, r.Body)
-	}
-	// Enrolment only: the app is out of reach, the enrolment pages are not.
-	if r := c.Do("GET", "/app", nil, "Accept", "text/html"); r.StatusCode != http.StatusFound || !strings.HasPrefix(r.Header.Get("Location"), "/.mfa/devices?return=") {
-		t.Fatalf("enrolling browser: %d %q", r.StatusCode, r.Header.Get("Location"))
-	}
-	if r := c.Do("GET", "/app", nil); r.StatusCode != http.StatusUnauthorized || r.ErrorCode() != auth.CodeMFARequired {
-		t.Fatalf("enrolling API client: %d %s", r.StatusCode, r.Body)
-	}
-	serial, secret := c.Enrol("phone")
-	if e.Events("device_created") != 1 || e.Events("device_enabled") != 1 {
-		t.Fatal("enrolment was not audited")
-	}
-	// Enabling proved the device: the session carries the factor.
-	r = c.Do("GET", "/app", nil, "X-MFA-User", "mallory", "X-Mfa-Present", "true", "X-MFA-Admin", "yes")
-	var h map[string]string
-	r.JSON(&h)
-	if r.StatusCode != http.StatusOK || h["X-Mfa-User"] != "alice" || h["X-Mfa-Present"] != "true" || h["X-Mfa-Method"] != "virtual" ||
-		h["X-Mfa-Auth-Type"] != "session" || h["X-Mfa-Groups"] != "dev" || h["X-Mfa-Admin"] != "" {
-		t.Fatalf("upstream saw %d %v", r.StatusCode, h)
-	}
-
-	// A new sign-in must pass a factor.
-	c2 := e.Client()
-	r = c2.Login("alice", testPassword)
-	r.JSON(&lr)
-	if !lr.MFARequired || lr.EnrollmentRequired {
-		t.Fatalf("second login: %s", r.Body)
-	}
-	if r := c2.Do("GET", "/app", nil, "Accept", "text/html"); r.StatusCode != http.StatusFound || r.Header.Get("Location") != "/.mfa/verify?return=%2Fapp" {
-		t.Fatalf("signed in without MFA: %d %q", r.StatusCode, r.Header.Get("Location"))
-	}
-	r = c2.Do("GET", "/app", nil)
-	if r.StatusCode != http.StatusUnauthorized || r.ErrorCode() != auth.CodeMFARequired ||
-		!strings.HasPrefix(r.Header.Get("WWW-Authenticate"), `Bearer error="insufficient_user_authentication"`) {
-		t.Fatalf("API without MFA: %d %s %q", r.StatusCode, r.Body, r.Header.Get("WWW-Authenticate"))
-	}
+	serial, secret := enrolOnFirstSignIn(t, e)
+	c2 := secondSignInIsChallenged(t, e)
 	// The code enable spent is refused; the next step's code passes, once.
 	if r := c2.Do("POST", "/.mfa/api/verify", housetest.VerifyRequest{Code: e.Code(secret, 0)}); r.StatusCode != http.StatusForbidden || r.ErrorCode() != auth.CodeInvalidAuthCode {
 		t.Fatalf("replayed code: %d %s", r.StatusCode, r.Body)
 	}
 	e.Clock.Advance(30 * time.Second)
-	r = c2.Do("POST", "/.mfa/api/verify", housetest.VerifyRequest{Serial: serial, Code: e.Code(secret, 0)})
+	r := c2.Do("POST", "/.mfa/api/verify", housetest.VerifyRequest{Serial: serial, Code: e.Code(secret, 0)})
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("verify: %d %s", r.StatusCode, r.Body)
 	}
@@ -98,6 +60,62 @@ func TestWholeFlowEnrolThenVerify(t *testing.T) {
 	if e.Events("code_replayed") != 1 || e.Events("factor_passed") != 1 || e.Events("factor_failed") != 1 {
 		t.Fatalf("audit: replayed %d passed %d failed %d", e.Events("code_replayed"), e.Events("factor_passed"), e.Events("factor_failed"))
 	}
+}
+
+// enrolOnFirstSignIn signs alice in without a device, checks that only enrolment is in reach,
+// enrols a virtual device and checks that the session then carries the factor to the upstream
+// (and that forged X-MFA-* headers do not).
+func enrolOnFirstSignIn(t *testing.T, e *env) (serial, secret string) {
+	t.Helper()
+	c := e.Client()
+	r := c.Login("alice", testPassword)
+	var lr housetest.LoginResponse
+	r.JSON(&lr)
+	if r.StatusCode != http.StatusOK || !lr.EnrollmentRequired || lr.MFARequired || lr.CSRFToken == "" {
+		t.Fatalf("login: %d %s", r.StatusCode, r.Body)
+	}
+	// Enrolment only: the app is out of reach, the enrolment pages are not.
+	if r := c.Do("GET", "/app", nil, "Accept", "text/html"); r.StatusCode != http.StatusFound || !strings.HasPrefix(r.Header.Get("Location"), "/.mfa/devices?return=") {
+		t.Fatalf("enrolling browser: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	if r := c.Do("GET", "/app", nil); r.StatusCode != http.StatusUnauthorized || r.ErrorCode() != auth.CodeMFARequired {
+		t.Fatalf("enrolling API client: %d %s", r.StatusCode, r.Body)
+	}
+	serial, secret = c.Enrol("phone")
+	if e.Events("device_created") != 1 || e.Events("device_enabled") != 1 {
+		t.Fatal("enrolment was not audited")
+	}
+	// Enabling proved the device: the session carries the factor.
+	r = c.Do("GET", "/app", nil, "X-MFA-User", "mallory", "X-Mfa-Present", "true", "X-MFA-Admin", "yes")
+	var h map[string]string
+	r.JSON(&h)
+	if r.StatusCode != http.StatusOK || h["X-Mfa-User"] != "alice" || h["X-Mfa-Present"] != "true" || h["X-Mfa-Method"] != "virtual" ||
+		h["X-Mfa-Auth-Type"] != "session" || h["X-Mfa-Groups"] != "dev" || h["X-Mfa-Admin"] != "" {
+		t.Fatalf("upstream saw %d %v", r.StatusCode, h)
+	}
+	return serial, secret
+}
+
+// secondSignInIsChallenged signs alice in on a new client and checks that browsers are sent to
+// the verify page and API clients refused until a factor passes.
+func secondSignInIsChallenged(t *testing.T, e *env) *client {
+	t.Helper()
+	c2 := e.Client()
+	r := c2.Login("alice", testPassword)
+	var lr housetest.LoginResponse
+	r.JSON(&lr)
+	if !lr.MFARequired || lr.EnrollmentRequired {
+		t.Fatalf("second login: %s", r.Body)
+	}
+	if r := c2.Do("GET", "/app", nil, "Accept", "text/html"); r.StatusCode != http.StatusFound || r.Header.Get("Location") != "/.mfa/verify?return=%2Fapp" {
+		t.Fatalf("signed in without MFA: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	r = c2.Do("GET", "/app", nil)
+	if r.StatusCode != http.StatusUnauthorized || r.ErrorCode() != auth.CodeMFARequired ||
+		!strings.HasPrefix(r.Header.Get("WWW-Authenticate"), `Bearer error="insufficient_user_authentication"`) {
+		t.Fatalf("API without MFA: %d %s %q", r.StatusCode, r.Body, r.Header.Get("WWW-Authenticate"))
+	}
+	return c2
 }
 
 func TestLockoutAcrossSessions(t *testing.T) {

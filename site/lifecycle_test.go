@@ -117,9 +117,34 @@ func TestSelfServiceResyncAndDeactivate(t *testing.T) {
 	}
 }
 
+// TestAdminHardwareTokensResetAndReport imports hardware tokens, has alice enable one herself and
+// an operator run bob's through its life, then checks the report and the lost-device reset.
 func TestAdminHardwareTokensResetAndReport(t *testing.T) {
 	e := newEnv(t)
 	a := admin.New(e.Ops)
+	importTwoHardwareTokens(t, e, a)
+
+	// alice enables the 8-digit, 60 s token herself, by serial.
+	tok := factors.TOTP{Algorithm: "SHA256", Digits: 8, Period: 60}
+	seed := []byte("12345678901234567890")
+	code := func(offset int64) string { s, _ := tok.Code(seed, tok.Step(e.Clock.Now())+offset); return s }
+	c := e.Client()
+	c.Login("alice", testPassword)
+	r := c.Do("POST", "/.mfa/api/devices/GAHT00000001/enable", housetest.Pair(code(-1), code(0)))
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("self-service hardware enable: %d %s", r.StatusCode, r.Body)
+	}
+	operatorRunsBobsToken(t, e, a, seed)
+
+	// Report, then the lost-device reset.
+	reportThenReset(t, e, a, c)
+}
+
+// importTwoHardwareTokens imports GAHT00000001 and GAHT00000002 through the admin API, checking
+// that a file is refused as a whole (already there, a bad row, the wrong type) and that the
+// list of unassigned tokens shows no secrets.
+func importTwoHardwareTokens(t *testing.T, e *env, a *admin.Admin) {
+	t.Helper()
 	csvFile := "serial,secret,algorithm,digits,period\nGAHT00000001,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,SHA256,8,60\nGAHT00000002,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,SHA1,6,30\n"
 	post := func(path, contentType, body string) *httptest.ResponseRecorder {
 		w := httptest.NewRecorder()
@@ -147,17 +172,12 @@ func TestAdminHardwareTokensResetAndReport(t *testing.T) {
 	if !strings.Contains(string(raw), "GAHT00000001") || strings.Contains(string(raw), "secret") {
 		t.Fatalf("unassigned: %s", raw)
 	}
+}
 
-	// alice enables the 8-digit, 60 s token herself, by serial.
-	tok := factors.TOTP{Algorithm: "SHA256", Digits: 8, Period: 60}
-	seed := []byte("12345678901234567890")
-	code := func(offset int64) string { s, _ := tok.Code(seed, tok.Step(e.Clock.Now())+offset); return s }
-	c := e.Client()
-	c.Login("alice", testPassword)
-	r := c.Do("POST", "/.mfa/api/devices/GAHT00000001/enable", housetest.Pair(code(-1), code(0)))
-	if r.StatusCode != http.StatusOK {
-		t.Fatalf("self-service hardware enable: %d %s", r.StatusCode, r.Body)
-	}
+// operatorRunsBobsToken has an operator enable GAHT00000002 (6 digits, 30 s, seeded with seed)
+// for bob, resync, deactivate and delete it, and checks that an assigned token cannot be deleted.
+func operatorRunsBobsToken(t *testing.T, e *env, a *admin.Admin, seed []byte) {
+	t.Helper()
 	// An operator enables the other for bob, then deletes nothing assigned.
 	c6 := func(offset int64) string {
 		s, _ := factors.VirtualTOTP.Code(seed, factors.VirtualTOTP.Step(e.Clock.Now())+offset)
@@ -179,8 +199,12 @@ func TestAdminHardwareTokensResetAndReport(t *testing.T) {
 	if code, _, _ := housetest.AdminCall(t, a, "DELETE", "/mfa/devices/GAHT00000002", nil); code != http.StatusOK {
 		t.Fatalf("delete an unassigned token: %d", code)
 	}
+}
 
-	// Report, then the lost-device reset.
+// reportThenReset checks the users report (alice with her hardware token, bob with none), then
+// resets alice, whose session c held, and checks she must enrol again and her token is free.
+func reportThenReset(t *testing.T, e *env, a *admin.Admin, c *client) {
+	t.Helper()
 	w := httptest.NewRecorder()
 	a.ServeHTTP(w, httptest.NewRequest("GET", "/mfa/report", nil))
 	rows, err := csv.NewReader(w.Body).ReadAll()

@@ -32,57 +32,13 @@ func match(t *testing.T, re *regexp.Regexp, body []byte) string {
 func TestPagesWithoutJavaScript(t *testing.T) {
 	e := newEnv(t)
 	c := e.Client()
-	r := c.Do("GET", "/.mfa/login?return=/app", nil)
-	if r.StatusCode != http.StatusOK || !strings.Contains(string(r.Body), `name="password"`) {
-		t.Fatalf("login page: %d", r.StatusCode)
-	}
-	for h, want := range map[string]string{"Cache-Control": "no-store", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"} {
-		if r.Header.Get(h) != want {
-			t.Errorf("%s = %q, want %q", h, r.Header.Get(h), want)
-		}
-	}
-	if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "script-src 'self'") {
-		t.Errorf("CSP = %q", csp)
-	}
-	r = c.Do("POST", "/.mfa/login", url.Values{"username": {"alice"}, "password": {"nope"}, "return": {"/app"}})
-	if r.StatusCode != http.StatusUnauthorized || !strings.Contains(string(r.Body), "That user name and password don&#39;t match") || !strings.Contains(string(r.Body), `value="alice"`) {
-		t.Fatalf("wrong password page: %d", r.StatusCode)
-	}
-	r = c.Do("POST", "/.mfa/login", url.Values{"username": {"alice"}, "password": {testPassword}, "return": {"//evil.example"}})
-	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/.mfa/devices?return=%2F" {
-		t.Fatalf("sign-in of a user without devices: %d %q", r.StatusCode, r.Header.Get("Location"))
-	}
-	r = c.Do("GET", "/.mfa/devices?return=/app", nil)
-	if r.StatusCode != http.StatusOK || !strings.Contains(string(r.Body), "Set up multi-factor authentication") {
-		t.Fatalf("devices page: %d %s", r.StatusCode, r.Body)
-	}
-	csrf := match(t, csrfField, r.Body)
-	if r := c.Do("POST", "/.mfa/devices/virtual", url.Values{"name": {"phone"}, "csrf_token": {"wrong"}}); r.StatusCode != http.StatusForbidden {
-		t.Fatalf("form without the right CSRF token: %d", r.StatusCode)
-	}
-	r = c.Do("POST", "/.mfa/devices/virtual", url.Values{"name": {"phone"}, "csrf_token": {csrf}, "return": {"/app"}})
-	if r.StatusCode != http.StatusOK || !strings.Contains(string(r.Body), `src="data:image/png;base64,`) {
-		t.Fatalf("enrol page: %d", r.StatusCode)
-	}
-	secret := match(t, secretField, r.Body)
-	action := match(t, enableForm, r.Body)
-	// A mistyped pair shows the same QR code and secret again, with the error.
-	r = c.Do("POST", action, url.Values{"code1": {"000000"}, "code2": {"111111"}, "csrf_token": {csrf}, "return": {"/app"}})
-	if r.StatusCode != http.StatusForbidden || match(t, secretField, r.Body) != secret || !strings.Contains(string(r.Body), "Those codes didn&#39;t work") {
-		t.Fatalf("mistyped pair: %d", r.StatusCode)
-	}
-	r = c.Do("POST", action, url.Values{"code1": {e.Code(secret, -1)}, "code2": {e.Code(secret, 0)}, "csrf_token": {csrf}, "return": {"/app"}})
-	if r.StatusCode != http.StatusOK || len(recoveryCodesOf(t, r.Body)) != 10 || continueOf(t, r.Body) != "/app" {
-		t.Fatalf("enable form: %d, not the first device's recovery codes with a Continue to /app", r.StatusCode)
-	}
-	if r := c.Do("GET", "/app", nil); r.StatusCode != http.StatusOK {
-		t.Fatalf("the app after enrolment: %d", r.StatusCode)
-	}
+	signInFromTheLoginPage(t, c)
+	secret := enrolThroughTheForms(t, e, c)
 
 	// Next visit: sign in, the verify page, a code.
 	c2 := e.Client()
 	c2.Do("POST", "/.mfa/login", url.Values{"username": {"alice"}, "password": {testPassword}, "return": {"/app"}})
-	r = c2.Do("GET", "/.mfa/verify?return=/app", nil)
+	r := c2.Do("GET", "/.mfa/verify?return=/app", nil)
 	if r.StatusCode != http.StatusOK || !strings.Contains(string(r.Body), `autocomplete="one-time-code"`) {
 		t.Fatalf("verify page: %d", r.StatusCode)
 	}
@@ -108,6 +64,65 @@ func TestPagesWithoutJavaScript(t *testing.T) {
 	if r := c2.Do("GET", "/app", nil); r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("after sign-out: %d", r.StatusCode)
 	}
+}
+
+// signInFromTheLoginPage checks the login page and its security headers, a wrong password, and
+// that a user without devices is sent to enrol (never to a foreign return address).
+func signInFromTheLoginPage(t *testing.T, c *client) {
+	t.Helper()
+	r := c.Do("GET", "/.mfa/login?return=/app", nil)
+	if r.StatusCode != http.StatusOK || !strings.Contains(string(r.Body), `name="password"`) {
+		t.Fatalf("login page: %d", r.StatusCode)
+	}
+	for h, want := range map[string]string{"Cache-Control": "no-store", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"} {
+		if r.Header.Get(h) != want {
+			t.Errorf("%s = %q, want %q", h, r.Header.Get(h), want)
+		}
+	}
+	if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "script-src 'self'") {
+		t.Errorf("CSP = %q", csp)
+	}
+	r = c.Do("POST", "/.mfa/login", url.Values{"username": {"alice"}, "password": {"nope"}, "return": {"/app"}})
+	if r.StatusCode != http.StatusUnauthorized || !strings.Contains(string(r.Body), "That user name and password don&#39;t match") || !strings.Contains(string(r.Body), `value="alice"`) {
+		t.Fatalf("wrong password page: %d", r.StatusCode)
+	}
+	r = c.Do("POST", "/.mfa/login", url.Values{"username": {"alice"}, "password": {testPassword}, "return": {"//evil.example"}})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/.mfa/devices?return=%2F" {
+		t.Fatalf("sign-in of a user without devices: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+}
+
+// enrolThroughTheForms enrols a virtual device with the devices page's forms (refusing a wrong
+// CSRF token and a mistyped pair), checks the recovery codes page and returns the secret.
+func enrolThroughTheForms(t *testing.T, e *env, c *client) (secret string) {
+	t.Helper()
+	r := c.Do("GET", "/.mfa/devices?return=/app", nil)
+	if r.StatusCode != http.StatusOK || !strings.Contains(string(r.Body), "Set up multi-factor authentication") {
+		t.Fatalf("devices page: %d %s", r.StatusCode, r.Body)
+	}
+	csrf := match(t, csrfField, r.Body)
+	if r := c.Do("POST", "/.mfa/devices/virtual", url.Values{"name": {"phone"}, "csrf_token": {"wrong"}}); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("form without the right CSRF token: %d", r.StatusCode)
+	}
+	r = c.Do("POST", "/.mfa/devices/virtual", url.Values{"name": {"phone"}, "csrf_token": {csrf}, "return": {"/app"}})
+	if r.StatusCode != http.StatusOK || !strings.Contains(string(r.Body), `src="data:image/png;base64,`) {
+		t.Fatalf("enrol page: %d", r.StatusCode)
+	}
+	secret = match(t, secretField, r.Body)
+	action := match(t, enableForm, r.Body)
+	// A mistyped pair shows the same QR code and secret again, with the error.
+	r = c.Do("POST", action, url.Values{"code1": {"000000"}, "code2": {"111111"}, "csrf_token": {csrf}, "return": {"/app"}})
+	if r.StatusCode != http.StatusForbidden || match(t, secretField, r.Body) != secret || !strings.Contains(string(r.Body), "Those codes didn&#39;t work") {
+		t.Fatalf("mistyped pair: %d", r.StatusCode)
+	}
+	r = c.Do("POST", action, url.Values{"code1": {e.Code(secret, -1)}, "code2": {e.Code(secret, 0)}, "csrf_token": {csrf}, "return": {"/app"}})
+	if r.StatusCode != http.StatusOK || len(recoveryCodesOf(t, r.Body)) != 10 || continueOf(t, r.Body) != "/app" {
+		t.Fatalf("enable form: %d, not the first device's recovery codes with a Continue to /app", r.StatusCode)
+	}
+	if r := c.Do("GET", "/app", nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("the app after enrolment: %d", r.StatusCode)
+	}
+	return secret
 }
 
 func TestVerifyPageSendsUsersWithoutDevicesToEnrol(t *testing.T) {

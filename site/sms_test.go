@@ -48,6 +48,8 @@ func (s *smsReceiver) lastCode(t *testing.T, to string) string {
 	return m[1]
 }
 
+// TestSMSFactor enrols an SMS device and signs in with it: the resend limit, one-time and expiring
+// codes, phone number checks, and that admins are never offered SMS.
 func TestSMSFactor(t *testing.T) {
 	receiver := &smsReceiver{}
 	hook := httptest.NewServer(receiver)
@@ -56,6 +58,53 @@ func TestSMSFactor(t *testing.T) {
 	const phone = "+15551234567"
 	c := e.Client()
 	c.Login("alice", testPassword)
+	serial := enrolSMSDevice(t, c, receiver, phone)
+
+	s := e.Client()
+	s.Login("alice", testPassword)
+	if r := s.Do("GET", "/.mfa/verify", nil); !strings.Contains(string(r.Body), "Text a code to mobile") || !strings.Contains(string(r.Body), "deprecated") {
+		t.Fatalf("the verify page does not offer the SMS device:\n%s", r.Body)
+	}
+	if r := s.Do("POST", "/.mfa/api/sms/send", housetest.SMSSendRequest{Serial: serial}); r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "30" {
+		t.Fatalf("a second code within 30 s: %d %s", r.StatusCode, r.Body)
+	}
+	e.Clock.Advance(31 * time.Second)
+	if r := s.Do("POST", "/.mfa/api/sms/send", housetest.SMSSendRequest{Serial: serial}); r.StatusCode != http.StatusOK {
+		t.Fatalf("send: %d %s", r.StatusCode, r.Body)
+	}
+	code := receiver.lastCode(t, phone)
+	r := s.Do("POST", "/.mfa/api/verify", housetest.VerifyRequest{Serial: serial, Code: code})
+	var vr struct {
+		MFA       housetest.MFAState `json:"mfa"`
+		CSRFToken string             `json:"csrf_token"`
+	}
+	r.JSON(&vr)
+	s.CSRF = vr.CSRFToken
+	if r.StatusCode != http.StatusOK || vr.MFA.Method != "sms" {
+		t.Fatalf("verify: %d %s", r.StatusCode, r.Body)
+	}
+	if r := s.Do("POST", "/.mfa/api/verify", housetest.VerifyRequest{Serial: serial, Code: code}); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("a used SMS code: %d", r.StatusCode)
+	}
+	e.Clock.Advance(time.Minute)
+	s.Do("POST", "/.mfa/api/sms/send", housetest.SMSSendRequest{Serial: serial})
+	late := receiver.lastCode(t, phone)
+	e.Clock.Advance(6 * time.Minute)
+	if r := s.Do("POST", "/.mfa/api/verify", housetest.VerifyRequest{Serial: serial, Code: late}); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("an expired SMS code: %d", r.StatusCode)
+	}
+	if r := s.Do("POST", "/.mfa/api/devices/sms", housetest.SMSDeviceRequest{Name: "x", Phone: "5551234"}); r.StatusCode != http.StatusBadRequest || r.ErrorCode() != auth.CodeInvalidInput {
+		t.Fatalf("a bad phone number: %d", r.StatusCode)
+	}
+
+	// Never for admins.
+	smsIsNeverForAdmins(t, e, c, phone)
+}
+
+// enrolSMSDevice creates the SMS device "mobile" for phone and enables it with the texted code,
+// after a wrong code is refused; it returns the device's serial.
+func enrolSMSDevice(t *testing.T, c *client, receiver *smsReceiver, phone string) string {
+	t.Helper()
 	r := c.Do("POST", "/.mfa/api/devices/sms", housetest.SMSDeviceRequest{Name: "mobile", Phone: phone})
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("create: %d %s", r.StatusCode, r.Body)
@@ -69,45 +118,13 @@ func TestSMSFactor(t *testing.T) {
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("enable: %d %s", r.StatusCode, r.Body)
 	}
+	return created.Serial
+}
 
-	s := e.Client()
-	s.Login("alice", testPassword)
-	if r := s.Do("GET", "/.mfa/verify", nil); !strings.Contains(string(r.Body), "Text a code to mobile") || !strings.Contains(string(r.Body), "deprecated") {
-		t.Fatalf("the verify page does not offer the SMS device:\n%s", r.Body)
-	}
-	if r := s.Do("POST", "/.mfa/api/sms/send", housetest.SMSSendRequest{Serial: created.Serial}); r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "30" {
-		t.Fatalf("a second code within 30 s: %d %s", r.StatusCode, r.Body)
-	}
-	e.Clock.Advance(31 * time.Second)
-	if r := s.Do("POST", "/.mfa/api/sms/send", housetest.SMSSendRequest{Serial: created.Serial}); r.StatusCode != http.StatusOK {
-		t.Fatalf("send: %d %s", r.StatusCode, r.Body)
-	}
-	code := receiver.lastCode(t, phone)
-	r = s.Do("POST", "/.mfa/api/verify", housetest.VerifyRequest{Serial: created.Serial, Code: code})
-	var vr struct {
-		MFA       housetest.MFAState `json:"mfa"`
-		CSRFToken string             `json:"csrf_token"`
-	}
-	r.JSON(&vr)
-	s.CSRF = vr.CSRFToken
-	if r.StatusCode != http.StatusOK || vr.MFA.Method != "sms" {
-		t.Fatalf("verify: %d %s", r.StatusCode, r.Body)
-	}
-	if r := s.Do("POST", "/.mfa/api/verify", housetest.VerifyRequest{Serial: created.Serial, Code: code}); r.StatusCode != http.StatusForbidden {
-		t.Fatalf("a used SMS code: %d", r.StatusCode)
-	}
-	e.Clock.Advance(time.Minute)
-	s.Do("POST", "/.mfa/api/sms/send", housetest.SMSSendRequest{Serial: created.Serial})
-	late := receiver.lastCode(t, phone)
-	e.Clock.Advance(6 * time.Minute)
-	if r := s.Do("POST", "/.mfa/api/verify", housetest.VerifyRequest{Serial: created.Serial, Code: late}); r.StatusCode != http.StatusForbidden {
-		t.Fatalf("an expired SMS code: %d", r.StatusCode)
-	}
-	if r := s.Do("POST", "/.mfa/api/devices/sms", housetest.SMSDeviceRequest{Name: "x", Phone: "5551234"}); r.StatusCode != http.StatusBadRequest || r.ErrorCode() != auth.CodeInvalidInput {
-		t.Fatalf("a bad phone number: %d", r.StatusCode)
-	}
-
-	// Never for admins.
+// smsIsNeverForAdmins makes the admin root and checks that SMS is refused to and not offered to
+// root, while the devices page still offers it to c's user.
+func smsIsNeverForAdmins(t *testing.T, e *env, c *client, phone string) {
+	t.Helper()
 	a := admin.New(e.Ops)
 	housetest.AdminCall(t, a, "POST", "/mfa/users", map[string]any{"name": "root", "password": "root-password", "groups": []string{"admins"}})
 	root := e.Client()

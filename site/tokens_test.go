@@ -32,11 +32,36 @@ func apiConsumer(t *testing.T, e *env) (keyID, keySecret, serial, secret string)
 
 func bearer(tok string) []string { return []string{"Authorization", "Bearer " + tok} }
 
+// TestGetSessionTokenFlow follows AWS's GetSessionToken: an access key alone is refused, a code
+// buys an MFA token, STS's refusals come word for word, and a token without a code carries no MFA.
 func TestGetSessionTokenFlow(t *testing.T) {
 	e := newEnv(t)
 	id, key, serial, secret := apiConsumer(t, e)
 	api := e.Client()
 
+	mfaToken := sessionTokenWithACode(t, e, api, id, key, serial, secret)
+	getSessionTokenRefusals(t, e, api, id, key, serial, secret, mfaToken)
+
+	// Without a code: a token with mfa:Present false, which require-mfa routes challenge.
+	var tok housetest.SessionTokenResponse
+	d := int64(900)
+	r := api.Do("POST", "/.mfa/api/session-token", housetest.SessionTokenRequest{DurationSeconds: &d}, housetest.Basic(id, key)...)
+	r.JSON(&tok)
+	if r.StatusCode != http.StatusOK || tok.MFAAuthenticated || !tok.Expiration.Equal(e.Clock.Now().Add(15*time.Minute)) {
+		t.Fatalf("token without MFA: %d %s", r.StatusCode, r.Body)
+	}
+	if r := api.Do("GET", "/app", nil, bearer(tok.SessionToken)...); r.StatusCode != http.StatusUnauthorized || r.ErrorCode() != auth.CodeMFARequired {
+		t.Fatalf("a token without MFA at the gate: %d %s", r.StatusCode, r.Body)
+	}
+	if e.Events("session_token_issued") != 2 {
+		t.Fatalf("session_token_issued events: %d", e.Events("session_token_issued"))
+	}
+}
+
+// sessionTokenWithACode plays AWS's sample scenario: the call with the access key alone is refused,
+// a session token bought with a code works at the gate and in whoami; it returns that token.
+func sessionTokenWithACode(t *testing.T, e *env, api *client, id, key, serial, secret string) string {
+	t.Helper()
 	// AWS's sample scenario: the call without MFA is refused, a token with a code works.
 	r := api.Do("GET", "/app", nil, housetest.Basic(id, key)...)
 	if r.StatusCode != http.StatusUnauthorized || r.ErrorCode() != auth.CodeMFARequired ||
@@ -64,9 +89,15 @@ func TestGetSessionTokenFlow(t *testing.T) {
 	if who.AuthType != "token" || !who.MFA.Present || who.MFA.Serial != serial {
 		t.Fatalf("whoami with the token: %+v", who)
 	}
+	return tok.SessionToken
+}
 
+// getSessionTokenRefusals checks STS's refusals, word for word: a reused code, another user's
+// serial, session credentials (mfaToken), durations out of range, no or wrong credentials.
+func getSessionTokenRefusals(t *testing.T, e *env, api *client, id, key, serial, secret, mfaToken string) {
+	t.Helper()
 	// STS's refusals, word for word.
-	r = api.Do("POST", "/.mfa/api/session-token", housetest.SessionTokenRequest{Serial: serial, Code: e.Code(secret, 0)}, housetest.Basic(id, key)...)
+	r := api.Do("POST", "/.mfa/api/session-token", housetest.SessionTokenRequest{Serial: serial, Code: e.Code(secret, 0)}, housetest.Basic(id, key)...)
 	if r.StatusCode != http.StatusForbidden || r.ErrorCode() != auth.CodeInvalidAuthCode || !strings.Contains(string(r.Body), auth.MsgBadCode) {
 		t.Fatalf("reused code: %d %s", r.StatusCode, r.Body)
 	}
@@ -74,7 +105,7 @@ func TestGetSessionTokenFlow(t *testing.T) {
 	if r.StatusCode != http.StatusForbidden || !strings.Contains(string(r.Body), "Please verify your MFA serial number is valid and associated with this user") {
 		t.Fatalf("someone else's serial: %d %s", r.StatusCode, r.Body)
 	}
-	r = api.Do("POST", "/.mfa/api/session-token", housetest.SessionTokenRequest{}, bearer(tok.SessionToken)...)
+	r = api.Do("POST", "/.mfa/api/session-token", housetest.SessionTokenRequest{}, bearer(mfaToken)...)
 	if r.StatusCode != http.StatusForbidden || r.ErrorCode() != auth.CodeAccessDenied || !strings.Contains(string(r.Body), "Cannot call GetSessionToken with session credentials") {
 		t.Fatalf("with session credentials: %d %s", r.StatusCode, r.Body)
 	}
@@ -89,20 +120,6 @@ func TestGetSessionTokenFlow(t *testing.T) {
 	}
 	if r := api.Do("POST", "/.mfa/api/session-token", nil, housetest.Basic(id, strings.Repeat("x", 40))...); r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("a wrong secret: %d %s", r.StatusCode, r.Body)
-	}
-
-	// Without a code: a token with mfa:Present false, which require-mfa routes challenge.
-	d := int64(900)
-	r = api.Do("POST", "/.mfa/api/session-token", housetest.SessionTokenRequest{DurationSeconds: &d}, housetest.Basic(id, key)...)
-	r.JSON(&tok)
-	if r.StatusCode != http.StatusOK || tok.MFAAuthenticated || !tok.Expiration.Equal(e.Clock.Now().Add(15*time.Minute)) {
-		t.Fatalf("token without MFA: %d %s", r.StatusCode, r.Body)
-	}
-	if r := api.Do("GET", "/app", nil, bearer(tok.SessionToken)...); r.StatusCode != http.StatusUnauthorized || r.ErrorCode() != auth.CodeMFARequired {
-		t.Fatalf("a token without MFA at the gate: %d %s", r.StatusCode, r.Body)
-	}
-	if e.Events("session_token_issued") != 2 {
-		t.Fatalf("session_token_issued events: %d", e.Events("session_token_issued"))
 	}
 }
 
