@@ -111,7 +111,7 @@ func TestRightCodesDoNotCount(t *testing.T) {
 	alice := e.enrolledAlice()
 	for range 5 {
 		dc := e.authorize(nil)
-		if r := alice.Do("GET", "/.mfa/device?code="+dc.UserCode, nil); r.StatusCode != http.StatusOK {
+		if r := alice.Do("GET", "/.mfa/device?code="+dc.UserCode, nil, "Sec-Fetch-Site", "none"); r.StatusCode != http.StatusOK {
 			t.Fatalf("page: %d", r.StatusCode)
 		}
 		if r := approve(alice, dc.UserCode, false); r.StatusCode != http.StatusOK {

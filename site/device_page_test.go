@@ -30,7 +30,7 @@ func TestDevicePageShowsAndApproves(t *testing.T) {
 	if r.StatusCode != http.StatusOK || !strings.Contains(string(r.Body), `<label for="code">Code</label>`) {
 		t.Fatalf("the code form: %d %s", r.StatusCode, r.Body)
 	}
-	r = alice.Do("GET", "/.mfa/device?code="+url.QueryEscape(strings.ToLower(dc.UserCode)), nil)
+	r = alice.Do("GET", "/.mfa/device?code="+url.QueryEscape(strings.ToLower(dc.UserCode)), nil, "Sec-Fetch-Site", "none")
 	page := string(r.Body)
 	for _, want := range []string{dc.UserCode, "&lt;b&gt;laptop&lt;/b&gt;", "<dt>For site</dt><dd class=\"wrap\"><code>127.0.0.1</code>", "<dt>From address</dt><dd><code>127.0.0.1</code>", "90 minutes", "2026-11-29", `value="approve"`, `value="deny"`} {
 		if !strings.Contains(page, want) {
@@ -63,7 +63,7 @@ func TestDevicePageStepsUpThroughVerify(t *testing.T) {
 	dc := e.authorize(nil)
 	alice := e.enrolledAlice()
 	e.Clock.Advance(6 * time.Minute)
-	page := string(alice.Do("GET", "/.mfa/device?code="+dc.UserCode, nil).Body)
+	page := string(alice.Do("GET", "/.mfa/device?code="+dc.UserCode, nil, "Sec-Fetch-Site", "same-origin").Body)
 	back := url.QueryEscape("/.mfa/device?code=" + dc.UserCode)
 	if strings.Contains(page, `value="approve"`) || !strings.Contains(strings.ToLower(page), strings.ToLower(`href="/.mfa/verify?return=`+back+`"`)) {
 		t.Fatalf("stale factor: %s", page)
@@ -73,7 +73,7 @@ func TestDevicePageStepsUpThroughVerify(t *testing.T) {
 		!strings.Contains(string(r.Body), `value="deny"`) {
 		t.Fatalf("approve with a stale factor: %d %s", r.StatusCode, r.Body)
 	}
-	r = alice.Do("GET", "/.mfa/device?code=BCDF-GHJX", nil)
+	r = alice.Do("GET", "/.mfa/device?code=BCDF-GHJX", nil, "Sec-Fetch-Site", "none")
 	if r.StatusCode != http.StatusNotFound || !strings.Contains(string(r.Body), `<p class="field-error" id="field-error">`) ||
 		!strings.Contains(string(r.Body), `aria-invalid="true" aria-describedby="field-error" autofocus`) || !strings.Contains(string(r.Body), `value="BCDF-GHJX"`) {
 		t.Fatalf("a wrong code: %d %s", r.StatusCode, r.Body)
@@ -86,12 +86,13 @@ func TestDevicePageStepsUpThroughVerify(t *testing.T) {
 }
 
 // TestAnotherSitesLinkOnlyFillsTheForm: a link on another site cannot spend the user's lockout
-// with wrong codes, nor show a request without the user pressing Continue.
+// with wrong codes, nor show a request without the user pressing Continue; nor can one followed
+// by a browser that does not say where it came from.
 func TestAnotherSitesLinkOnlyFillsTheForm(t *testing.T) {
 	e := newEnv(t)
 	dc := e.authorize(nil)
 	alice := e.enrolledAlice()
-	for _, site := range []string{"cross-site", "same-site"} {
+	for _, site := range []string{"cross-site", "same-site", "", "None", "same-origin, none"} {
 		for _, code := range []string{"BCDF-GHJX", "ZZZZ-ZZZZ", "XXXX-XXXX", dc.UserCode} {
 			r := alice.Do("GET", "/.mfa/device?code="+code, nil, "Sec-Fetch-Site", site)
 			if r.StatusCode != http.StatusOK || !strings.Contains(string(r.Body), `value="`+code+`"`) || strings.Contains(string(r.Body), "dl class=\"facts\"") {
@@ -102,7 +103,7 @@ func TestAnotherSitesLinkOnlyFillsTheForm(t *testing.T) {
 	if e.Events("device_code_failed") != 0 {
 		t.Fatal("another site's links counted toward the lockout")
 	}
-	for _, site := range []string{"none", "same-origin", ""} {
+	for _, site := range []string{"none", "same-origin"} {
 		r := alice.Do("GET", "/.mfa/device?code="+dc.UserCode, nil, "Sec-Fetch-Site", site)
 		if !strings.Contains(string(r.Body), `dl class="facts"`) {
 			t.Fatalf("Sec-Fetch-Site %q: the request is not shown", site)

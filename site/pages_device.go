@@ -29,7 +29,7 @@ func (s *Site) pageDevice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	typed := web.FormValue(r, "code")
-	if typed == "" || fromAnotherSite(r) {
+	if typed == "" || !typedOrOwnLink(r) {
 		// Another site's link only fills the form in: each look-up of a wrong code counts
 		// toward the user's lockout, which a page elsewhere must not spend.
 		p := s.newPage(r, "Command-line sign-in", c)
@@ -100,12 +100,13 @@ func (s *Site) formDevice(w http.ResponseWriter, r *http.Request) {
 	s.pages.RenderStatusPage(w, http.StatusOK, &p.Page)
 }
 
-// fromAnotherSite says the browser followed another site's link here. A terminal's link, a
-// typed address and a scanned QR code come with none ("none"), this site's own with
-// "same-origin".
-func fromAnotherSite(r *http.Request) bool {
+// typedOrOwnLink says the browser vouches that no other site sent it here: a terminal's link, a
+// typed address and a scanned QR code come with Sec-Fetch-Site "none", this site's own links
+// with "same-origin". A browser that sends no Fetch Metadata (older than 2023) vouches for
+// nothing, and gets the filled-in form, one press of Continue away.
+func typedOrOwnLink(r *http.Request) bool {
 	switch r.Header.Get("Sec-Fetch-Site") {
-	case "cross-site", "same-site":
+	case "none", "same-origin":
 		return true
 	}
 	return false
