@@ -88,7 +88,8 @@ func (s *Service) DeleteUser(ctx context.Context, name string, force bool) error
 	}
 	if (len(ds) > 0 || len(ks) > 0) && !force {
 		return NewError(CodeDeleteConflict, fmt.Sprintf(
-			"User %s has %d MFA devices and %d access keys; remove them first, or delete with ?force=true.", name, len(ds), len(ks)))
+			"User %s has %d MFA devices and %d access keys; remove them first, or force the deletion (caddy mfa user delete %s --force; ?force=true in the admin API).",
+			name, len(ds), len(ks), name))
 	}
 	if err := s.Revocations.RevokeUser(ctx, name); err != nil {
 		return err

@@ -245,7 +245,7 @@ func (a *App) dependencies(ctx caddy.Context, repl *caddy.Replacer) (d auth.Deps
 	}
 	// Read-only here; Start records the proof on a fresh store.
 	if err := store.VerifyKey(ctx, a.store, sealer); err != nil {
-		return d, smsKey, fmt.Errorf("mfa: %w", err)
+		return d, smsKey, a.wrongKey(err)
 	}
 	a.sealer = sealer
 	signing, err := a.signingKeys(repl)

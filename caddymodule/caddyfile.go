@@ -69,6 +69,19 @@ func oneInt(d *caddyfile.Dispenser, dst *int) error {
 	return nil
 }
 
+// onePositiveInt reads a count whose zero would mean "the default" in JSON: written out in a
+// Caddyfile, 0 is a mistake, not a wish for the default.
+func onePositiveInt(d *caddyfile.Dispenser, dst *int) error {
+	key := d.Val()
+	if err := oneInt(d, dst); err != nil {
+		return err
+	}
+	if *dst < 1 {
+		return d.Errf("%s: %d is not 1 or more", key, *dst)
+	}
+	return nil
+}
+
 func oneDuration(d *caddyfile.Dispenser, dst *caddy.Duration) error {
 	key := d.Val()
 	var s string

@@ -159,7 +159,7 @@ func (t *TOTPConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = oneInt(d, &n)
 			t.Skew = &n
 		case "resync_window":
-			err = oneInt(d, &t.ResyncWindow)
+			err = onePositiveInt(d, &t.ResyncWindow)
 		default:
 			err = unknownKey(d, "totp")
 		}
@@ -224,7 +224,7 @@ func (l *LockoutConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		var err error
 		switch d.Val() {
 		case "max_failures":
-			err = oneInt(d, &l.MaxFailures)
+			err = onePositiveInt(d, &l.MaxFailures)
 		case "base_delay":
 			err = oneDuration(d, &l.BaseDelay)
 		case "max_delay":

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/caddy-mfa/caddy-mfa/store"
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
@@ -80,6 +81,8 @@ func (a *App) writeKeyFiles() error {
 			if err := writeKeyFile(w.to, w.key); err != nil {
 				return fmt.Errorf("mfa: generated key: %w", err)
 			}
+			a.logger.Warn("generated a new key; back it up, apart from the data: without it the records do not open",
+				zap.String("file", w.to))
 			continue
 		}
 		moved, err := moveKeyFile(w.from, w.to)
@@ -92,6 +95,18 @@ func (a *App) writeKeyFiles() error {
 		}
 	}
 	return nil
+}
+
+// wrongKey explains a store that the encryption key does not open. When the key is a
+// generated one about to be made anew, its file is missing (a restore without the key files):
+// the error names the file to bring back.
+func (a *App) wrongKey(err error) error {
+	for _, w := range a.keyWrites {
+		if w.key != nil && filepath.Base(w.to) == "encryption.key" && errors.Is(err, store.ErrWrongKey) {
+			return fmt.Errorf("mfa: %w; %s is missing: restore it from your backup (or set encryption_key), then start again", err, w.to)
+		}
+	}
+	return fmt.Errorf("mfa: %w", err)
 }
 
 // moveKeyFile moves a key file without ever losing it: the copy is written and synced to disk

@@ -8,8 +8,12 @@
 # device, enable it with two consecutive codes, create an access key. It keeps what it made in
 # $STATE (mode 0600; default ~/.local/state/caddy-mfa-demo/mfa-session.env) and prints the
 # exports that examples/getsessiontoken needs. Later runs reuse them, so the script runs again
-# and again against one demo. For a fresh demo (its data directory's mfa/ folder deleted), the
-# script notices that the saved key no longer works and sets up again.
+# and again against one demo. For a fresh demo (see the README: stop Caddy, delete the mfa/
+# folders of its data and config directories, start it), the script notices that the saved key
+# no longer works and sets up again.
+#
+# Settings, from the environment: SITE (default http://localhost:8080, the demo's), USER_NAME and
+# PASSWORD (demo, demo), STATE (the file above).
 #
 # Then the API consumer's part: a call with the access key alone is refused with an MFA
 # challenge; GetSessionToken with the device's serial and a code gives a session token; the same
@@ -43,7 +47,7 @@ setup() {
 	device=$(post /devices/virtual '{"name":"sample"}' -H "X-CSRF-Token: $csrf")
 	if ! serial=$(jq -er .serial <<<"$device"); then
 		echo "creating the device failed: $device" >&2
-		echo "$USER_NAME already has a device that $STATE does not record: start a fresh demo (delete the mfa/ folder of its data directory, see Caddyfile.example) or point STATE at the file of the run that made it" >&2
+		echo "$USER_NAME already has a device that $STATE does not record (enrolled in the browser?): start a fresh demo (stop Caddy, delete the mfa/ folders of its data and config directories, start it again; see the README) or point STATE at the file of the run that made it" >&2
 		exit 1
 	fi
 	secret=$(jq -er .secret <<<"$device")
@@ -71,9 +75,6 @@ if [ -f "$STATE" ]; then
 fi
 [ -n "$serial" ] && echo "== reusing the setup in $STATE" || setup
 echo "device $serial, access key $key_id"
-echo "for examples/getsessiontoken (the demo's key and seed, shown for the sample):"
-echo "  export MFA_ACCESS_KEY_ID=$key_id MFA_SECRET_ACCESS_KEY=$key_secret"
-echo "  go run ./examples/getsessiontoken -url $SITE -serial $serial -code \$(oathtool --totp -b $secret)"
 
 echo "== the call with the access key alone is refused"
 status=$(curl -s -o /dev/null -w '%{http_code}' -u "$key_id:$key_secret" "$SITE/")
@@ -94,6 +95,9 @@ for ahead in 30 60 90; do
 done
 [ -n "$session_token" ] || { echo "no code was accepted" >&2; exit 1; }
 echo "token expires $(jq -r .expiration <<<"$token"), mfa_authenticated=$(jq -r .mfa_authenticated <<<"$token")"
+# A device accepts only codes of steps after the last it accepted, and this run used the step of
+# now+ahead: the next code that works is the one shown from the following step on.
+next_code_at=$(( ((now + ahead) / 30 + 1) * 30 ))
 
 echo "== the same call with the session token"
 status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $session_token" "$SITE/")
@@ -101,3 +105,8 @@ echo "HTTP $status"
 [ "$status" = 200 ] || { echo "expected 200" >&2; exit 1; }
 curl -sS -H "Authorization: Bearer $session_token" "$API/whoami" | jq -c .
 echo "SAMPLE OK"
+echo
+echo "Next, examples/getsessiontoken (the demo's key and seed, shown for the sample):"
+echo "  export MFA_ACCESS_KEY_ID=$key_id MFA_SECRET_ACCESS_KEY=$key_secret"
+echo "  go run ./examples/getsessiontoken -url $SITE -serial $serial -code \$(oathtool --totp -b $secret)"
+echo "from $(date -d "@$next_code_at" '+%H:%M:%S') on: this run spent the codes until then."

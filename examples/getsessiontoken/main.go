@@ -9,7 +9,9 @@
 //	export MFA_ACCESS_KEY_ID=MKIA... MFA_SECRET_ACCESS_KEY=...
 //	go run ./examples/getsessiontoken -url http://localhost:8080 -serial caddy-mfa:demo:sample -code $(oathtool --totp -b SEED)
 //
-// It asks for the code on standard input unless -code gives it.
+// with the time from which they work: a device accepts only codes of steps after the last one it
+// accepted, and the script has just used one (InvalidAuthenticationCode before then). It asks for
+// the code on standard input unless -code gives it.
 package main
 
 import (
