@@ -11,10 +11,11 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/caddy-mfa/caddy-mfa/store"
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
+
+	"github.com/caddy-mfa/caddy-mfa/store"
 )
 
 // Generated keys live in Caddy's config directory, not its data directory: the data directory

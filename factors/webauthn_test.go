@@ -13,8 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddy-mfa/caddy-mfa/store"
 	"github.com/fxamacker/cbor/v2"
+
+	"github.com/caddy-mfa/caddy-mfa/store"
 )
 
 // softKey is a software security key: enough of CTAP2 to answer go-webauthn's ceremonies, so
