@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -51,7 +53,10 @@ const maxRetries = 100
 // transaction on a single master, around it on a Cluster. Either way another node's write in
 // between makes the change fail, and the update runs again on the new value.
 func (s *Store) Update(ctx context.Context, key string, fn func(old []byte) ([]byte, error)) error {
-	for range maxRetries {
+	for attempt := range maxRetries {
+		if err := backOff(ctx, attempt); err != nil {
+			return err
+		}
 		old, err := s.client.Get(ctx, s.key(key)).Bytes()
 		if errors.Is(err, redis.Nil) {
 			return s.watchedUpdate(ctx, key, fn)
@@ -75,6 +80,24 @@ func (s *Store) Update(ctx context.Context, key string, fn func(old []byte) ([]b
 		}
 	}
 	return fmt.Errorf("updating %s: too much contention", key)
+}
+
+// backOff waits before an Update's next attempt after a lost race, a random while that grows
+// with the attempts (up to 3.2 ms), so that writers of one hot record (parallel guesses at one
+// device) spread out instead of colliding again until the retries run out.
+func backOff(ctx context.Context, attempt int) error {
+	if attempt == 0 {
+		return nil
+	}
+	limit := 50 * time.Microsecond << min(attempt-1, 6)
+	t := time.NewTimer(rand.N(limit))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // casScript sets KEYS[1] to ARGV[2] if it still holds ARGV[1]: a record another node rewrote
@@ -101,7 +124,10 @@ func (s *Store) compareAndSet(ctx context.Context, key string, old, next []byte)
 // MULTI/EXEC the change with the index's.
 func (s *Store) watchedUpdate(ctx context.Context, key string, fn func(old []byte) ([]byte, error)) error {
 	k := s.key(key)
-	for range maxRetries {
+	for attempt := range maxRetries {
+		if err := backOff(ctx, attempt); err != nil {
+			return err
+		}
 		var change store.Change
 		var created bool
 		err := s.client.Watch(ctx, func(tx *redis.Tx) error {

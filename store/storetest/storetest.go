@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/caddy-mfa/caddy-mfa/store"
@@ -38,6 +39,9 @@ func runUpdate(t *testing.T, newStore func(t *testing.T, name string) store.Stor
 	t.Run("UpdateErrorChangesNothing", func(t *testing.T) { updateErrorChangesNothing(t, newStore(t, "update-error")) })
 	t.Run("UpdateIsAtomicAcrossNodes", func(t *testing.T) {
 		updateIsAtomicAcrossNodes(t, newStore(t, "atomic"), newStore(t, "atomic"))
+	})
+	t.Run("UpdatesOfOneHotKey", func(t *testing.T) {
+		updatesOfOneHotKey(t, newStore(t, "update-hot"), newStore(t, "update-hot"))
 	})
 	t.Run("NodesShareData", func(t *testing.T) {
 		nodesShareData(t, newStore(t, "shared-data"), newStore(t, "shared-data"))
@@ -215,4 +219,29 @@ func increment(old []byte) ([]byte, error) {
 		}
 	}
 	return []byte(fmt.Sprint(n + 1)), nil
+}
+
+// updatesOfOneHotKey: many writers on two nodes rewrite one record at once (parallel guesses at
+// one device); every Update succeeds, however many retries contention costs, and none is lost.
+func updatesOfOneHotKey(t *testing.T, a, b store.Store) {
+	ctx := context.Background()
+	const writers, each = 32, 15
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for w := range writers {
+		node := []store.Store{a, b}[w%2]
+		wg.Go(func() {
+			for range each {
+				if err := node.Update(ctx, "hot", increment); err != nil {
+					failed.Add(1)
+					t.Log(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	got, _ := a.Get(ctx, "hot")
+	if failed.Load() != 0 || string(got) != fmt.Sprint(writers*each) {
+		t.Fatalf("%d of %d updates of one hot key failed; the record holds %q", failed.Load(), writers*each, got)
+	}
 }
