@@ -25,13 +25,14 @@ func clientIP(r *http.Request) netip.Addr {
 // Where reverse_proxy passes a list on whole ("https, http"), the gate takes its last entry, the
 // nearest proxy's: "http" there is the stricter reading.
 func clientSecure(r *http.Request) bool {
+	// The header first: most requests carry none, and they spare the walk up the context to
+	// Caddy's variables, on every gated request.
+	proto := forwardedProto(r.Header)
+	if proto != "https" && proto != "http" {
+		return r.TLS != nil
+	}
 	if trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool); trusted {
-		switch forwardedProto(r.Header) {
-		case "https":
-			return true
-		case "http":
-			return false
-		}
+		return proto == "https"
 	}
 	return r.TLS != nil
 }
