@@ -12,7 +12,6 @@ import (
 	"path"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/caddyserver/certmagic"
 
@@ -31,7 +30,7 @@ type Store struct {
 func New(storage certmagic.Storage, prefix string) *Store {
 	s := &Store{storage: storage, prefix: strings.Trim(prefix, "/")}
 	if files, ok := storage.(*certmagic.FileStorage); ok {
-		s.files = &fileTree{storage: files, now: time.Now}
+		s.files = &fileTree{storage: files}
 	}
 	return s
 }

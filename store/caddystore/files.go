@@ -21,7 +21,6 @@ import (
 // listing skips them, and one left by a crash is swept once it is stale.
 type fileTree struct {
 	storage *certmagic.FileStorage
-	now     func() time.Time
 }
 
 // tempPrefix starts every temporary file fileTree writes; store.Key never writes a dot.
@@ -112,7 +111,7 @@ func (t fileTree) sweep(key string, e fs.DirEntry) {
 	if !strings.HasPrefix(e.Name(), tempPrefix) || e.IsDir() {
 		return
 	}
-	if info, err := e.Info(); err == nil && t.now().Sub(info.ModTime()) > staleTemp {
+	if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > staleTemp {
 		_ = os.Remove(t.storage.Filename(key))
 	}
 }

@@ -79,7 +79,7 @@ func (s *Store) Update(ctx context.Context, key string, fn func(old []byte) ([]b
 			return err
 		}
 	}
-	return fmt.Errorf("updating %s: too much contention", key)
+	return errContention(key)
 }
 
 // backOff waits before an Update's next attempt after a lost race, a random while that grows
@@ -99,6 +99,9 @@ func backOff(ctx context.Context, attempt int) error {
 		return ctx.Err()
 	}
 }
+
+// errContention is an Update that lost its race maxRetries times in a row.
+func errContention(key string) error { return fmt.Errorf("updating %s: too much contention", key) }
 
 // casScript sets KEYS[1] to ARGV[2] if it still holds ARGV[1]: a record another node rewrote
 // or removed since it was read is left alone. Comparing the whole value (a few hundred bytes)
@@ -160,7 +163,7 @@ func (s *Store) watchedUpdate(ctx context.Context, key string, fn func(old []byt
 		}
 		return err
 	}
-	return fmt.Errorf("updating %s: too much contention", key)
+	return errContention(key)
 }
 
 // commit writes an Update's change in the transaction. Creating a record indexes it first: in
