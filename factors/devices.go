@@ -87,6 +87,9 @@ type Device struct {
 	// Key is what the ceremony that just used a webauthn device showed of its authenticator;
 	// never stored.
 	Key KeyFacts `json:"-"`
+
+	// stored is the record's bytes as ForUser read them, which spares spending a step a read.
+	stored []byte
 }
 
 // IsTOTP reports whether the device checks codes with TOTP.
@@ -130,22 +133,31 @@ func (r *Devices) Get(ctx context.Context, serial string) (*Device, error) {
 	return d, err
 }
 
-// ForUser returns the user's devices, enabled or waiting to be enabled, oldest first.
+// ForUser returns the user's devices, enabled or waiting to be enabled, oldest first. The
+// index is only a hint, and each device record it names is checked: so its entries need not be
+// checked themselves, and the devices are read in one batch (two round trips on Redis).
 func (r *Devices) ForUser(ctx context.Context, user string) ([]*Device, error) {
-	keys, err := r.store.List(ctx, userIndexPrefix(user))
+	keys, err := store.ListUnchecked(ctx, r.store, userIndexPrefix(user))
+	if err != nil || len(keys) == 0 {
+		return nil, err
+	}
+	serials := make([]string, len(keys))
+	records := make([]string, len(keys))
+	for i, k := range keys {
+		serials[i] = store.LastPart(k)
+		records[i] = deviceKey(serials[i])
+	}
+	raws, err := store.GetMany(ctx, r.store, records)
 	if err != nil {
 		return nil, err
 	}
 	var out []*Device
-	for _, k := range keys {
-		d, err := r.Get(ctx, store.LastPart(k))
-		if errors.Is(err, ErrNoSuchDevice) || errors.Is(err, store.ErrUnreadable) {
-			continue
+	for i, raw := range raws {
+		d := &Device{stored: raw}
+		if raw == nil || json.Unmarshal(raw, d) != nil {
+			continue // gone since it was indexed, or a crashed writer's: as if not there
 		}
-		if err != nil {
-			return nil, err
-		}
-		if d.User == user && d.Serial == store.LastPart(k) {
+		if d.User == user && d.Serial == serials[i] {
 			out = append(out, d)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/store"
 	"github.com/caddy-mfa/caddy-mfa/store/caddystore"
+	"github.com/caddy-mfa/caddy-mfa/store/storetest"
 )
 
 type clock struct{ t time.Time }
@@ -24,9 +25,14 @@ func newTestStore(t testing.TB) store.Store {
 
 func newRegistry(t testing.TB) (*Devices, *clock, store.Store) {
 	st := newTestStore(t)
+	r, c := newRegistryOn(st)
+	return r, c, st
+}
+
+func newRegistryOn(st store.Store) (*Devices, *clock) {
 	sealer, _ := store.NewSealer(bytes.Repeat([]byte{9}, store.KeySize))
 	c := &clock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
-	return NewDevices(st, sealer, c.now, Settings{Issuer: "test", MaxDevices: 3, Skew: 1, ResyncWindow: 10}), c, st
+	return NewDevices(st, sealer, c.now, Settings{Issuer: "test", MaxDevices: 3, Skew: 1, ResyncWindow: 10}), c
 }
 
 // codeAt is what the user's app shows at time t (offset steps ahead when its clock drifts).
@@ -187,28 +193,66 @@ func TestValidateSerial(t *testing.T) {
 // later; a device deactivated in between (a virtual one is deleted with it), or another user's
 // slipped into the list, refuses a right code.
 func TestVerifyAmongReadsEachDeviceAgain(t *testing.T) {
+	backends := map[string]func(t *testing.T) store.Store{
+		"file":          func(t *testing.T) store.Store { return newTestStore(t) },
+		"redis":         func(t *testing.T) store.Store { return storetest.Redis(t, benchPrefix()) },
+		"redis-cluster": func(t *testing.T) store.Store { return storetest.RedisOn(t, storetest.RedisCluster, benchPrefix()) },
+	}
+	for backend, open := range backends {
+		t.Run(backend, func(t *testing.T) { verifyAmongReadsEachDeviceAgain(t, open) })
+	}
+}
+
+// verifyAmongReadsEachDeviceAgain: a device changed between the listing and the code is judged
+// as it is, on a backend that locks (file) and on one that spends the step from the listing's
+// bytes by compare-and-set (Redis).
+func verifyAmongReadsEachDeviceAgain(t *testing.T, open func(t *testing.T) store.Store) {
 	ctx := context.Background()
-	for name, change := range map[string]func(r *Devices, serial string) error{
-		"deactivated": func(r *Devices, serial string) error { _, err := r.Deactivate(ctx, "alice", serial); return err },
-	} {
+	changes := map[string]func(t *testing.T, r *Devices, c *clock, serial string){
+		"deactivated": func(t *testing.T, r *Devices, _ *clock, serial string) {
+			if _, err := r.Deactivate(ctx, "alice", serial); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"enrolled again with a new seed": func(t *testing.T, r *Devices, c *clock, serial string) {
+			if _, err := r.Deactivate(ctx, "alice", serial); err != nil {
+				t.Fatal(err)
+			}
+			if again := enrol(t, r, c, "alice", "phone"); again.Device.Serial != serial {
+				t.Fatalf("the same name made another serial: %s", again.Device.Serial)
+			}
+		},
+	}
+	for name, change := range changes {
 		t.Run(name, func(t *testing.T) {
-			r, c, _ := newRegistry(t)
+			r, c := newRegistryOn(open(t))
 			nv := enrol(t, r, c, "alice", "phone")
 			ds, err := r.ForUser(ctx, "alice")
 			if err != nil || len(ds) != 1 {
 				t.Fatalf("%d devices, %v", len(ds), err)
 			}
-			if err := change(r, nv.Device.Serial); err != nil {
-				t.Fatal(err)
-			}
+			change(t, r, c, nv.Device.Serial)
 			c.advance(30 * time.Second)
 			if _, err := r.VerifyAmong(ctx, "alice", ds, "", codeAt(t, nv.Seed, c.t, 0)); !errors.Is(err, ErrInvalidCode) {
 				t.Fatalf("a device %s after the listing verified: %v", name, err)
 			}
 		})
 	}
+	t.Run("used since", func(t *testing.T) {
+		r, c := newRegistryOn(open(t))
+		nv := enrol(t, r, c, "alice", "phone")
+		ds, _ := r.ForUser(ctx, "alice")
+		c.advance(30 * time.Second)
+		code := codeAt(t, nv.Seed, c.t, 0)
+		if _, err := r.Verify(ctx, "alice", "", code); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.VerifyAmong(ctx, "alice", ds, "", code); !errors.Is(err, ErrCodeReplayed) {
+			t.Fatalf("a code spent after the listing was accepted again from it: %v", err)
+		}
+	})
 	t.Run("another user's", func(t *testing.T) {
-		r, c, _ := newRegistry(t)
+		r, c := newRegistryOn(open(t))
 		nv := enrol(t, r, c, "bob", "phone")
 		ds, _ := r.ForUser(ctx, "bob")
 		c.advance(30 * time.Second)

@@ -32,15 +32,16 @@ func (r *Devices) Verify(ctx context.Context, user, serial, code string) (*Devic
 }
 
 // VerifyAmong is Verify over the user's devices as the caller has just read them (ForUser),
-// which spares a sign-in reading them twice. Each one tried is read again, atomically with
-// spending its step, so a device disabled or deleted since the listing refuses the code.
+// which spares a sign-in reading them twice. Spending a step writes only over the record as
+// listed, or else runs again on the record as it is: so a device disabled or deleted since the
+// listing refuses the code.
 func (r *Devices) VerifyAmong(ctx context.Context, user string, ds []*Device, serial, code string) (*Device, error) {
 	result := ErrInvalidCode
 	for _, d := range ds {
 		if !d.Enabled || !d.IsTOTP() || (serial != "" && d.Serial != serial) {
 			continue
 		}
-		dev, err := r.verifyOne(ctx, user, d.Serial, code)
+		dev, err := r.verifyOne(ctx, user, d, code)
 		switch {
 		case err == nil:
 			return dev, nil
@@ -53,9 +54,13 @@ func (r *Devices) VerifyAmong(ctx context.Context, user string, ds []*Device, se
 	return nil, result
 }
 
-func (r *Devices) verifyOne(ctx context.Context, user, serial, code string) (*Device, error) {
+// verifyOne checks code against listed and spends its step. The record as listed is what the
+// update starts from, and the step is written only if the record is still that (or else on
+// the record as it is then), so a device changed since refuses as it now is.
+func (r *Devices) verifyOne(ctx context.Context, user string, listed *Device, code string) (*Device, error) {
+	serial := listed.Serial
 	var out *Device
-	err := store.UpdateJSON(ctx, r.store, deviceKey(serial), func(d *Device) (*Device, error) {
+	err := store.UpdateJSONSeen(ctx, r.store, deviceKey(serial), listed.stored, func(d *Device) (*Device, error) {
 		if d == nil || d.User != user || !d.Enabled {
 			return nil, ErrInvalidCode
 		}

@@ -36,7 +36,17 @@ func PutJSON(ctx context.Context, st Store, key string, v any) error {
 // UpdateJSON is Update on a JSON record. fn gets nil when the record is missing, and returns the
 // new record, or nil to delete it. The same rules as Update apply: fn may run more than once.
 func UpdateJSON[T any](ctx context.Context, st Store, key string, fn func(old *T) (*T, error)) error {
-	return st.Update(ctx, key, func(raw []byte) ([]byte, error) {
+	return st.Update(ctx, key, jsonUpdate(key, fn))
+}
+
+// UpdateJSONSeen is UpdateSeen on a JSON record: seen is the record's bytes as just read.
+func UpdateJSONSeen[T any](ctx context.Context, st Store, key string, seen []byte, fn func(old *T) (*T, error)) error {
+	return UpdateSeen(ctx, st, key, seen, jsonUpdate(key, fn))
+}
+
+// jsonUpdate turns an update of decoded records into one of their bytes.
+func jsonUpdate[T any](key string, fn func(old *T) (*T, error)) func([]byte) ([]byte, error) {
+	return func(raw []byte) ([]byte, error) {
 		var old *T
 		if raw != nil {
 			old = new(T)
@@ -52,5 +62,5 @@ func UpdateJSON[T any](ctx context.Context, st Store, key string, fn func(old *T
 			return nil, nil
 		}
 		return json.Marshal(next)
-	})
+	}
 }

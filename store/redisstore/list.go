@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 
@@ -13,6 +14,25 @@ import (
 // cost grows with the folder, not with the database. A prefix with no "/" is in no folder, and
 // is answered with a SCAN of every master (no caller lists one).
 func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
+	keys, err := s.ListUnchecked(ctx, prefix)
+	if err != nil || len(keys) == 0 || folderOf(prefix) == "" {
+		return keys, err
+	}
+	live, gone, err := s.existing(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	if len(gone) > 0 {
+		if err := s.removeIndexed(ctx, nil, gone...); err != nil {
+			return nil, err
+		}
+	}
+	return live, nil
+}
+
+// ListUnchecked implements store.BatchReader: List's SMEMBERS alone, one round trip, whose
+// members may include records removed by a writer that crashed before unindexing them.
+func (s *Store) ListUnchecked(ctx context.Context, prefix string) ([]string, error) {
 	folder := folderOf(prefix)
 	if folder == "" {
 		return s.scan(ctx, prefix)
@@ -27,19 +47,34 @@ func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
 			keys = append(keys, m)
 		}
 	}
-	if len(keys) == 0 {
-		return nil, nil
-	}
-	live, gone, err := s.existing(ctx, keys)
-	if err != nil {
+	return keys, nil
+}
+
+// GetMany implements store.BatchReader: one pipelined GET a key, one round trip on a single
+// master (a Cluster's pipeline goes to each master at once).
+func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
+	gets := make([]*redis.StringCmd, len(keys))
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			gets[i] = p.Get(ctx, s.key(k))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, err
 	}
-	if len(gone) > 0 {
-		if err := s.removeIndexed(ctx, nil, gone...); err != nil {
+	out := make([][]byte, len(keys))
+	for i, g := range gets {
+		v, err := g.Bytes()
+		switch {
+		case errors.Is(err, redis.Nil):
+		case err != nil:
 			return nil, err
+		default:
+			out[i] = v
 		}
 	}
-	return live, nil
+	return out, nil
 }
 
 // existing splits keys into those whose record exists and those whose record is gone (a crash

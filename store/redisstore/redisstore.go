@@ -82,6 +82,26 @@ func (s *Store) Update(ctx context.Context, key string, fn func(old []byte) ([]b
 	return errContention(key)
 }
 
+// UpdateSeen implements store.SeenUpdater: the compare-and-set script straight away, against
+// the value the caller read, so a record nobody changed since costs one round trip instead of
+// two. When it changed, Update runs as usual on the value it holds now.
+func (s *Store) UpdateSeen(ctx context.Context, key string, seen []byte, fn func(old []byte) ([]byte, error)) error {
+	next, err := fn(seen)
+	if err != nil {
+		return err
+	}
+	switch store.Decide(seen, next) {
+	case store.Unchanged:
+		return nil
+	case store.Write:
+		swapped, err := s.compareAndSet(ctx, key, seen, next)
+		if err != nil || swapped {
+			return err
+		}
+	}
+	return s.Update(ctx, key, fn)
+}
+
 // backOff waits before an Update's next attempt after a lost race, a random while that grows
 // with the attempts (up to 3.2 ms), so that writers of one hot record (parallel guesses at one
 // device) spread out instead of colliding again until the retries run out.
@@ -195,4 +215,8 @@ func (s *Store) commit(ctx context.Context, tx *redis.Tx, key string, change sto
 }
 
 // Interface guards
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store       = (*Store)(nil)
+	_ store.BatchReader = (*Store)(nil)
+	_ store.SeenUpdater = (*Store)(nil)
+)

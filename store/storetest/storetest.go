@@ -22,6 +22,7 @@ func Run(t *testing.T, newStore func(t *testing.T, name string) store.Store) {
 	runList(t, newStore)
 	runUpdate(t, newStore)
 	runAttempts(t, newStore)
+	runShortcuts(t, newStore)
 	t.Run("SealedKeyCheck", func(t *testing.T) { sealedKeyCheck(t, newStore(t, "keycheck")) })
 }
 
