@@ -52,8 +52,15 @@ func ReserveAttempt(ctx context.Context, st Store, key string, now time.Time, p 
 	if r, ok := st.(AttemptReserver); ok {
 		return r.ReserveAttempt(ctx, key, now, p, epoch)
 	}
+	return ReserveThrough(ctx, st.Update, key, now, p, epoch)
+}
+
+// ReserveThrough is ReserveAttempt's rule run through update, an Update of st's kind: for a
+// backend whose reservation differs only in how it writes.
+func ReserveThrough(ctx context.Context, update func(ctx context.Context, key string, fn func([]byte) ([]byte, error)) error,
+	key string, now time.Time, p AttemptPolicy, epoch string) (Reservation, error) {
 	var res Reservation
-	err := UpdateJSON(ctx, st, key, func(a *Attempts) (*Attempts, error) {
+	err := update(ctx, key, jsonUpdate(key, func(a *Attempts) (*Attempts, error) {
 		next := Attempts{Epoch: epoch}
 		if a != nil {
 			next = *a
@@ -63,7 +70,7 @@ func ReserveAttempt(ctx context.Context, st Store, key string, now time.Time, p 
 			return nil, errRefused // nothing to write
 		}
 		return &next, nil
-	})
+	}))
 	if errors.Is(err, errRefused) {
 		err = nil
 	}

@@ -12,6 +12,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/caddyserver/certmagic"
 
@@ -102,14 +103,57 @@ func (s *Store) isDir(ctx context.Context, key string) bool {
 // Update implements store.Store: an in-process mutex spares local callers the storage lock's
 // polling, and the storage lock keeps other processes sharing the storage out.
 func (s *Store) Update(ctx context.Context, key string, fn func(old []byte) ([]byte, error)) error {
+	return s.update(ctx, key, fn, s)
+}
+
+// ReserveAttempt implements store.AttemptReserver: store.ReserveAttempt's rule, whose record
+// is written without a sync to disk (see unsynced).
+func (s *Store) ReserveAttempt(ctx context.Context, key string, now time.Time, p store.AttemptPolicy, epoch string) (store.Reservation, error) {
+	update := func(ctx context.Context, key string, fn func([]byte) ([]byte, error)) error {
+		return s.update(ctx, key, fn, unsynced{s})
+	}
+	return store.ReserveThrough(ctx, update, key, now, p, epoch)
+}
+
+// update is Update writing through via: the store itself, or unsynced.
+func (s *Store) update(ctx context.Context, key string, fn func(old []byte) ([]byte, error), via store.Store) error {
 	unlock := s.locks.lock(key)
 	defer unlock()
-	lockName := "mfa-" + strings.ReplaceAll(s.key(key), "/", "-")
-	if err := s.storage.Lock(ctx, lockName); err != nil {
+	release, err := s.lockStorage(ctx, "mfa-"+strings.ReplaceAll(s.key(key), "/", "-"))
+	if err != nil {
 		return fmt.Errorf("locking %s: %w", key, err)
 	}
-	defer func() { _ = s.storage.Unlock(context.WithoutCancel(ctx), lockName) }()
-	return store.Apply(ctx, s, key, fn)
+	defer release()
+	return store.Apply(ctx, via, key, fn)
+}
+
+// unsynced writes records on the file system without waiting for the disk: for attempt
+// counts, which every sign-in writes and a success removes. Another process, and this one
+// after a crash of its own, reads them as written; only the kernel's crash or a power cut
+// can lose the last seconds of counts, as a Redis server's default persistence does.
+type unsynced struct{ *Store }
+
+func (u unsynced) Put(ctx context.Context, key string, value []byte) error {
+	if u.files != nil {
+		return u.files.writeUnsynced(u.key(key), value)
+	}
+	return u.Store.Put(ctx, key, value)
+}
+
+// lockStorage takes the storage's lock called name: on the file system a lock file of
+// certmagic's kind without its sync (lockfile.go), elsewhere the storage's own Lock.
+func (s *Store) lockStorage(ctx context.Context, name string) (release func(), err error) {
+	if s.files != nil {
+		l, err := s.files.lock(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		return l.release, nil
+	}
+	if err := s.storage.Lock(ctx, name); err != nil {
+		return nil, err
+	}
+	return func() { _ = s.storage.Unlock(context.WithoutCancel(ctx), name) }, nil
 }
 
 // keyedMutex serialises work per key within this process, holding entries only while in use.
@@ -148,4 +192,7 @@ func (k *keyedMutex) lock(key string) (unlock func()) {
 }
 
 // Interface guards
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store           = (*Store)(nil)
+	_ store.AttemptReserver = (*Store)(nil)
+)

@@ -32,35 +32,41 @@ const staleTemp = time.Hour
 
 var errNotDir, errNameTooLong = syscall.ENOTDIR, syscall.ENAMETOOLONG
 
-// write stores value under key in full or not at all: a synced temporary file renamed over the
-// record, as certmagic's own atomic file does.
-func (t fileTree) write(key string, value []byte) error {
+// write stores value under key in full or not at all, and durably.
+func (t fileTree) write(key string, value []byte) error { return t.writeFile(key, value, true) }
+
+// writeUnsynced is write without waiting for the disk (caddystore's unsynced).
+func (t fileTree) writeUnsynced(key string, value []byte) error {
+	return t.writeFile(key, value, false)
+}
+
+func (t fileTree) writeFile(key string, value []byte, durable bool) error {
 	name := t.storage.Filename(key)
-	dir := filepath.Dir(name)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(name), 0o700); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, tempPrefix+"*")
+	return replaceFile(name, value, durable)
+}
+
+// replaceFile writes value to name in full or not at all: a temporary file beside it, synced
+// when durable, renamed over it, as certmagic's own atomic file does.
+func replaceFile(name string, value []byte, durable bool) error {
+	f, err := os.CreateTemp(filepath.Dir(name), tempPrefix+"*")
 	if err != nil {
 		return err
 	}
-	err = writeSynced(f, value)
+	_, err = f.Write(value)
+	if err == nil && durable {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
 	if err == nil {
 		err = os.Rename(f.Name(), name)
 	}
 	if err != nil {
 		_ = os.Remove(f.Name())
-	}
-	return err
-}
-
-func writeSynced(f *os.File, value []byte) error {
-	_, err := f.Write(value)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
 	}
 	return err
 }

@@ -1,0 +1,180 @@
+package caddystore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/caddyserver/certmagic"
+)
+
+// The storage lock of an Update on the file system, which caddystore takes itself.
+//
+// certmagic's FileStorage.Lock creates locks/<name>.lock exclusively, writes its times as JSON
+// and syncs the file to disk; a goroutine rewrites the times every 5 s until the file is gone,
+// and a waiter looks again once a second. For an update that lasts a millisecond the sync is
+// half its cost (two of a sign-in's four syncs), and the second's wait is what two nodes pay
+// whenever they want one record. The sync buys nothing: other processes see the file and its
+// bytes once they are written (over NFS, once the file is closed), and after a crash a lock is
+// stale, synced or not. So fileLock takes the same lock, at the same path and in the same format,
+// so that certmagic's locks (older nodes sharing the folder) and these exclude each other; it
+// does not sync, waits in milliseconds, and rewrites its times only if still held after 5 s (a
+// stalled disk), never once released.
+
+// lockFreshness is how often a held lock's times are rewritten; a lock whose times are older
+// than twice that is a crashed holder's (certmagic's lockFreshnessInterval and its rule).
+const lockFreshness = 5 * time.Second
+
+// emptyLockGrace is how long a lock file may stay empty or unreadable: a holder between
+// creating it and writing it, or rewriting it. Longer, and the holder crashed there.
+const emptyLockGrace = 2 * time.Second
+
+// lockMeta is certmagic's lock file content. Created, to the nanosecond, tells one holder's
+// lock from the next one's.
+type lockMeta struct {
+	Created time.Time `json:"created,omitempty"`
+	Updated time.Time `json:"updated,omitempty"`
+}
+
+type fileLock struct {
+	path     string
+	created  time.Time
+	mu       sync.Mutex // guards released and refresh against keepFresh
+	released bool
+	refresh  *time.Timer
+}
+
+// lock takes the storage lock called name, waiting while another holder has it.
+func (t fileTree) lock(ctx context.Context, name string) (*fileLock, error) {
+	l := &fileLock{path: filepath.Join(t.storage.Path, "locks", certmagic.StorageKeys.Safe(name)+".lock")}
+	for attempt := 0; ; attempt++ {
+		err := l.create()
+		if err == nil {
+			l.mu.Lock()
+			l.refresh = time.AfterFunc(lockFreshness, l.keepFresh)
+			l.mu.Unlock()
+			return l, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("creating lock file: %w", err)
+		}
+		if l.breakIfStale() {
+			continue
+		}
+		if err := pause(ctx, attempt); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// create makes the lock file if none exists: an exclusive create, which only one process wins.
+func (l *fileLock) create() error {
+	f, err := os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
+			return err
+		}
+		f, err = os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o644)
+	}
+	if err != nil {
+		return err
+	}
+	l.created = time.Now()
+	data, _ := json.Marshal(lockMeta{Created: l.created, Updated: l.created})
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(l.path)
+		return fmt.Errorf("writing lock file: %w", err) // not ErrExist: the caller gives up
+	}
+	return nil
+}
+
+// breakIfStale removes the lock file when its holder is gone, and reports whether the lock may
+// be free now (removed, or released meanwhile).
+func (l *fileLock) breakIfStale() bool {
+	data, err := os.ReadFile(l.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	if err != nil || !isStale(l.path, data) {
+		return false
+	}
+	err = os.Remove(l.path)
+	return err == nil || errors.Is(err, fs.ErrNotExist)
+}
+
+// isStale: times older than two refreshes, or a file empty or unreadable for longer than a
+// holder takes to write it.
+func isStale(path string, data []byte) bool {
+	var meta lockMeta
+	if len(bytes.TrimSpace(data)) > 0 && json.Unmarshal(data, &meta) == nil {
+		last := meta.Updated
+		if last.IsZero() {
+			last = meta.Created
+		}
+		return time.Since(last) > 2*lockFreshness
+	}
+	info, err := os.Stat(path)
+	return err == nil && time.Since(info.ModTime()) > emptyLockGrace
+}
+
+// stillOurs reports whether the lock file is this holder's: not removed, and not another
+// holder's since (ours broken as stale after a stall). A file being rewritten reads as ours.
+func (l *fileLock) stillOurs() bool {
+	data, err := os.ReadFile(l.path)
+	if err != nil {
+		return false
+	}
+	var meta lockMeta
+	return json.Unmarshal(data, &meta) != nil || meta.Created.Equal(l.created)
+}
+
+// release removes the lock file, unless another holder's is there by now.
+func (l *fileLock) release() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.released = true
+	l.refresh.Stop()
+	if l.stillOurs() {
+		_ = os.Remove(l.path)
+	}
+}
+
+// keepFresh rewrites the times of a lock still held, as certmagic's holders do, so that no
+// waiter takes it for a crashed holder's; whole, through a renamed file, so no reader sees it
+// empty.
+func (l *fileLock) keepFresh() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.released || !l.stillOurs() {
+		return
+	}
+	data, _ := json.Marshal(lockMeta{Created: l.created, Updated: time.Now()})
+	_ = replaceFile(l.path, data, false)
+	l.refresh.Reset(lockFreshness)
+}
+
+// pause waits before looking at a held lock again: a random while that doubles with the
+// attempts, from a millisecond up to 64.
+func pause(ctx context.Context, attempt int) error {
+	limit := time.Millisecond << min(attempt, 6)
+	t := time.NewTimer(limit/2 + rand.N(limit/2))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
