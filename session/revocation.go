@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -32,6 +33,9 @@ type Revocations struct {
 	// installing, so that no two merges race to be the one that stays.
 	current    atomic.Pointer[revocationList]
 	installing sync.Mutex
+	// merged is the stored list a reload last merged in whole: the same bytes again hold
+	// nothing to add, so a node skips decoding a list that did not change (most polls).
+	merged atomic.Pointer[[]byte]
 }
 
 type revocationList struct {
@@ -145,12 +149,16 @@ func (r *Revocations) Reload(ctx context.Context) error {
 	case err != nil:
 		return err
 	default:
+		if last := r.merged.Load(); last != nil && bytes.Equal(*last, raw) {
+			return nil
+		}
 		if err := json.Unmarshal(raw, l); err != nil {
 			return fmt.Errorf("revocations: %w", err)
 		}
 		l.Users, l.SignIns = orEmpty(l.Users), orEmpty(l.SignIns) // a stored null
 	}
 	r.install(l)
+	r.merged.Store(&raw)
 	return nil
 }
 

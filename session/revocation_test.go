@@ -252,3 +252,34 @@ func TestRevokingNoSignInIsRefused(t *testing.T) {
 		t.Fatal("revoking the zero sign-in id was accepted")
 	}
 }
+
+// A poll that finds the stored list as it last merged it does not decode it again (at 100,000
+// entries that was 130 ms of CPU every poll on every node), and still takes in the next change.
+func TestAnUnchangedListIsNotDecodedAgain(t *testing.T) {
+	ctx := t.Context()
+	c := newClock()
+	st := fileStore(t)
+	seedRevocations(t, st, c.t, 1000)
+	a, b := NewRevocations(st, c.now, 48*time.Hour), NewRevocations(st, c.now, 48*time.Hour)
+	if err := a.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(10, func() {
+		if err := a.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 50 {
+		t.Fatalf("a reload of an unchanged list of 1,000 entries made %.0f allocations: it was decoded", allocs)
+	}
+	victim := sampleClaims(c.t)
+	if err := b.RevokeUser(ctx, victim.User); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Reload(ctx); err != nil || !a.Revoked(&victim) {
+		t.Fatalf("a change after unchanged polls was not taken in (reload: %v)", err)
+	}
+	if got := len(a.current.Load().Users); got != 1001 {
+		t.Fatalf("the node holds %d revoked users, want 1,001", got)
+	}
+}
