@@ -22,3 +22,15 @@ func Poll(ctx context.Context, interval time.Duration, reload func(context.Conte
 		}
 	}
 }
+
+// Sleep waits d, or until ctx ends, whose error it then returns: the wait of a backend's retry.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/caddyserver/certmagic"
+
+	"github.com/caddy-mfa/caddy-mfa/store"
 )
 
 // The storage lock of an Update on the file system, which caddystore takes itself.
@@ -169,12 +171,5 @@ func (l *fileLock) keepFresh() {
 // attempts, from a millisecond up to 64.
 func pause(ctx context.Context, attempt int) error {
 	limit := time.Millisecond << min(attempt, 6)
-	t := time.NewTimer(limit/2 + rand.N(limit/2))
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return store.Sleep(ctx, limit/2+rand.N(limit/2))
 }

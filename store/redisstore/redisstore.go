@@ -109,15 +109,7 @@ func backOff(ctx context.Context, attempt int) error {
 	if attempt == 0 {
 		return nil
 	}
-	limit := 50 * time.Microsecond << min(attempt-1, 6)
-	t := time.NewTimer(rand.N(limit))
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return store.Sleep(ctx, rand.N(50*time.Microsecond<<min(attempt-1, 6)))
 }
 
 // errContention is an Update that lost its race maxRetries times in a row.
