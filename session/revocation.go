@@ -85,20 +85,37 @@ func (r *Revocations) RevokeSignIn(ctx context.Context, id SessionID, until time
 
 func (r *Revocations) update(ctx context.Context, change func(*revocationList)) error {
 	var next *revocationList
-	err := store.UpdateJSON(ctx, r.store, revocationsKey, func(old *revocationList) (*revocationList, error) {
+	var written []byte
+	err := r.store.Update(ctx, revocationsKey, func(raw []byte) ([]byte, error) {
 		l := newList()
-		r.absorb(l, old)
+		if raw != nil && !r.mergedAlready(raw) {
+			var stored revocationList
+			if err := json.Unmarshal(raw, &stored); err != nil {
+				return nil, fmt.Errorf("record %s is unreadable: %w", revocationsKey, err)
+			}
+			r.absorb(l, &stored) // its entries that can still void something
+		}
 		// What this node holds and the store lost (wiped, restored) goes back for every node.
 		r.absorb(l, r.current.Load())
 		change(l)
 		next = l
-		return l, nil
+		var err error
+		written, err = json.Marshal(l)
+		return written, err
 	})
 	if err != nil {
 		return fmt.Errorf("revocations: %w", err)
 	}
 	r.install(next)
+	r.merged.Store(&written)
 	return nil
+}
+
+// mergedAlready reports whether raw is the stored list a reload or an update of this node last
+// merged in whole: every entry of it is in the list in force, or expired.
+func (r *Revocations) mergedAlready(raw []byte) bool {
+	last := r.merged.Load()
+	return last != nil && bytes.Equal(*last, raw)
 }
 
 // install makes l, a list nobody else holds yet, the list in force, with every entry of the
@@ -149,7 +166,7 @@ func (r *Revocations) Reload(ctx context.Context) error {
 	case err != nil:
 		return err
 	default:
-		if last := r.merged.Load(); last != nil && bytes.Equal(*last, raw) {
+		if r.mergedAlready(raw) {
 			return nil
 		}
 		if err := json.Unmarshal(raw, l); err != nil {
