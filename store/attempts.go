@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -60,7 +61,7 @@ func ReserveAttempt(ctx context.Context, st Store, key string, now time.Time, p 
 func ReserveThrough(ctx context.Context, update func(ctx context.Context, key string, fn func([]byte) ([]byte, error)) error,
 	key string, now time.Time, p AttemptPolicy, epoch string) (Reservation, error) {
 	var res Reservation
-	err := update(ctx, key, jsonUpdate(key, func(a *Attempts) (*Attempts, error) {
+	err := update(ctx, key, attemptsUpdate(key, func(a *Attempts) (*Attempts, error) {
 		next := Attempts{Epoch: epoch}
 		if a != nil {
 			next = *a
@@ -100,6 +101,20 @@ func (a *Attempts) Reserve(now time.Time, p AttemptPolicy, epoch string) Reserva
 	return res
 }
 
+// attemptsUpdate is jsonUpdate for attempt records, where one that is not whole JSON counts as
+// none: Caddy's file storage writes them without a sync (decisions.md, 121), and after a power
+// cut a file system may leave one empty. Its counts are lost, as that decision accepts; the
+// user is not locked out of signing in for good.
+func attemptsUpdate(key string, fn func(old *Attempts) (*Attempts, error)) func([]byte) ([]byte, error) {
+	update := jsonUpdate(key, fn)
+	return func(raw []byte) ([]byte, error) {
+		if raw != nil && !json.Valid(raw) {
+			raw = nil
+		}
+		return update(raw)
+	}
+}
+
 // delayMs is the lock after previousLocks locks: BaseDelay doubled each time, up to MaxDelay.
 func (p AttemptPolicy) delayMs(previousLocks int) int64 {
 	d, most := p.BaseDelay.Milliseconds(), p.MaxDelay.Milliseconds()
@@ -115,14 +130,14 @@ func (p AttemptPolicy) delayMs(previousLocks int) int64 {
 // ReleaseAttempt gives back an attempt that was reserved but never checked (the device did not
 // exist, no ceremony was waiting). It changes nothing once the key was locked or cleared since.
 func ReleaseAttempt(ctx context.Context, st Store, key string, r Reservation) error {
-	err := UpdateJSON(ctx, st, key, func(a *Attempts) (*Attempts, error) {
+	err := st.Update(ctx, key, attemptsUpdate(key, func(a *Attempts) (*Attempts, error) {
 		if a == nil || a.Epoch != r.Epoch || a.Failures == 0 {
 			return nil, errRefused
 		}
 		next := *a
 		next.Failures--
 		return &next, nil
-	})
+	}))
 	if errors.Is(err, errRefused) {
 		return nil
 	}
@@ -132,8 +147,8 @@ func ReleaseAttempt(ctx context.Context, st Store, key string, r Reservation) er
 // LockedFor reads how long the key stays locked at now; zero when it is not.
 func LockedFor(ctx context.Context, st Store, key string, now time.Time) (time.Duration, error) {
 	a, err := GetJSON[Attempts](ctx, st, key)
-	if errors.Is(err, ErrNotFound) {
-		return 0, nil
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnreadable) {
+		return 0, nil // an unreadable record counts as none (attemptsUpdate)
 	}
 	if err != nil {
 		return 0, err

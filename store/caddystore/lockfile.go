@@ -1,7 +1,6 @@
 package caddystore
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,9 +34,11 @@ import (
 // than twice that is a crashed holder's (certmagic's lockFreshnessInterval and its rule).
 const lockFreshness = 5 * time.Second
 
-// emptyLockGrace is how long a lock file may stay empty or unreadable: a holder between
-// creating it and writing it, or rewriting it. Longer, and the holder crashed there.
-const emptyLockGrace = 2 * time.Second
+// emptyLockGrace is how long a lock file may stay empty or unreadable (a holder between
+// creating and writing it, or rewriting it) before it counts as a crashed holder's: judged by
+// its modification time, which on a shared folder is the file server's clock, so it allows
+// the same skew between clocks as the times inside a lock file do.
+const emptyLockGrace = 2 * lockFreshness
 
 // lockMeta is certmagic's lock file content. Created, to the nanosecond, tells one holder's
 // lock from the next one's.
@@ -49,7 +50,8 @@ type lockMeta struct {
 type fileLock struct {
 	path     string
 	created  time.Time
-	mu       sync.Mutex // guards released and refresh against keepFresh
+	mu       sync.Mutex  // guards the fields below against keepFresh
+	file     os.FileInfo // the lock file as this holder last wrote it
 	released bool
 	refresh  *time.Timer
 }
@@ -68,7 +70,11 @@ func (t fileTree) lock(ctx context.Context, name string) (*fileLock, error) {
 		if !errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("creating lock file: %w", err)
 		}
-		if l.breakIfStale() {
+		free, err := breakIfStale(l.path)
+		if err != nil {
+			return nil, err
+		}
+		if free {
 			continue
 		}
 		if err := pause(ctx, attempt); err != nil {
@@ -92,6 +98,9 @@ func (l *fileLock) create() error {
 	l.created = time.Now()
 	data, _ := json.Marshal(lockMeta{Created: l.created, Updated: l.created})
 	_, err = f.Write(data)
+	if err == nil {
+		l.file, err = f.Stat()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -102,44 +111,33 @@ func (l *fileLock) create() error {
 	return nil
 }
 
-// breakIfStale removes the lock file when its holder is gone, and reports whether the lock may
-// be free now (removed, or released meanwhile).
-func (l *fileLock) breakIfStale() bool {
-	data, err := os.ReadFile(l.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return true
-	}
-	if err != nil || !isStale(l.path, data) {
-		return false
-	}
-	err = os.Remove(l.path)
-	return err == nil || errors.Is(err, fs.ErrNotExist)
-}
-
-// isStale: times older than two refreshes, or a file empty or unreadable for longer than a
-// holder takes to write it.
-func isStale(path string, data []byte) bool {
-	var meta lockMeta
-	if len(bytes.TrimSpace(data)) > 0 && json.Unmarshal(data, &meta) == nil {
-		last := meta.Updated
-		if last.IsZero() {
-			last = meta.Created
-		}
-		return time.Since(last) > 2*lockFreshness
-	}
-	info, err := os.Stat(path)
-	return err == nil && time.Since(info.ModTime()) > emptyLockGrace
-}
-
-// stillOurs reports whether the lock file is this holder's: not removed, and not another
-// holder's since (ours broken as stale after a stall). A file being rewritten reads as ours.
+// stillOurs reports whether the file at the lock's path is this holder's: the file it wrote
+// (same inode), untouched since, or rewritten in place with its creation time (certmagic's
+// holders of earlier locks of the name refresh whatever file has it). A new holder's file is
+// not ours, even on our inode number, which the file system may give again. Only a definite
+// answer says not ours: a look that failed says ours. Caller holds mu.
 func (l *fileLock) stillOurs() bool {
-	data, err := os.ReadFile(l.path)
-	if err != nil {
-		return false
+	for try := 0; ; try++ {
+		info, err := os.Stat(l.path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return false
+		case err != nil:
+			return true
+		case !os.SameFile(info, l.file):
+			return false
+		case info.ModTime().Equal(l.file.ModTime()):
+			return true
+		}
+		var meta lockMeta
+		if data, err := os.ReadFile(l.path); err == nil && json.Unmarshal(data, &meta) == nil {
+			return meta.Created.Equal(l.created)
+		}
+		if try == 3 {
+			return false
+		}
+		time.Sleep(time.Millisecond) // being written: look again when it is whole
 	}
-	var meta lockMeta
-	return json.Unmarshal(data, &meta) != nil || meta.Created.Equal(l.created)
 }
 
 // release removes the lock file, unless another holder's is there by now.
@@ -159,11 +157,17 @@ func (l *fileLock) release() {
 func (l *fileLock) keepFresh() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.released || !l.stillOurs() {
+	if l.released {
 		return
 	}
-	data, _ := json.Marshal(lockMeta{Created: l.created, Updated: time.Now()})
-	_ = replaceFile(l.path, data, false)
+	if l.stillOurs() {
+		data, _ := json.Marshal(lockMeta{Created: l.created, Updated: time.Now()})
+		if replaceFile(l.path, data, false) == nil {
+			if info, err := os.Stat(l.path); err == nil {
+				l.file = info
+			}
+		}
+	}
 	l.refresh.Reset(lockFreshness)
 }
 

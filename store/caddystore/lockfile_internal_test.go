@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/certmagic"
 )
@@ -58,5 +61,110 @@ func TestKeepFreshOnlyWhileHeld(t *testing.T) {
 	l.keepFresh()
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Fatalf("a released lock came back: %v", err)
+	}
+}
+
+// TestStaleLockBrokenByOneWaiter: several nodes (fileTrees of their own) wait on a lock a
+// crashed holder left. A waiter that judged the stale file must not remove the lock another
+// waiter made in its place: never two holders at once (found by a review: 5-13 trials in 300
+// had two, as certmagic's own lock has).
+func TestStaleLockBrokenByOneWaiter(t *testing.T) {
+	root := t.TempDir()
+	path := filepath.Join(root, "locks", "n.lock")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Minute).Format(time.RFC3339Nano)
+	stale := []byte(`{"created":"` + old + `","updated":"` + old + `"}`)
+	const trials, waiters = 200, 8
+	violations := 0
+	for trial := 0; trial < trials; trial++ {
+		if err := os.WriteFile(path, stale, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var inside, maxInside atomic.Int32
+		var start sync.WaitGroup
+		start.Add(1)
+		var wg sync.WaitGroup
+		for range waiters {
+			tree := fileTree{storage: &certmagic.FileStorage{Path: root}}
+			wg.Go(func() {
+				start.Wait()
+				l, err := tree.lock(context.Background(), "n")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				n := inside.Add(1)
+				for {
+					m := maxInside.Load()
+					if n <= m || maxInside.CompareAndSwap(m, n) {
+						break
+					}
+				}
+				time.Sleep(200 * time.Microsecond)
+				inside.Add(-1)
+				l.release()
+			})
+		}
+		start.Done()
+		wg.Wait()
+		if maxInside.Load() > 1 {
+			violations++
+		}
+	}
+	if violations > 0 {
+		t.Fatalf("%d of %d trials had two holders at once after breaking a stale lock", violations, trials)
+	}
+}
+
+// TestReleaseLeavesTheNextHoldersLock: this holder's lock was broken as stale (it stalled) and
+// the next holder has just created its file, still empty, perhaps on the same inode number:
+// neither keepFresh nor release may touch it.
+func TestReleaseLeavesTheNextHoldersLock(t *testing.T) {
+	tree := fileTree{storage: &certmagic.FileStorage{Path: t.TempDir()}}
+	l, err := tree.lock(context.Background(), "n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(tree.storage.Path, "locks", "n.lock")
+	if err := os.Remove(path); err != nil { // broken as stale by another node
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, nil, 0o644); err != nil { // the next holder, mid-create
+		t.Fatal(err)
+	}
+	l.keepFresh()
+	if data, _ := os.ReadFile(path); len(data) != 0 {
+		t.Errorf("keepFresh wrote our times over the next holder's lock: %s", data)
+	}
+	l.release()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("release removed the next holder's lock: %v", err)
+	}
+}
+
+// TestReleaseAfterCertmagicRefreshedIt: a certmagic holder of an earlier lock of the name
+// rewrites whatever file has it in place, five seconds on, keeping its creation time. The lock
+// is still this holder's, and its release removes it (or that goroutine would keep it fresh, and
+// held, for good).
+func TestReleaseAfterCertmagicRefreshedIt(t *testing.T) {
+	tree := fileTree{storage: &certmagic.FileStorage{Path: t.TempDir()}}
+	l, err := tree.lock(context.Background(), "n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(tree.storage.Path, "locks", "n.lock")
+	later := time.Now().Add(5 * time.Second)
+	refreshed, _ := json.Marshal(lockMeta{Created: l.created, Updated: later})
+	if err := os.WriteFile(path, refreshed, 0o644); err != nil { // in place: the same file
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, later, later); err != nil {
+		t.Fatal(err)
+	}
+	l.release()
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("the lock outlived its release after certmagic refreshed it: %v", err)
 	}
 }

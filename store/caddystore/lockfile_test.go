@@ -3,13 +3,17 @@ package caddystore_test
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/certmagic"
 
+	"github.com/caddy-mfa/caddy-mfa/store"
 	"github.com/caddy-mfa/caddy-mfa/store/caddystore"
 )
 
@@ -68,37 +72,42 @@ func TestLockExcludesCertmagicsLock(t *testing.T) {
 }
 
 // TestStaleLockFiles: a lock file a crashed holder left is broken, whether its times are old
-// or it was never written whole; a live holder's is not, however it is written.
+// or it was never written whole (judged by the file's time, with the same 10 s of leeway for
+// the file server's clock); a live holder's is not, however it is written.
 func TestStaleLockFiles(t *testing.T) {
-	now := time.Now()
 	at := func(created, updated time.Time) string {
 		return `{"created":"` + created.Format(time.RFC3339Nano) + `","updated":"` + updated.Format(time.RFC3339Nano) + `"}`
 	}
+	// Each case's times are ages, taken from the moment it runs.
 	for _, c := range []struct {
 		name    string
-		content string
-		mtime   time.Time
+		content func(now time.Time) string
+		age     time.Duration // of the file's modification time
 		stale   bool
 	}{
-		{"times 11 s old", at(now.Add(-time.Minute), now.Add(-11*time.Second)), now, true},
-		{"created only, 11 s ago", `{"created":"` + now.Add(-11*time.Second).Format(time.RFC3339Nano) + `"}`, now, true},
-		{"empty for 3 s", "", now.Add(-3 * time.Second), true},
-		{"unreadable for 3 s", `{"crea`, now.Add(-3 * time.Second), true},
-		{"an hour old but refreshed", at(now.Add(-time.Hour), now.Add(-time.Second)), now, false},
-		{"times 9 s old", at(now.Add(-9*time.Second), now.Add(-9*time.Second)), now, false},
-		{"empty, just created", "", now, false},
-		{"unreadable, just written", `{"crea`, now, false},
-		{"certmagic's with a newline", at(now, now) + "\n", now.Add(-time.Hour), false},
+		{"times 11 s old", func(now time.Time) string { return at(now.Add(-time.Minute), now.Add(-11*time.Second)) }, 0, true},
+		{"created only, 11 s ago", func(now time.Time) string {
+			return `{"created":"` + now.Add(-11*time.Second).Format(time.RFC3339Nano) + `"}`
+		}, 0, true},
+		{"empty for 11 s", func(time.Time) string { return "" }, 11 * time.Second, true},
+		{"unreadable for 11 s", func(time.Time) string { return `{"crea` }, 11 * time.Second, true},
+		{"an hour old but refreshed", func(now time.Time) string { return at(now.Add(-time.Hour), now.Add(-time.Second)) }, 0, false},
+		{"times 9 s old", func(now time.Time) string { return at(now.Add(-9*time.Second), now.Add(-9*time.Second)) }, 0, false},
+		{"empty for 3 s", func(time.Time) string { return "" }, 3 * time.Second, false},
+		{"unreadable, just written", func(time.Time) string { return `{"crea` }, 0, false},
+		{"certmagic's with a newline", func(now time.Time) string { return at(now, now) + "\n" }, time.Hour, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			now := time.Now()
+			mtime := now.Add(-c.age)
 			st, _, lockFile := lockedStore(t)
 			if err := os.MkdirAll(filepath.Dir(lockFile), 0o700); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(lockFile, []byte(c.content), 0o644); err != nil {
+			if err := os.WriteFile(lockFile, []byte(c.content(now)), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.Chtimes(lockFile, c.mtime, c.mtime); err != nil {
+			if err := os.Chtimes(lockFile, mtime, mtime); err != nil {
 				t.Fatal(err)
 			}
 			err := updateWithin(st, 300*time.Millisecond)
@@ -109,5 +118,88 @@ func TestStaleLockFiles(t *testing.T) {
 				t.Fatalf("a live holder's lock file was broken: %v", err)
 			}
 		})
+	}
+}
+
+// TestUnreadableAttemptRecord: attempt records are written unsynced, and after a power cut a
+// file system may leave one empty or cut short. It counts as no record: the user can still
+// sign in, and the next attempt is counted from nothing.
+func TestUnreadableAttemptRecord(t *testing.T) {
+	ctx := context.Background()
+	policy := store.AttemptPolicy{MaxFailures: 3, BaseDelay: time.Minute, MaxDelay: time.Hour}
+	now := time.Now()
+	for name, content := range map[string]string{"empty": "", "cut short": `{"failures":2,"lo`} {
+		t.Run(name, func(t *testing.T) {
+			st, _, _ := lockedStore(t)
+			if err := st.Put(ctx, "lockout/alice", []byte(content)); err != nil {
+				t.Fatal(err)
+			}
+			if wait, err := store.LockedFor(ctx, st, "lockout/alice", now); wait != 0 || err != nil {
+				t.Fatalf("LockedFor: %v, %v; want no lock", wait, err)
+			}
+			res, err := store.ReserveAttempt(ctx, st, "lockout/alice", now, policy)
+			if err != nil || !res.Granted {
+				t.Fatalf("reserving over an unreadable record: %+v, %v", res, err)
+			}
+			if err := store.ReleaseAttempt(ctx, st, "lockout/alice", res); err != nil {
+				t.Fatal(err)
+			}
+			a, err := store.GetJSON[store.Attempts](ctx, st, "lockout/alice")
+			if err != nil || a.Failures != 0 {
+				t.Fatalf("after a reservation given back: %+v, %v; want no failures", a, err)
+			}
+		})
+	}
+}
+
+// slowIncrement adds one to a decimal record, taking its time between the read and the write.
+func slowIncrement(old []byte) ([]byte, error) {
+	n, _ := strconv.Atoi(string(old))
+	time.Sleep(50 * time.Microsecond) // widens the window a lost update needs
+	return []byte(strconv.Itoa(n + 1)), nil
+}
+
+// TestUpdatesBesideCertmagicsLock: two nodes on one folder, and an older node that takes
+// certmagic's own lock, all slowIncrementement one record at once: no slowIncrementement is lost.
+func TestUpdatesBesideCertmagicsLock(t *testing.T) {
+	root := t.TempDir()
+	a := caddystore.New(&certmagic.FileStorage{Path: root}, "mfa")
+	b := caddystore.New(&certmagic.FileStorage{Path: root}, "mfa")
+	cm := &certmagic.FileStorage{Path: root}
+	ctx := context.Background()
+	const writers, each, cmWrites = 8, 40, 4
+	var wg sync.WaitGroup
+	for w := range writers {
+		st := []*caddystore.Store{a, b}[w%2]
+		wg.Go(func() {
+			for range each {
+				if err := st.Update(ctx, "k", slowIncrement); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range cmWrites {
+			if err := cm.Lock(ctx, "mfa-mfa-k"); err != nil {
+				t.Error(err)
+				return
+			}
+			old, err := cm.Load(ctx, "mfa/k")
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				t.Error(err)
+			}
+			next, _ := slowIncrement(old)
+			time.Sleep(2 * time.Millisecond)
+			if err := cm.Store(ctx, "mfa/k", next); err != nil {
+				t.Error(err)
+			}
+			_ = cm.Unlock(ctx, "mfa-mfa-k")
+		}
+	})
+	wg.Wait()
+	got, _ := a.Get(ctx, "k")
+	if string(got) != strconv.Itoa(writers*each+cmWrites) {
+		t.Fatalf("lost updates: %s, want %d", got, writers*each+cmWrites)
 	}
 }
