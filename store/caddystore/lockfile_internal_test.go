@@ -13,6 +13,21 @@ import (
 	"github.com/caddyserver/certmagic"
 )
 
+// newTree is a file storage of its own, and the path of its lock called "n".
+func newTree(t *testing.T) (fileTree, string) {
+	tree := fileTree{storage: &certmagic.FileStorage{Path: t.TempDir()}}
+	return tree, filepath.Join(tree.storage.Path, "locks", "n.lock")
+}
+
+func mustLock(t *testing.T, tree fileTree) *fileLock {
+	t.Helper()
+	l, err := tree.lock(context.Background(), "n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
 func readLock(t *testing.T, path string) lockMeta {
 	t.Helper()
 	data, err := os.ReadFile(path)
@@ -30,12 +45,8 @@ func readLock(t *testing.T, path string) lockMeta {
 // a lock released, or broken and taken by another holder meanwhile, is left alone, and a
 // release does not remove another holder's lock.
 func TestKeepFreshOnlyWhileHeld(t *testing.T) {
-	tree := fileTree{storage: &certmagic.FileStorage{Path: t.TempDir()}}
-	l, err := tree.lock(context.Background(), "n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(tree.storage.Path, "locks", "n.lock")
+	tree, path := newTree(t)
+	l := mustLock(t, tree)
 	before := readLock(t, path)
 	l.keepFresh()
 	after := readLock(t, path)
@@ -54,9 +65,7 @@ func TestKeepFreshOnlyWhileHeld(t *testing.T) {
 	}
 
 	_ = os.Remove(path)
-	if l, err = tree.lock(context.Background(), "n"); err != nil {
-		t.Fatal(err)
-	}
+	l = mustLock(t, tree)
 	l.release()
 	l.keepFresh()
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
@@ -122,12 +131,8 @@ func TestStaleLockBrokenByOneWaiter(t *testing.T) {
 // the next holder has just created its file, still empty, perhaps on the same inode number:
 // neither keepFresh nor release may touch it.
 func TestReleaseLeavesTheNextHoldersLock(t *testing.T) {
-	tree := fileTree{storage: &certmagic.FileStorage{Path: t.TempDir()}}
-	l, err := tree.lock(context.Background(), "n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(tree.storage.Path, "locks", "n.lock")
+	tree, path := newTree(t)
+	l := mustLock(t, tree)
 	if err := os.Remove(path); err != nil { // broken as stale by another node
 		t.Fatal(err)
 	}
@@ -149,12 +154,8 @@ func TestReleaseLeavesTheNextHoldersLock(t *testing.T) {
 // is still this holder's, and its release removes it (or that goroutine would keep it fresh, and
 // held, for good).
 func TestReleaseAfterCertmagicRefreshedIt(t *testing.T) {
-	tree := fileTree{storage: &certmagic.FileStorage{Path: t.TempDir()}}
-	l, err := tree.lock(context.Background(), "n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(tree.storage.Path, "locks", "n.lock")
+	tree, path := newTree(t)
+	l := mustLock(t, tree)
 	later := time.Now().Add(5 * time.Second)
 	refreshed, _ := json.Marshal(lockMeta{Created: l.created, Updated: later})
 	if err := os.WriteFile(path, refreshed, 0o644); err != nil { // in place: the same file
