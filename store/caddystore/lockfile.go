@@ -146,8 +146,13 @@ func (l *fileLock) release() {
 	defer l.mu.Unlock()
 	l.released = true
 	l.refresh.Stop()
-	if l.stillOurs() {
-		_ = os.Remove(l.path)
+	for try := 0; try < 5 && l.stillOurs(); try++ {
+		// Windows refuses to remove a file another process has open (a waiter reading it):
+		// try again a moment later rather than leave the lock to go stale.
+		if err := os.Remove(l.path); err == nil || errors.Is(err, fs.ErrNotExist) {
+			return
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
