@@ -101,14 +101,14 @@ func (a *Attempts) Reserve(now time.Time, p AttemptPolicy, epoch string) Reserva
 	return res
 }
 
-// attemptsUpdate is jsonUpdate for attempt records, where one that is not whole JSON counts as
+// attemptsUpdate is jsonUpdate for attempt records, where one that does not decode counts as
 // none: Caddy's file storage writes them without a sync (decisions.md, 121), and after a power
-// cut a file system may leave one empty. Its counts are lost, as that decision accepts; the
-// user is not locked out of signing in for good.
+// cut a file system may leave one empty or cut short. Its counts are lost, as that decision
+// accepts; the user is not locked out of signing in for good.
 func attemptsUpdate(key string, fn func(old *Attempts) (*Attempts, error)) func([]byte) ([]byte, error) {
 	update := jsonUpdate(key, fn)
 	return func(raw []byte) ([]byte, error) {
-		if raw != nil && !json.Valid(raw) {
+		if raw != nil && json.Unmarshal(raw, new(Attempts)) != nil {
 			raw = nil
 		}
 		return update(raw)

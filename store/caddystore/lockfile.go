@@ -51,7 +51,8 @@ type fileLock struct {
 	path     string
 	created  time.Time
 	mu       sync.Mutex  // guards the fields below against keepFresh
-	file     os.FileInfo // the lock file as this holder last wrote it
+	file     os.FileInfo // the lock file this holder last wrote
+	wrote    time.Time   // when, by this process's clock
 	released bool
 	refresh  *time.Timer
 }
@@ -60,6 +61,9 @@ type fileLock struct {
 func (t fileTree) lock(ctx context.Context, name string) (*fileLock, error) {
 	l := &fileLock{path: filepath.Join(t.storage.Path, "locks", certmagic.StorageKeys.Safe(name)+".lock")}
 	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		err := l.create()
 		if err == nil {
 			l.mu.Lock()
@@ -74,7 +78,9 @@ func (t fileTree) lock(ctx context.Context, name string) (*fileLock, error) {
 		if err != nil {
 			return nil, err
 		}
-		if free {
+		// Free again at once, but only for a few tries: a name that exists and cannot be
+		// looked at (a dangling link) must not spin.
+		if free && attempt < 3 {
 			continue
 		}
 		if err := pause(ctx, attempt); err != nil {
@@ -83,61 +89,97 @@ func (t fileTree) lock(ctx context.Context, name string) (*fileLock, error) {
 	}
 }
 
-// create makes the lock file if none exists: an exclusive create, which only one process wins.
+// create makes the lock file if none exists, whole: written under a temporary name, then
+// linked to the lock's name, which fails if the name exists, so only one process wins and no
+// reader ever finds our lock file empty (certmagic's readers take a lock found empty eight
+// times for a crashed holder's). On a file system without hard links, an exclusive create.
 func (l *fileLock) create() error {
-	f, err := os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o644)
+	l.created = time.Now()
+	data, _ := json.Marshal(lockMeta{Created: l.created, Updated: l.created})
+	dir := filepath.Dir(l.path)
+	tmp, info, err := writeTemp(dir, data)
 	if errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return err
 		}
-		f, err = os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o644)
+		tmp, info, err = writeTemp(dir, data)
 	}
+	if err != nil {
+		return fmt.Errorf("writing lock file: %w", err) // not ErrExist: the caller gives up
+	}
+	defer func() { _ = os.Remove(tmp) }()
+	err = os.Link(tmp, l.path)
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		return l.createInPlace(data)
+	}
+	l.file, l.wrote = info, time.Now()
+	return err
+}
+
+// createInPlace is create where hard links are refused: an exclusive create, then the write.
+func (l *fileLock) createInPlace(data []byte) error {
+	f, err := os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
 	}
-	l.created = time.Now()
-	data, _ := json.Marshal(lockMeta{Created: l.created, Updated: l.created})
 	_, err = f.Write(data)
 	if err == nil {
 		l.file, err = f.Stat()
+		l.wrote = time.Now()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		_ = os.Remove(l.path)
-		return fmt.Errorf("writing lock file: %w", err) // not ErrExist: the caller gives up
+		return fmt.Errorf("writing lock file: %w", err)
 	}
 	return nil
 }
 
-// stillOurs reports whether the file at the lock's path is this holder's: the file it wrote
-// (same inode), untouched since, or rewritten in place with its creation time (certmagic's
-// holders of earlier locks of the name refresh whatever file has it). A new holder's file is
-// not ours, even on our inode number, which the file system may give again. Only a definite
-// answer says not ours: a look that failed says ours. Caller holds mu.
-func (l *fileLock) stillOurs() bool {
-	for try := 0; ; try++ {
-		info, err := os.Stat(l.path)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return false
-		case err != nil:
-			return true
-		case !os.SameFile(info, l.file):
-			return false
-		case info.ModTime().Equal(l.file.ModTime()):
-			return true
-		}
-		var meta lockMeta
-		if data, err := os.ReadFile(l.path); err == nil && json.Unmarshal(data, &meta) == nil {
-			return meta.Created.Equal(l.created)
-		}
-		if try == 3 {
-			return false
-		}
-		time.Sleep(time.Millisecond) // being written: look again when it is whole
+// writeTemp writes data to a new temporary file in dir, unsynced, and returns its name and
+// identity.
+func writeTemp(dir string, data []byte) (string, os.FileInfo, error) {
+	f, err := os.CreateTemp(dir, tempPrefix+"*")
+	if err != nil {
+		return "", nil, err
 	}
+	_, err = f.Write(data)
+	var info os.FileInfo
+	if err == nil {
+		info, err = f.Stat()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+		return "", nil, err
+	}
+	return f.Name(), info, nil
+}
+
+// stillOurs reports whether the file at the lock's path is this holder's: its times name our
+// creation, to the nanosecond. A file found empty or cut short is being rewritten in place
+// (certmagic's holders of earlier locks of the name refresh whatever file has it; our own
+// writes are always whole), and is ours if it is the file we wrote and we wrote it too
+// recently for anyone to have broken the lock since: else it may be a new holder's file, half
+// written, on the inode number ours had. Only a definite answer says not ours: a look that
+// failed says ours. Caller holds mu.
+func (l *fileLock) stillOurs() bool {
+	data, err := os.ReadFile(l.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	var meta lockMeta
+	if err == nil && json.Unmarshal(data, &meta) == nil {
+		return meta.Created.Equal(l.created)
+	}
+	info, err := os.Stat(l.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	return err != nil || os.SameFile(info, l.file) && time.Since(l.wrote) < 2*lockFreshness
 }
 
 // release removes the lock file, unless another holder's is there by now.
@@ -167,9 +209,11 @@ func (l *fileLock) keepFresh() {
 	}
 	if l.stillOurs() {
 		data, _ := json.Marshal(lockMeta{Created: l.created, Updated: time.Now()})
-		if replaceFile(l.path, data, false) == nil {
-			if info, err := os.Stat(l.path); err == nil {
-				l.file = info
+		if tmp, info, err := writeTemp(filepath.Dir(l.path), data); err == nil {
+			if os.Rename(tmp, l.path) == nil {
+				l.file, l.wrote = info, time.Now()
+			} else {
+				_ = os.Remove(tmp)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package caddystore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"sync"
@@ -127,25 +128,49 @@ func TestStaleLockBrokenByOneWaiter(t *testing.T) {
 	}
 }
 
-// TestReleaseLeavesTheNextHoldersLock: this holder's lock was broken as stale (it stalled) and
-// the next holder has just created its file, still empty, perhaps on the same inode number:
-// neither keepFresh nor release may touch it.
+// TestReleaseLeavesTheNextHoldersLock: this holder stalled past the lock's 10 s, another node
+// broke the lock, and the next holder's file is there, still empty (an older node between its
+// create and its write), on our inode number (file systems give it again at once) or another.
+// Neither keepFresh nor release may touch it. Without the stall, the same empty file on our
+// inode is ours being rewritten in place (a certmagic refresh), and release removes it.
 func TestReleaseLeavesTheNextHoldersLock(t *testing.T) {
-	tree, path := newTree(t)
-	l := mustLock(t, tree)
-	if err := os.Remove(path); err != nil { // broken as stale by another node
-		t.Fatal(err)
+	onOurInode := func(path string) error { return os.Truncate(path, 0) }
+	onAnother := func(path string) error {
+		if err := os.Remove(path); err != nil {
+			return err
+		}
+		return os.WriteFile(path, nil, 0o644)
 	}
-	if err := os.WriteFile(path, nil, 0o644); err != nil { // the next holder, mid-create
-		t.Fatal(err)
-	}
-	l.keepFresh()
-	if data, _ := os.ReadFile(path); len(data) != 0 {
-		t.Errorf("keepFresh wrote our times over the next holder's lock: %s", data)
-	}
-	l.release()
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("release removed the next holder's lock: %v", err)
+	for _, c := range []struct {
+		name    string
+		stalled bool
+		replace func(path string) error
+		ours    bool
+	}{
+		{"next holder on our inode, after a stall", true, onOurInode, false},
+		{"next holder on another inode, after a stall", true, onAnother, false},
+		{"ours, rewritten in place", false, onOurInode, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tree, path := newTree(t)
+			l := mustLock(t, tree)
+			if c.stalled {
+				l.wrote = l.wrote.Add(-2*lockFreshness - time.Second)
+			}
+			if err := c.replace(path); err != nil {
+				t.Fatal(err)
+			}
+			if !c.ours {
+				l.keepFresh()
+				if data, _ := os.ReadFile(path); len(data) != 0 {
+					t.Errorf("keepFresh wrote our times over the next holder's lock: %s", data)
+				}
+			}
+			l.release()
+			if _, err := os.Stat(path); (err == nil) == c.ours {
+				t.Fatalf("after release the lock file is there: %v; want %v", err == nil, !c.ours)
+			}
+		})
 	}
 }
 
@@ -167,5 +192,32 @@ func TestReleaseAfterCertmagicRefreshedIt(t *testing.T) {
 	l.release()
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Fatalf("the lock outlived its release after certmagic refreshed it: %v", err)
+	}
+}
+
+// TestLockEndsWithItsContext: a name that exists and cannot be looked at (a dangling link
+// where the lock file goes) makes every create fail and every look find nothing; lock keeps
+// pausing and ends with its context instead of spinning (found by a review).
+func TestLockEndsWithItsContext(t *testing.T) {
+	tree, path := newTree(t)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(filepath.Dir(path), "gone"), path); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { _, err := tree.lock(ctx, "n"); done <- err }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("lock beside a dangling link: %v, want its context's end", err)
+		}
+	case <-time.After(5 * time.Second):
+		_ = os.Remove(path) // let it finish
+		<-done
+		t.Fatal("lock ignored its 100 ms context for 5 s")
 	}
 }

@@ -1,6 +1,7 @@
 package caddystore
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,7 +30,7 @@ func breakIfStale(path string) (bool, error) {
 	if !isStale(info, data) {
 		return false, nil
 	}
-	return breakStale(path, info)
+	return breakStale(path, info, data)
 }
 
 // isStale: times older than two refreshes, or a file empty or unreadable for longer than
@@ -48,9 +49,11 @@ func isStale(info os.FileInfo, data []byte) bool {
 
 // breakStale removes the lock file judged stale, under a break file of its own: of several
 // waiters that judged it stale, one removes it, and none removes the lock another waiter made
-// in its place meanwhile (the file at path is checked to be the one judged). certmagic removed
-// whatever file had the name, so two waiters could both get in after a crash.
-func breakStale(path string, judged os.FileInfo) (bool, error) {
+// in its place meanwhile (the file at path is checked to be the one judged: the same inode,
+// time and bytes). certmagic removed whatever file had the name, so two waiters could both get
+// in after a crash. Left open: a waiter that removes a crashed breaker's old break file may
+// remove, in the same instant, the one a live breaker has just made.
+func breakStale(path string, judged os.FileInfo, judgedData []byte) (bool, error) {
 	breaker := path + ".break"
 	f, err := os.OpenFile(breaker, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o644)
 	if errors.Is(err, fs.ErrExist) {
@@ -67,12 +70,16 @@ func breakStale(path string, judged os.FileInfo) (bool, error) {
 	_ = f.Close()
 	defer func() { _ = os.Remove(breaker) }()
 	now, err := os.Stat(path)
+	var data []byte
+	if err == nil {
+		data, err = os.ReadFile(path)
+	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return true, nil
 	case err != nil:
 		return false, fmt.Errorf("breaking a stale lock: %w", err)
-	case !os.SameFile(now, judged) || !now.ModTime().Equal(judged.ModTime()):
+	case !os.SameFile(now, judged) || !now.ModTime().Equal(judged.ModTime()) || !bytes.Equal(data, judgedData):
 		return true, nil // another file by now: look at it afresh
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
