@@ -51,24 +51,40 @@ func (t fileTree) writeFile(key string, value []byte, durable bool) error {
 // replaceFile writes value to name in full or not at all: a temporary file beside it, synced
 // when durable, renamed over it, as certmagic's own atomic file does.
 func replaceFile(name string, value []byte, durable bool) error {
-	f, err := os.CreateTemp(filepath.Dir(name), tempPrefix+"*")
+	tmp, _, err := writeTemp(filepath.Dir(name), value, durable)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(value)
+	if err := os.Rename(tmp, name); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// writeTemp writes data to a new temporary file in dir, synced when durable, and returns its
+// name and identity.
+func writeTemp(dir string, data []byte, durable bool) (string, os.FileInfo, error) {
+	f, err := os.CreateTemp(dir, tempPrefix+"*")
+	if err != nil {
+		return "", nil, err
+	}
+	_, err = f.Write(data)
 	if err == nil && durable {
 		err = f.Sync()
+	}
+	var info os.FileInfo
+	if err == nil {
+		info, err = f.Stat()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = os.Rename(f.Name(), name)
-	}
 	if err != nil {
 		_ = os.Remove(f.Name())
+		return "", nil, err
 	}
-	return err
+	return f.Name(), info, nil
 }
 
 // list returns every record key under root (a storage key), walking folders itself so that an

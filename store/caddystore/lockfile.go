@@ -97,12 +97,12 @@ func (l *fileLock) create() error {
 	l.created = time.Now()
 	data, _ := json.Marshal(lockMeta{Created: l.created, Updated: l.created})
 	dir := filepath.Dir(l.path)
-	tmp, info, err := writeTemp(dir, data)
+	tmp, info, err := writeTemp(dir, data, false)
 	if errors.Is(err, fs.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return err
 		}
-		tmp, info, err = writeTemp(dir, data)
+		tmp, info, err = writeTemp(dir, data, false)
 	}
 	if err != nil {
 		return fmt.Errorf("writing lock file: %w", err) // not ErrExist: the caller gives up
@@ -135,28 +135,6 @@ func (l *fileLock) createInPlace(data []byte) error {
 		return fmt.Errorf("writing lock file: %w", err)
 	}
 	return nil
-}
-
-// writeTemp writes data to a new temporary file in dir, unsynced, and returns its name and
-// identity.
-func writeTemp(dir string, data []byte) (string, os.FileInfo, error) {
-	f, err := os.CreateTemp(dir, tempPrefix+"*")
-	if err != nil {
-		return "", nil, err
-	}
-	_, err = f.Write(data)
-	var info os.FileInfo
-	if err == nil {
-		info, err = f.Stat()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		_ = os.Remove(f.Name())
-		return "", nil, err
-	}
-	return f.Name(), info, nil
 }
 
 // stillOurs reports whether the file at the lock's path is this holder's: its times name our
@@ -209,7 +187,7 @@ func (l *fileLock) keepFresh() {
 	}
 	if l.stillOurs() {
 		data, _ := json.Marshal(lockMeta{Created: l.created, Updated: time.Now()})
-		if tmp, info, err := writeTemp(filepath.Dir(l.path), data); err == nil {
+		if tmp, info, err := writeTemp(filepath.Dir(l.path), data, false); err == nil {
 			if os.Rename(tmp, l.path) == nil {
 				l.file, l.wrote = info, time.Now()
 			} else {
