@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"time"
 )
@@ -106,12 +105,12 @@ func (a *Attempts) Reserve(now time.Time, p AttemptPolicy, epoch string) Reserva
 // cut a file system may leave one empty or cut short. Its counts are lost, as that decision
 // accepts; the user is not locked out of signing in for good.
 func attemptsUpdate(key string, fn func(old *Attempts) (*Attempts, error)) func([]byte) ([]byte, error) {
-	update := jsonUpdate(key, fn)
 	return func(raw []byte) ([]byte, error) {
-		if raw != nil && json.Unmarshal(raw, new(Attempts)) != nil {
-			raw = nil
+		old, err := decodeOld[Attempts](key, raw)
+		if err != nil {
+			old = nil
 		}
-		return update(raw)
+		return encodeNext(fn(old))
 	}
 }
 

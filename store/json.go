@@ -47,20 +47,30 @@ func UpdateJSONSeen[T any](ctx context.Context, st Store, key string, seen []byt
 // jsonUpdate turns an update of decoded records into one of their bytes.
 func jsonUpdate[T any](key string, fn func(old *T) (*T, error)) func([]byte) ([]byte, error) {
 	return func(raw []byte) ([]byte, error) {
-		var old *T
-		if raw != nil {
-			old = new(T)
-			if err := json.Unmarshal(raw, old); err != nil {
-				return nil, fmt.Errorf("record %s is unreadable: %w", key, err)
-			}
-		}
-		next, err := fn(old)
+		old, err := decodeOld[T](key, raw)
 		if err != nil {
 			return nil, err
 		}
-		if next == nil {
-			return nil, nil
-		}
-		return json.Marshal(next)
+		return encodeNext(fn(old))
 	}
+}
+
+// decodeOld decodes an update's old value; nil stays nil (no record).
+func decodeOld[T any](key string, raw []byte) (*T, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	old := new(T)
+	if err := json.Unmarshal(raw, old); err != nil {
+		return nil, fmt.Errorf("record %s is unreadable: %w", key, err)
+	}
+	return old, nil
+}
+
+// encodeNext encodes what an update's function returned: nil deletes the record.
+func encodeNext[T any](next *T, err error) ([]byte, error) {
+	if err != nil || next == nil {
+		return nil, err
+	}
+	return json.Marshal(next)
 }
