@@ -31,7 +31,8 @@ type Store struct {
 func New(storage certmagic.Storage, prefix string) *Store {
 	s := &Store{storage: storage, prefix: strings.Trim(prefix, "/")}
 	if files, ok := storage.(*certmagic.FileStorage); ok {
-		s.files = &fileTree{storage: files}
+		tree := newFileTree(files)
+		s.files = &tree
 	}
 	return s
 }
@@ -51,7 +52,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 // temporary file is renamed over the record (fileTree).
 func (s *Store) Put(ctx context.Context, key string, value []byte) error {
 	if s.files != nil {
-		return s.files.write(s.key(key), value)
+		return s.files.write(s.key(key), value, true)
 	}
 	return s.storage.Store(ctx, s.key(key), value)
 }
@@ -135,7 +136,7 @@ type unsynced struct{ *Store }
 
 func (u unsynced) Put(ctx context.Context, key string, value []byte) error {
 	if u.files != nil {
-		return u.files.writeUnsynced(u.key(key), value)
+		return u.files.write(u.key(key), value, false)
 	}
 	return u.Store.Put(ctx, key, value)
 }

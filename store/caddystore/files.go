@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -21,6 +22,13 @@ import (
 // listing skips them, and one left by a crash is swept once it is stale.
 type fileTree struct {
 	storage *certmagic.FileStorage
+	// noLinks is set once the file system refused a hard link, so that its locks are made
+	// in place from then on rather than after a refused try each time (lockfile.go).
+	noLinks *atomic.Bool
+}
+
+func newFileTree(storage *certmagic.FileStorage) fileTree {
+	return fileTree{storage: storage, noLinks: new(atomic.Bool)}
 }
 
 // tempPrefix starts every temporary file fileTree writes; store.Key never writes a dot.
@@ -32,34 +40,30 @@ const staleTemp = time.Hour
 
 var errNotDir, errNameTooLong = syscall.ENOTDIR, syscall.ENAMETOOLONG
 
-// write stores value under key in full or not at all, and durably.
-func (t fileTree) write(key string, value []byte) error { return t.writeFile(key, value, true) }
-
-// writeUnsynced is write without waiting for the disk (caddystore's unsynced).
-func (t fileTree) writeUnsynced(key string, value []byte) error {
-	return t.writeFile(key, value, false)
-}
-
-func (t fileTree) writeFile(key string, value []byte, durable bool) error {
+// write stores value under key in full or not at all; durably, unless for caddystore's
+// unsynced.
+func (t fileTree) write(key string, value []byte, durable bool) error {
 	name := t.storage.Filename(key)
 	if err := os.MkdirAll(filepath.Dir(name), 0o700); err != nil {
 		return err
 	}
-	return replaceFile(name, value, durable)
+	_, err := replaceFile(name, value, durable)
+	return err
 }
 
 // replaceFile writes value to name in full or not at all: a temporary file beside it, synced
-// when durable, renamed over it, as certmagic's own atomic file does.
-func replaceFile(name string, value []byte, durable bool) error {
-	tmp, _, err := writeTemp(filepath.Dir(name), value, durable)
+// when durable, renamed over it, as certmagic's own atomic file does. It returns the file's
+// identity.
+func replaceFile(name string, value []byte, durable bool) (os.FileInfo, error) {
+	tmp, info, err := writeTemp(filepath.Dir(name), value, durable)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := os.Rename(tmp, name); err != nil {
 		_ = os.Remove(tmp)
-		return err
+		return nil, err
 	}
-	return nil
+	return info, nil
 }
 
 // writeTemp writes data to a new temporary file in dir, synced when durable, and returns its

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/certmagic"
@@ -49,6 +50,7 @@ type lockMeta struct {
 
 type fileLock struct {
 	path     string
+	noLinks  *atomic.Bool // the file system refuses hard links (fileTree)
 	created  time.Time
 	mu       sync.Mutex  // guards the fields below against keepFresh
 	file     os.FileInfo // the lock file this holder last wrote
@@ -59,7 +61,7 @@ type fileLock struct {
 
 // lock takes the storage lock called name, waiting while another holder has it.
 func (t fileTree) lock(ctx context.Context, name string) (*fileLock, error) {
-	l := &fileLock{path: filepath.Join(t.storage.Path, "locks", certmagic.StorageKeys.Safe(name)+".lock")}
+	l := &fileLock{path: filepath.Join(t.storage.Path, "locks", certmagic.StorageKeys.Safe(name)+".lock"), noLinks: t.noLinks}
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -96,29 +98,37 @@ func (t fileTree) lock(ctx context.Context, name string) (*fileLock, error) {
 func (l *fileLock) create() error {
 	l.created = time.Now()
 	data, _ := json.Marshal(lockMeta{Created: l.created, Updated: l.created})
-	dir := filepath.Dir(l.path)
-	tmp, info, err := writeTemp(dir, data, false)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return err
-		}
-		tmp, info, err = writeTemp(dir, data, false)
+	if l.noLinks.Load() {
+		return l.createInPlace(data)
 	}
+	var tmp string
+	var info os.FileInfo
+	err := l.inLocksDir(func() (err error) {
+		tmp, info, err = writeTemp(filepath.Dir(l.path), data, false)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("writing lock file: %w", err) // not ErrExist: the caller gives up
 	}
 	defer func() { _ = os.Remove(tmp) }()
-	err = os.Link(tmp, l.path)
-	if err != nil && !errors.Is(err, fs.ErrExist) {
+	switch err := os.Link(tmp, l.path); {
+	case errors.Is(err, fs.ErrExist):
+		return err
+	case err != nil:
+		l.noLinks.Store(true)
 		return l.createInPlace(data)
 	}
 	l.file, l.wrote = info, time.Now()
-	return err
+	return nil
 }
 
 // createInPlace is create where hard links are refused: an exclusive create, then the write.
 func (l *fileLock) createInPlace(data []byte) error {
-	f, err := os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o644)
+	var f *os.File
+	err := l.inLocksDir(func() (err error) {
+		f, err = os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o644)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -135,6 +145,19 @@ func (l *fileLock) createInPlace(data []byte) error {
 		return fmt.Errorf("writing lock file: %w", err)
 	}
 	return nil
+}
+
+// inLocksDir runs op, and once more after making the locks folder if op found it missing (a
+// storage's first lock).
+func (l *fileLock) inLocksDir(op func() error) error {
+	err := op()
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
+			return err
+		}
+		err = op()
+	}
+	return err
 }
 
 // stillOurs reports whether the file at the lock's path is this holder's: its times name our
@@ -187,12 +210,8 @@ func (l *fileLock) keepFresh() {
 	}
 	if l.stillOurs() {
 		data, _ := json.Marshal(lockMeta{Created: l.created, Updated: time.Now()})
-		if tmp, info, err := writeTemp(filepath.Dir(l.path), data, false); err == nil {
-			if os.Rename(tmp, l.path) == nil {
-				l.file, l.wrote = info, time.Now()
-			} else {
-				_ = os.Remove(tmp)
-			}
+		if info, err := replaceFile(l.path, data, false); err == nil {
+			l.file, l.wrote = info, time.Now()
 		}
 	}
 	l.refresh.Reset(lockFreshness)

@@ -16,7 +16,7 @@ import (
 
 // newTree is a file storage of its own, and the path of its lock called "n".
 func newTree(t *testing.T) (fileTree, string) {
-	tree := fileTree{storage: &certmagic.FileStorage{Path: t.TempDir()}}
+	tree := newFileTree(&certmagic.FileStorage{Path: t.TempDir()})
 	return tree, filepath.Join(tree.storage.Path, "locks", "n.lock")
 }
 
@@ -97,7 +97,7 @@ func TestStaleLockBrokenByOneWaiter(t *testing.T) {
 		start.Add(1)
 		var wg sync.WaitGroup
 		for range waiters {
-			tree := fileTree{storage: &certmagic.FileStorage{Path: root}}
+			tree := newFileTree(&certmagic.FileStorage{Path: root})
 			wg.Go(func() {
 				start.Wait()
 				l, err := tree.lock(context.Background(), "n")
@@ -220,4 +220,27 @@ func TestLockEndsWithItsContext(t *testing.T) {
 		<-done
 		t.Fatal("lock ignored its 100 ms context for 5 s")
 	}
+}
+
+// TestLockWithoutHardLinks: where the file system refuses hard links, locks are made by an
+// exclusive create, and still exclude each other and go at release.
+func TestLockWithoutHardLinks(t *testing.T) {
+	tree, path := newTree(t)
+	tree.noLinks.Store(true)
+	l := mustLock(t, tree)
+	other := newFileTree(tree.storage)
+	other.noLinks.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := other.lock(ctx, "n"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a second lock while the first is held: %v", err)
+	}
+	if meta := readLock(t, path); !meta.Created.Equal(l.created) {
+		t.Fatalf("the lock file holds %+v, not the holder's creation", meta)
+	}
+	l.release()
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("the lock outlived its release: %v", err)
+	}
+	mustLock(t, other).release()
 }
