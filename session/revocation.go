@@ -89,11 +89,11 @@ func (r *Revocations) update(ctx context.Context, change func(*revocationList)) 
 	err := r.store.Update(ctx, revocationsKey, func(raw []byte) ([]byte, error) {
 		l := newList()
 		if raw != nil && !r.mergedAlready(raw) {
-			var stored revocationList
-			if err := json.Unmarshal(raw, &stored); err != nil {
-				return nil, fmt.Errorf("record %s is unreadable: %w", revocationsKey, err)
+			stored, err := decodeList(raw)
+			if err != nil {
+				return nil, err
 			}
-			r.absorb(l, &stored) // its entries that can still void something
+			r.absorb(l, stored) // its entries that can still void something
 		}
 		// What this node holds and the store lost (wiped, restored) goes back for every node.
 		r.absorb(l, r.current.Load())
@@ -165,18 +165,26 @@ func (r *Revocations) Reload(ctx context.Context) error {
 	case errors.Is(err, store.ErrNotFound): // nothing stored yet (or any more): nothing to add
 	case err != nil:
 		return err
+	case r.mergedAlready(raw):
+		return nil
 	default:
-		if r.mergedAlready(raw) {
-			return nil
-		}
-		if err := json.Unmarshal(raw, l); err != nil {
+		if l, err = decodeList(raw); err != nil {
 			return fmt.Errorf("revocations: %w", err)
 		}
-		l.Users, l.SignIns = orEmpty(l.Users), orEmpty(l.SignIns) // a stored null
 	}
 	r.install(l)
 	r.merged.Store(&raw)
 	return nil
+}
+
+// decodeList decodes a stored list, with maps to add to even where it holds null.
+func decodeList(raw []byte) (*revocationList, error) {
+	l := newList()
+	if err := json.Unmarshal(raw, l); err != nil {
+		return nil, fmt.Errorf("record %s is unreadable: %w", revocationsKey, err)
+	}
+	l.Users, l.SignIns = orEmpty(l.Users), orEmpty(l.SignIns)
+	return l, nil
 }
 
 func orEmpty[K comparable](m map[K]int64) map[K]int64 {
