@@ -64,40 +64,37 @@ func (s *Store) Update(ctx context.Context, key string, fn func(old []byte) ([]b
 		if err != nil {
 			return err
 		}
-		next, err := fn(old)
-		if err != nil {
-			return err
-		}
-		switch store.Decide(old, next) {
-		case store.Unchanged:
-			return nil
-		case store.Remove:
-			return s.watchedUpdate(ctx, key, fn)
-		}
-		swapped, err := s.compareAndSet(ctx, key, old, next)
-		if err != nil || swapped {
+		if done, err := s.updateFrom(ctx, key, old, fn); done {
 			return err
 		}
 	}
 	return errContention(key)
 }
 
+// updateFrom runs fn on old, what key held when it was read, and writes the result with the
+// compare-and-set script, or removes the record through watchedUpdate. done is false when the
+// record no longer held old: it must be read again.
+func (s *Store) updateFrom(ctx context.Context, key string, old []byte, fn func(old []byte) ([]byte, error)) (done bool, err error) {
+	next, err := fn(old)
+	if err != nil {
+		return true, err
+	}
+	switch store.Decide(old, next) {
+	case store.Unchanged:
+		return true, nil
+	case store.Remove:
+		return true, s.watchedUpdate(ctx, key, fn)
+	}
+	swapped, err := s.compareAndSet(ctx, key, old, next)
+	return swapped || err != nil, err
+}
+
 // UpdateSeen implements store.SeenUpdater: the compare-and-set script straight away, against
 // the value the caller read, so a record nobody changed since costs one round trip instead of
 // two. When it changed, Update runs as usual on the value it holds now.
 func (s *Store) UpdateSeen(ctx context.Context, key string, seen []byte, fn func(old []byte) ([]byte, error)) error {
-	next, err := fn(seen)
-	if err != nil {
+	if done, err := s.updateFrom(ctx, key, seen, fn); done {
 		return err
-	}
-	switch store.Decide(seen, next) {
-	case store.Unchanged:
-		return nil
-	case store.Write:
-		swapped, err := s.compareAndSet(ctx, key, seen, next)
-		if err != nil || swapped {
-			return err
-		}
 	}
 	return s.Update(ctx, key, fn)
 }
