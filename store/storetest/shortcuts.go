@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 
 	"github.com/caddy-mfa/caddy-mfa/store"
@@ -90,26 +89,15 @@ func updatesSeenAtOnce(t *testing.T, a, b store.Store) {
 	ctx := context.Background()
 	const writers, each = 16, 15
 	mustPut(t, a, "hot", "0")
-	var wg sync.WaitGroup
-	errs := make(chan error, writers*each)
-	for w := range writers {
-		node := []store.Store{a, b}[w%2]
-		wg.Go(func() {
-			for range each {
-				seen, err := node.Get(ctx, "hot")
-				if err == nil {
-					err = store.UpdateSeen(ctx, node, "hot", seen, increment)
-				}
-				errs <- err
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	errs := onTwoNodes(a, b, writers, each, func(node store.Store) error {
+		seen, err := node.Get(ctx, "hot")
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
+		return store.UpdateSeen(ctx, node, "hot", seen, increment)
+	})
+	if len(errs) > 0 {
+		t.Fatal(errs[0])
 	}
 	if got, _ := a.Get(ctx, "hot"); string(got) != fmt.Sprint(writers*each) {
 		t.Fatalf("concurrent updates from seen values lost some: %q, want %d", got, writers*each)

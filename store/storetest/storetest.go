@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/caddy-mfa/caddy-mfa/store"
@@ -160,26 +159,14 @@ func updateErrorChangesNothing(t *testing.T, s store.Store) {
 // updateIsAtomicAcrossNodes: increments arriving at once on two nodes lose none.
 func updateIsAtomicAcrossNodes(t *testing.T, a, b store.Store) {
 	ctx := context.Background()
-	const perWorker = 15
-	var wg sync.WaitGroup
-	errs := make(chan error, 4*perWorker)
-	for _, node := range []store.Store{a, b, a, b} {
-		wg.Go(func() {
-			for range perWorker {
-				errs <- node.Update(ctx, "shared", increment)
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
+	const writers, each = 4, 15
+	errs := onTwoNodes(a, b, writers, each, func(node store.Store) error { return node.Update(ctx, "shared", increment) })
+	if len(errs) > 0 {
+		t.Fatal(errs[0])
 	}
 	got, _ := b.Get(ctx, "shared")
-	if string(got) != fmt.Sprint(4*perWorker) {
-		t.Fatalf("concurrent increments lost updates: %q, want %d", got, 4*perWorker)
+	if string(got) != fmt.Sprint(writers*each) {
+		t.Fatalf("concurrent increments lost updates: %q, want %d", got, writers*each)
 	}
 }
 
@@ -227,22 +214,34 @@ func increment(old []byte) ([]byte, error) {
 func updatesOfOneHotKey(t *testing.T, a, b store.Store) {
 	ctx := context.Background()
 	const writers, each = 32, 15
+	errs := onTwoNodes(a, b, writers, each, func(node store.Store) error { return node.Update(ctx, "hot", increment) })
+	for _, err := range errs {
+		t.Log(err)
+	}
+	got, _ := a.Get(ctx, "hot")
+	if len(errs) != 0 || string(got) != fmt.Sprint(writers*each) {
+		t.Fatalf("%d of %d updates of one hot key failed; the record holds %q", len(errs), writers*each, got)
+	}
+}
+
+// onTwoNodes runs writers goroutines at once, alternating between nodes a and b, each calling
+// op each times, and returns the errors op returned.
+func onTwoNodes(a, b store.Store, writers, each int, op func(node store.Store) error) []error {
 	var wg sync.WaitGroup
-	var failed atomic.Int64
+	var mu sync.Mutex
+	var errs []error
 	for w := range writers {
 		node := []store.Store{a, b}[w%2]
 		wg.Go(func() {
 			for range each {
-				if err := node.Update(ctx, "hot", increment); err != nil {
-					failed.Add(1)
-					t.Log(err)
+				if err := op(node); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
 				}
 			}
 		})
 	}
 	wg.Wait()
-	got, _ := a.Get(ctx, "hot")
-	if failed.Load() != 0 || string(got) != fmt.Sprint(writers*each) {
-		t.Fatalf("%d of %d updates of one hot key failed; the record holds %q", failed.Load(), writers*each, got)
-	}
+	return errs
 }
