@@ -36,6 +36,8 @@ func TestThreeNodesOnRedisCluster(t *testing.T) {
 	t.Run("WrongCodesOnThreeNodesMeetOneCount", func(t *testing.T) { lockoutAcrossNodes(t, nodes) })
 	t.Run("TokenAndRevocationHoldOnAll", func(t *testing.T) { tokenAndRevocation(t, nodes) })
 	t.Run("ReloadStormKeepsMemory", func(t *testing.T) { reloadStorm(t, nodes[0]) })
+	// Last: the address's throttle (every request comes from 127.0.0.1) has room for it alone.
+	t.Run("OneCodeAtOnceOnThreeNodesPassesOnce", func(t *testing.T) { oneCodeAtOnce(t, nodes) })
 }
 
 // emptyClusterStore removes the records of an earlier run under the nodes' prefix, so a node
@@ -59,7 +61,7 @@ func emptyClusterStore(t *testing.T, url string) {
 }
 
 // startRedisNode runs one Caddy node on the Redis at redisURL, with the cluster's keys, users
-// alice, bob and carol, and a lock that outlasts the test once it starts.
+// alice, bob, carol and dave, and a lock that outlasts the test once it starts.
 func startRedisNode(t *testing.T, redisURL, encKey, signKey string) *node {
 	t.Helper()
 	site, admin := freePort(t), freePort(t)
@@ -81,6 +83,7 @@ func startRedisNode(t *testing.T, redisURL, encKey, signKey string) *node {
 		user alice %s
 		user bob %s
 		user carol %s
+		user dave %s
 	}
 }
 http://localhost:%d {
@@ -88,7 +91,7 @@ http://localhost:%d {
 	mfa
 	respond "app for {http.auth.user.id}"
 }
-`, admin, filepath.Join(dataDir, "storage"), redisURL, encKey, signKey, hash, hash, hash, site)
+`, admin, filepath.Join(dataDir, "storage"), redisURL, encKey, signKey, hash, hash, hash, hash, site)
 	return startNode(t, cfg, dataDir, site, admin)
 }
 
@@ -105,6 +108,39 @@ func codeSpentEverywhere(t *testing.T, nodes []*node) {
 		if code := nodes[i].signIn(t, "alice").call("POST", "/.mfa/api/verify", map[string]string{"code": next}, nil); code != http.StatusForbidden {
 			t.Errorf("the code node 1 accepted, replayed on node %d: %d", i, code)
 		}
+	}
+}
+
+// oneCodeAtOnce: the same right code in nine requests at once, three on each node (one session
+// each: sign-ins from one address are throttled), each request reading dave's devices and
+// spending the step from what it read: it passes once. The
+// others are refused as replayed (403) or, once the lockout's four checks are spent, unchecked
+// (429).
+func oneCodeAtOnce(t *testing.T, nodes []*node) {
+	now := time.Now()
+	_, secret := nodes[0].signIn(t, "dave").enrol(t, "phone", now)
+	next := oathtool(t, secret, now.Add(30*time.Second))
+	sessions := make([]*apiClient, len(nodes))
+	for i, n := range nodes {
+		sessions[i] = n.signIn(t, "dave")
+	}
+	answers := map[int]int{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range 9 {
+		wg.Go(func() {
+			<-start
+			code := sessions[i%3].call("POST", "/.mfa/api/verify", map[string]string{"code": next}, nil)
+			mu.Lock()
+			answers[code]++
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	if answers[http.StatusOK] != 1 || answers[http.StatusForbidden]+answers[http.StatusTooManyRequests] != 8 {
+		t.Fatalf("one code in 9 requests at once on three nodes: answers %v; want one 200, the rest 403 or 429", answers)
 	}
 }
 
