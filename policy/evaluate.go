@@ -208,7 +208,9 @@ func (c *compiled) applies(ctx *Context) bool {
 // denies HEAD, an Allow on GET allows it.
 func (c *compiled) actionHit(method string) bool {
 	for _, a := range c.actions {
-		if glob(a, method) || method == "HEAD" && glob(a, "GET") {
+		// a == method is the common case answered without the glob (which would agree: a
+		// pattern matches itself, whatever wildcards it holds).
+		if a == method || glob(a, method) || method == "HEAD" && glob(a, "GET") {
 			return true
 		}
 	}

@@ -83,6 +83,9 @@ func wildMatch(pattern, s string, fold bool) bool {
 type template struct {
 	parts []templatePart
 	plain string // the whole pattern when it has no variables
+	// head is plain up to its first wildcard: a path that does not begin with it cannot match,
+	// and most paths a policy is tried against fail there, found without the glob loop.
+	head string
 }
 
 type templatePart struct {
@@ -102,7 +105,10 @@ func parseTemplate(s string, pattern bool) (template, error) {
 		lit = wildcards
 	}
 	if !strings.Contains(s, "${") {
-		return template{plain: lit(s)}, nil
+		plain := lit(s)
+		head, _, _ := strings.Cut(plain, string([]byte{anyRun}))
+		head, _, _ = strings.Cut(head, string([]byte{anyOne}))
+		return template{plain: plain, head: head}, nil
 	}
 	var t template
 	for {
@@ -220,6 +226,9 @@ func (r *resource) match(c *Context, foldPath bool) bool {
 		if !ok || !globFold(h, c.Host) {
 			return false
 		}
+	}
+	if !foldPath && !strings.HasPrefix(c.Path, r.path.head) {
+		return false
 	}
 	p, ok := r.path.expand(c)
 	return ok && wildMatch(p, c.Path, foldPath)

@@ -109,10 +109,19 @@ func (cr *Credentials) Identify(r *http.Request) (*auth.Caller, error) {
 	return c, nil
 }
 
+// authorization is the request's first Authorization value, as Header.Get gives it, read from
+// the map directly: the name is canonical already, and Get would check that on every request.
+func authorization(h http.Header) string {
+	if v := h["Authorization"]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // IdentifyInto is Identify writing into out, which the request path keeps on its stack, and
 // without the route's max_age (the policy itself judges the factor's age there).
 func (cr *Credentials) IdentifyInto(r *http.Request, out *auth.Caller) error {
-	if authz := r.Header.Get("Authorization"); authz != "" && cr.identity == nil {
+	if authz := authorization(r.Header); authz != "" && cr.identity == nil {
 		if ok, err := cr.fromAuthorization(r, authz, out); ok {
 			return err
 		}
