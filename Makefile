@@ -30,11 +30,13 @@ deps:
 	fi
 	@test -f $(AXE) || npm install --prefix e2e/node --no-audit --no-fund axe-core@4 >/dev/null
 
-# Benchmarks, then the load comparison of a plain and a gated site (scripts/loadtest.sh, wrk).
+# Benchmarks, then the load comparison of a plain and a gated site (scripts/loadtest.sh, wrk),
+# then the same sites' instructions per request (scripts/instructions.sh, Valgrind's Callgrind).
 bench:
-	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk oathtool jq >/dev/null; } || { echo "bench needs wrk (apt-get install wrk)"; exit 1; }
+	@command -v wrk >/dev/null 2>&1 && command -v valgrind >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk valgrind oathtool jq >/dev/null; } || { echo "bench needs wrk and valgrind (apt-get install wrk valgrind)"; exit 1; }
 	scripts/with-redis.sh $(GO) test -run '^$$' -bench . -benchmem ./policy ./session ./gate ./factors
 	scripts/loadtest.sh
+	scripts/instructions.sh
 
 # The README's demo.
 demo:
