@@ -40,7 +40,7 @@ func clientSecure(r *http.Request) bool {
 // forwardedProto is the scheme the nearest proxy forwarded, lower case: the last X-Forwarded-Proto
 // value, since a proxy that appends puts its own last.
 func forwardedProto(h http.Header) string {
-	values := h.Values("X-Forwarded-Proto")
+	values := h["X-Forwarded-Proto"] // the name is canonical: Values would check it every request
 	if len(values) == 0 {
 		return ""
 	}
