@@ -96,7 +96,10 @@ extra() {
 	awk -F'\t' -v n="$N" '$1 != "self" {next} FNR == NR {plain[$3] = $2; next} {d = ($2 - plain[$3]) / n; if (d >= 100) printf "%9d  %s\n", d, $3}' \
 		"$out/$1-plain.profile" "$out/$1-gated.profile" | sort -rn | awk -v top="${TOP:-20}" 'NR <= top' # reads all: head would leave sort a broken pipe
 }
-# own kind-site: the gate's own instructions per request, what its calls of gate.(*Gate).Serve cost
+# own kind-site: the gate's own instructions per request, what its calls of gate.(*Gate).Serve cost.
+# A window in which a goroutine's stack grew inside the gate (the cookie session's refresh, once a
+# minute, goes deeper) can read many times more: Callgrind charges the work of other goroutines
+# to a frame it saw move. Read the lower of the two windows.
 own() {
 	awk -F'\t' '$1 == "call" {printf "%d", ($3 > 0 ? $2 / $3 : 0)}' "$out/$1.profile"
 }
