@@ -23,10 +23,12 @@ trap 'kill $caddy_pid $upstream_pid 2>/dev/null || true; wait 2>/dev/null || tru
 
 memstat() { curl -sf "http://localhost:$admin/debug/vars" | jq -r ".memstats.$1"; }
 # request port header: one request on connection 3 (to port), read to its end; fails unless it
-# is answered 200 with a Content-Length.
+# is answered 200 with a Content-Length. The request goes in one write: printf writes line by
+# line, and Nagle's algorithm then holds each line for the server's delayed ACK (40 ms).
 request() {
-	printf 'GET /items/42 HTTP/1.1\r\nHost: localhost:%s\r\n%s\r\nAccept: */*\r\n\r\n' "$1" "$2" >&3
-	local status line length=""
+	local req status line length=""
+	printf -v req 'GET /items/42 HTTP/1.1\r\nHost: localhost:%s\r\n%s\r\nAccept: */*\r\n\r\n' "$1" "$2"
+	echo -n "$req" >&3
 	IFS= read -r status <&3
 	while IFS= read -r line <&3 && [ "$line" != $'\r' ]; do
 		case ${line,,} in content-length:*) length=${line#*:} length=${length//[!0-9]/} ;; esac
