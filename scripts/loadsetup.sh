@@ -43,7 +43,8 @@ http://localhost:$plain {
 	reverse_proxy localhost:$upstream
 }
 # The control: a plain proxy that sends the upstream what the gate sends (its six identity
-# headers, no Authorization), so plain-with-headers against gated is the gate's own cost.
+# headers, no Authorization) through header_up, whose placeholders cost about what the gate
+# does (instructions.sh): so control against gated does not isolate the gate.
 http://localhost:$headers {
 	bind 127.0.0.1
 	reverse_proxy localhost:$upstream {
