@@ -216,8 +216,17 @@ func lowerOutsideVars(s string) string {
 }
 
 // match reports whether the request is the resource. Hosts never depend on case; paths do when
-// foldPath is false.
+// foldPath is false, and then a path that does not begin with the pattern's literal head is
+// refused before the glob runs (globMatch would refuse it too).
 func (r *resource) match(c *Context, foldPath bool) bool {
+	if !foldPath && !strings.HasPrefix(c.Path, r.path.head) {
+		return false
+	}
+	return r.globMatch(c, foldPath)
+}
+
+// globMatch is match without the literal-head shortcut: the host, then the path's glob.
+func (r *resource) globMatch(c *Context, foldPath bool) bool {
 	if r.any {
 		return true
 	}
@@ -226,9 +235,6 @@ func (r *resource) match(c *Context, foldPath bool) bool {
 		if !ok || !globFold(h, c.Host) {
 			return false
 		}
-	}
-	if !foldPath && !strings.HasPrefix(c.Path, r.path.head) {
-		return false
 	}
 	p, ok := r.path.expand(c)
 	return ok && wildMatch(p, c.Path, foldPath)
