@@ -106,6 +106,11 @@ own() {
 	awk -F'\t' '$1 == "call" {printf "%d", ($3 > 0 ? $2 / $3 : 0)}' "$out/$1.profile"
 }
 
+# ratio a b column: site a's figure in column over site b's, for each window of this credential
+ratio() {
+	paste "$out/$kind-$1" "$out/$kind-$2" | awk -v c="$3" '{printf "%s%.4f", (NR > 1 ? ", " : ""), $c / $(c + NF / 2)}'
+}
+
 echo "callgrind (dumps in $out): $N requests a site and credential, twice, alternating"
 # One pass that is not counted: the first requests of a process run code the later ones do not
 # (the upstream's connections, first-use paths), 2-4 % of a first window.
@@ -123,7 +128,6 @@ for kind in token cookie; do
 			window "$kind" "$site" "${!site}" "$header"
 		done
 	done
-	ratio() { paste "$out/$kind-$1" "$out/$kind-$2" | awk -v c="$3" '{printf "%s%.4f", (NR > 1 ? ", " : ""), $c / $(c + NF / 2)}'; }
 	echo "$kind: plain/gated instructions per request, gateway $(ratio plain gated 1); upstream $(ratio plain gated 2)"
 	[ "$kind" = token ] && echo "$kind: control/gated (plain with the gate's headers), gateway $(ratio headers gated 1)"
 	echo "$kind: the gate's own instructions a request (its calls of gate.(*Gate).Serve), $(awk -v n="$N" '{printf "%s%d of %d", (NR > 1 ? ", " : ""), $5, $1 / n}' "$out/$kind-gated")"
