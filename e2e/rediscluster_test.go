@@ -120,18 +120,33 @@ func oneCodeAtOnce(t *testing.T, nodes []*node) {
 	now := time.Now()
 	_, secret := nodes[0].signIn(t, "dave").enrol(t, "phone", now)
 	next := oathtool(t, secret, now.Add(30*time.Second))
+	sessions := signInOnEach(t, nodes, "dave")
+	answers := verifyAtOnce(sessions, 9, func(int) string { return next })
+	if answers[http.StatusOK] != 1 || answers[http.StatusForbidden]+answers[http.StatusTooManyRequests] != 8 {
+		t.Fatalf("one code in 9 requests at once on three nodes: answers %v; want one 200, the rest 403 or 429", answers)
+	}
+}
+
+// signInOnEach signs user in on every node: one session a node.
+func signInOnEach(t *testing.T, nodes []*node, user string) []*apiClient {
 	sessions := make([]*apiClient, len(nodes))
 	for i, n := range nodes {
-		sessions[i] = n.signIn(t, "dave")
+		sessions[i] = n.signIn(t, user)
 	}
+	return sessions
+}
+
+// verifyAtOnce sends n factor codes at the same moment, the i-th (codeFor(i)) through session
+// i modulo their number, and counts the answers by status.
+func verifyAtOnce(sessions []*apiClient, n int, codeFor func(i int) string) map[int]int {
 	answers := map[int]int{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	start := make(chan struct{})
-	for i := range 9 {
+	for i := range n {
 		wg.Go(func() {
 			<-start
-			code := sessions[i%3].call("POST", "/.mfa/api/verify", map[string]string{"code": next}, nil)
+			code := sessions[i%len(sessions)].call("POST", "/.mfa/api/verify", map[string]string{"code": codeFor(i)}, nil)
 			mu.Lock()
 			answers[code]++
 			mu.Unlock()
@@ -139,9 +154,7 @@ func oneCodeAtOnce(t *testing.T, nodes []*node) {
 	}
 	close(start)
 	wg.Wait()
-	if answers[http.StatusOK] != 1 || answers[http.StatusForbidden]+answers[http.StatusTooManyRequests] != 8 {
-		t.Fatalf("one code in 9 requests at once on three nodes: answers %v; want one 200, the rest 403 or 429", answers)
-	}
+	return answers
 }
 
 // lockoutAcrossNodes: 36 wrong codes at once, 12 on each node, against max_failures 4: exactly
@@ -150,25 +163,8 @@ func oneCodeAtOnce(t *testing.T, nodes []*node) {
 func lockoutAcrossNodes(t *testing.T, nodes []*node) {
 	now := time.Now()
 	_, secret := nodes[2].signIn(t, "bob").enrol(t, "phone", now)
-	sessions := make([]*apiClient, len(nodes))
-	for i, n := range nodes {
-		sessions[i] = n.signIn(t, "bob")
-	}
-	answers := map[int]int{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range 36 {
-		wg.Go(func() {
-			<-start
-			code := sessions[i%3].call("POST", "/.mfa/api/verify", map[string]string{"code": fmt.Sprintf("%06d", i)}, nil)
-			mu.Lock()
-			answers[code]++
-			mu.Unlock()
-		})
-	}
-	close(start)
-	wg.Wait()
+	sessions := signInOnEach(t, nodes, "bob")
+	answers := verifyAtOnce(sessions, 36, func(i int) string { return fmt.Sprintf("%06d", i) })
 	if answers[http.StatusForbidden] != 4 || answers[http.StatusTooManyRequests] != 32 {
 		t.Fatalf("36 wrong codes at once on three nodes, max_failures 4: answers %v; want 4 checked (403), 32 locked (429)", answers)
 	}

@@ -58,7 +58,6 @@ window() {
 	exec 3<&-
 	local g u
 	g=$(latest gateway) u=$(latest upstream)
-	cp "$g" "$out/$1-$2.gateway.cg" && cp "$u" "$out/$1-$2.upstream.cg"
 	profile "$g" >"$out/$1-$2.profile"
 	echo "$(total "$g") $(total "$u") $bytes $mallocs $(own "$1-$2")" >>"$out/$1-$2"
 	printf '  %-6s %-7s gateway %9s instructions/request  upstream %9s  gateway allocates %6s B in %4s objects/request\n' "$1" "$2" \

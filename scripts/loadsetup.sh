@@ -3,7 +3,7 @@
 # site with a 10-statement policy) and the upstream (a second Caddy), and makes the two
 # credentials every measurement sends: $token (an MFA session token's Authorization line) and
 # $cookie (an MFA session cookie's Cookie line). It leaves $dir, the ports ($plain, $headers,
-# $gated, $admin, $upstream_admin), the processes ($caddy_pid, $upstream_pid) and $pin_wrk.
+# $gated, $admin), the processes ($caddy_pid, $upstream_pid) and $pin_wrk.
 for tool in oathtool jq; do
 	command -v "$tool" >/dev/null || { echo "${0##*/}: $tool is needed (apt-get install $tool)" >&2; exit 1; }
 done
@@ -90,6 +90,8 @@ caddy_pid=$!
 # The upstream shares wrk's core: its CPU time is read apart from the gateway's.
 XDG_DATA_HOME=$dir XDG_CONFIG_HOME=$dir GOMAXPROCS=1 $pin_wrk ${RUN_UPSTREAM:-} "$dir/caddy" run --config "$dir/Upstream" --adapter caddyfile >"$dir/upstream.log" 2>&1 &
 upstream_pid=$!
+# Both ready before the first request: under Valgrind each takes seconds to start, and the
+# upstream's admin endpoint is there to say when it has.
 for a in "$admin" "$upstream_admin"; do
 	for _ in $(seq 600); do curl -sf "http://localhost:$a/config/" >/dev/null && break; sleep 0.1; done
 done
