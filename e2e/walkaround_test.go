@@ -153,6 +153,10 @@ func fileServerServesOnlyWhatIsAllowed(t *testing.T, files string) {
 		"/public/a.txt/../../secret.txt", "/public/../../../secret.txt",
 		"/admin/x.txt", "//admin/x.txt", "/./admin/x.txt", "/%2e/admin/x.txt", "/public/../admin/x.txt",
 		"/admin%2fx.txt", "/%61dmin/x.txt", "///admin//x.txt", "/admin;/x.txt",
+		// Case and near misses of the allowed head (the policy refuses a path by its literal
+		// head before the glob).
+		"/PUBLIC/../secret.txt", "/Public/%2e%2e/secret.txt", "/public../secret.txt", "/publi%63/../secret.txt",
+		"/ADMIN/x.txt", "/Admin/x.txt", "/admin/X.TXT",
 	} {
 		for _, method := range []string{"GET", "get", "HEAD"} {
 			code, body := rawRequest(t, files, method, target)
